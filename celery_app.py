@@ -1,0 +1,16 @@
+"""The Celery application: `celery -A celery_app worker|beat|flower`.
+
+Configuration lives in Django settings under the CELERY_ namespace (notify/settings/celery.py).
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
+
+app = Celery("notify")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["notify"])

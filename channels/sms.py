@@ -1,0 +1,109 @@
+"""SMS through the twilio SDK's Messages API."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from channels.base import Channel, DeliveryError, Message, parse_retry_after
+
+# Twilio error codes (https://www.twilio.com/docs/errors/<code>).
+_PERMANENT = {21211, 21212, 21214, 21217, 21265, 21601, 21602, 21604, 21612, 21614, 21617}
+_SUPPRESS = {21610}  # the recipient replied STOP
+_CONFIG = {20003, 20404, 21408, 21606, 21608, 21659, 21660}
+
+
+class _HttpClient(TwilioHttpClient):
+    """Remembers the last response's headers (TwilioRestException drops them, and a 429's
+    Retry-After matters). With TWILIO_BASE_URL, sends every request the SDK builds there,
+    whatever Twilio host, region or edge it was built for; the original host travels in
+    X-Forwarded-Host."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._base = urlsplit(base_url) if base_url else None
+        self.last_headers: Any = {}
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.last_headers = {}
+        if self._base is not None:
+            parts = urlsplit(url)
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers["X-Forwarded-Host"] = parts.netloc
+            url = urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
+            kwargs["headers"] = headers
+        response = super().request(method, url, *args, **kwargs)
+        self.last_headers = response.headers or {}
+        return response
+
+
+class SmsChannel(Channel):
+    name = "sms"
+    provider = "twilio"  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _client(self) -> Client:
+        # One client (and so one requests.Session) per send thread.
+        client = getattr(self._local, "client", None)
+        if client is None:
+            if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
+                raise DeliveryError("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set", config=True,
+                                    code="not_configured")
+            http = _HttpClient(settings.TWILIO_BASE_URL, timeout=settings.PROVIDER_TIMEOUT)
+            client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN,
+                            http_client=http)
+            self._local.client = client
+        return client
+
+    def send(self, message: Message) -> str:
+        params: dict[str, Any] = {"to": message.to, "body": message.content.get("text", "")}
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            params["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            params["from_"] = settings.TWILIO_FROM
+        if settings.NOTIFY_PUBLIC_URL:
+            # Our delivery id in the callback URL lets a status callback find its delivery
+            # even when the create response was lost.
+            query = urlencode({"delivery": message.delivery_id})
+            params["status_callback"] = (
+                f"{settings.NOTIFY_PUBLIC_URL.rstrip('/')}/webhooks/twilio/status/?{query}"
+            )
+        try:
+            created = self._client().messages.create(**params)
+        except DeliveryError:
+            raise
+        except (TwilioException, requests.RequestException) as exc:
+            headers = self._local.client.http_client.last_headers
+            raise _classify(exc, headers.get("Retry-After")) from exc
+        return str(created.sid)
+
+
+def _classify(exc: Exception, retry_after_header: str | None) -> DeliveryError:
+    if isinstance(exc, requests.ReadTimeout):
+        return DeliveryError(f"Twilio read timeout: {exc}", ambiguous=True, code="timeout")
+    if isinstance(exc, requests.RequestException):
+        # Connect errors and connect timeouts: the request never reached Twilio.
+        return DeliveryError(f"Twilio unreachable: {exc}", code="connect_error")
+    status = getattr(exc, "status", None)
+    code = getattr(exc, "code", None)
+    text = f"Twilio {status} code {code}: {getattr(exc, 'msg', None) or exc}"
+    retry_after = parse_retry_after(retry_after_header)
+    if code in _SUPPRESS:
+        return DeliveryError(text, permanent=True, suppress=True, code=str(code))
+    if code in _CONFIG or status in (401, 403):
+        return DeliveryError(text, config=True, code=str(code))
+    if status == 429 or (isinstance(status, int) and status >= 500):
+        return DeliveryError(text, code=str(code), retry_after=retry_after)
+    if code in _PERMANENT or (isinstance(status, int) and 400 <= status < 500):
+        return DeliveryError(text, permanent=True, code=str(code))
+    return DeliveryError(text, code=str(code))
+

@@ -1,0 +1,58 @@
+"""One JSON shape for every error: {"error": <code>, "detail": <message>, "fields": {...}}.
+`fields` maps each invalid input field (dotted for nested ones) to its messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "unprocessable"
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for k, v in _flatten(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list) and detail and all(isinstance(d, str) for d in detail):
+        out[prefix or "non_field_errors"] = [str(d) for d in detail]
+    elif isinstance(detail, list):
+        for i, item in enumerate(detail):
+            for k, v in _flatten(item, f"{prefix}.{i}" if prefix else str(i)).items():
+                out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError | DatabaseError):
+        # Postgres is down or unreachable: nothing was stored; the client may retry.
+        return Response(
+            {"error": "unavailable", "detail": "The database is unavailable; retry shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"},
+        )
+    response = drf_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"error": "validation_error", "detail": "Invalid input.",
+                         "fields": _flatten(exc.detail)}
+    elif isinstance(exc, exceptions.APIException):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        response.data = {"error": code, "detail": str(exc.detail)}
+    return response

@@ -1,0 +1,66 @@
+"""Input fields shared by the API's serializers."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Any
+
+import phonenumbers
+from rest_framework import serializers
+
+# C0 controls other than tab/newline/carriage return, and DEL: never meaningful in a message,
+# and a classic way to smuggle headers or confuse logs.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def reject_control_chars(value: str) -> str:
+    if _CONTROL.search(value):
+        raise serializers.ValidationError("Control characters are not allowed.")
+    return value
+
+
+class TextField(serializers.CharField):
+    """A CharField that refuses control characters; `single_line` also refuses newlines."""
+
+    def __init__(self, *, single_line: bool = False, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators.append(reject_control_chars)
+        if single_line:
+            self.validators.append(_single_line)
+
+
+def _single_line(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise serializers.ValidationError("Must be a single line.")
+    return value
+
+
+class PhoneField(serializers.CharField):
+    """A phone number in E.164 (+ and country code), normalised."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value.startswith("+"):
+            raise serializers.ValidationError("Use E.164 format, e.g. +14155552671.")
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise serializers.ValidationError("Not a phone number.") from exc
+        if not phonenumbers.is_valid_number(number):
+            raise serializers.ValidationError("Not a valid phone number.")
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class TimezoneField(serializers.CharField):
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value not in zoneinfo.available_timezones():
+            raise serializers.ValidationError("Unknown IANA time zone, e.g. Europe/Paris.")
+        return value
+
+
+class LocaleField(serializers.RegexField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35, **kwargs)

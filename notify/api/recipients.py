@@ -1,0 +1,101 @@
+"""PUT/GET /api/v1/recipients/{id}/ and the recipient's push devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notify.api.auth import HasScope
+from notify.api.fields import LocaleField, PhoneField, TextField, TimezoneField
+from notify.models.recipients import Device, Recipient
+from notify.services.recipients import device_register, device_remove, recipient_upsert
+
+
+class DeviceOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Device
+        fields = ["id", "token", "platform", "active", "deactivated_reason", "created_at"]
+
+
+class DeviceInput(serializers.Serializer):
+    token = TextField(single_line=True, max_length=4096)
+    platform = serializers.ChoiceField(Device.Platform.values, default="unknown")
+
+
+class RecipientInput(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    phone = PhoneField(required=False, allow_blank=True)
+    locale = LocaleField(required=False, allow_blank=True)
+    timezone = TimezoneField(required=False, allow_blank=True)
+    push_tokens = serializers.ListField(child=DeviceInput(), required=False, max_length=20)
+
+
+class RecipientOutput(serializers.ModelSerializer):
+    id = serializers.CharField(source="external_id")
+    devices = DeviceOutput(many=True)
+
+    class Meta:
+        model = Recipient
+        fields = ["id", "email", "phone", "locale", "timezone", "devices", "created_at",
+                  "updated_at"]
+
+
+def _recipient(request: Request, recipient_id: str) -> Recipient:
+    return get_object_or_404(Recipient.objects.prefetch_related("devices"),
+                             tenant=request.auth.tenant, external_id=recipient_id)
+
+
+@extend_schema(tags=["recipients"])
+class RecipientDetailApi(APIView):
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "PUT": "send"}
+
+    @extend_schema(responses=RecipientOutput)
+    def get(self, request: Request, recipient_id: str) -> Response:
+        return Response(RecipientOutput(_recipient(request, recipient_id)).data)
+
+    @extend_schema(request=RecipientInput, responses=RecipientOutput)
+    def put(self, request: Request, recipient_id: str) -> Response:
+        data = RecipientInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        recipient_upsert(tenant=request.auth.tenant, external_id=recipient_id,
+                         **data.validated_data)
+        return Response(RecipientOutput(_recipient(request, recipient_id)).data)
+
+
+@extend_schema(tags=["recipients"])
+class DeviceListApi(APIView):
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "POST": "send"}
+
+    @extend_schema(responses=DeviceOutput(many=True))
+    def get(self, request: Request, recipient_id: str) -> Response:
+        recipient = _recipient(request, recipient_id)
+        return Response(DeviceOutput(recipient.devices.all(), many=True).data)
+
+    @extend_schema(request=DeviceInput, responses={201: DeviceOutput})
+    def post(self, request: Request, recipient_id: str) -> Response:
+        data = DeviceInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        recipient = _recipient(request, recipient_id)
+        device = device_register(recipient=recipient, **data.validated_data)
+        return Response(DeviceOutput(device).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["recipients"])
+class DeviceDetailApi(APIView):
+    permission_classes = [HasScope]
+    required_scopes = {"DELETE": "send"}
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, recipient_id: str, device_id: Any) -> Response:
+        device = get_object_or_404(Device, id=device_id, recipient__tenant=request.auth.tenant,
+                                   recipient__external_id=recipient_id)
+        device_remove(device=device)
+        return Response(status=status.HTTP_204_NO_CONTENT)

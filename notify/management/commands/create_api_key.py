@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from notify.services.apikeys import ALL_SCOPES, api_key_create
+
+
+class Command(BaseCommand):
+    help = "Create an API key. The raw key is printed alone on the last line, once."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("--tenant", default="default")
+        parser.add_argument("--scopes", default=",".join(ALL_SCOPES),
+                            help="Comma-separated: send, read, manage (default: all)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
+        unknown = set(scopes) - set(ALL_SCOPES)
+        if unknown:
+            self.stderr.write(f"Unknown scopes: {', '.join(sorted(unknown))}")
+            raise SystemExit(2)
+        key, raw = api_key_create(name=options["name"], tenant=options["tenant"], scopes=scopes)
+        self.stdout.write(f"Created API key {key.name!r} (tenant {key.tenant}, scopes "
+                          f"{', '.join(key.scopes)}). It will not be shown again:")
+        self.stdout.write(raw)

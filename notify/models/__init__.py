@@ -1,0 +1,17 @@
+"""Notify's data model. Postgres is the source of truth and the outbox: a delivery row that is
+`pending` and due is work to do, whatever Redis remembers."""
+
+from notify.models.apikeys import ApiKey
+from notify.models.notifications import Delivery, DeliveryAttempt, Notification
+from notify.models.recipients import Device, Recipient
+from notify.models.templates import Template
+
+__all__ = [
+    "ApiKey",
+    "Delivery",
+    "DeliveryAttempt",
+    "Device",
+    "Notification",
+    "Recipient",
+    "Template",
+]

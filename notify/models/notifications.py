@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from notify.ids import uuid7
+
+
+class Priority(models.IntegerChoices):
+    """Lower ranks are claimed first; critical and high also ride the urgent queue."""
+
+    CRITICAL = 0, "critical"
+    HIGH = 1, "high"
+    NORMAL = 2, "normal"
+    LOW = 3, "low"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending"  # accepted; waiting for a worker, for send_at or for its next retry
+    SENDING = "sending"  # claimed by a worker under a lease
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the provider confirmed delivery
+    FAILED = "failed"  # permanent error or attempts exhausted
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"  # no contact point, or suppressed
+
+
+TERMINAL_STATUSES = frozenset({"sent", "delivered", "failed", "cancelled", "skipped"})
+
+
+class Notification(models.Model):
+    """One request to tell one recipient something; fans out into one delivery per channel
+    (per device for push)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant = models.CharField(max_length=64, default="default")
+    api_key = models.ForeignKey(
+        "notify.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient = models.ForeignKey(
+        "notify.Recipient", on_delete=models.PROTECT, related_name="notifications"
+    )
+    category = models.CharField(max_length=100, blank=True, default="")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    template_key = models.CharField(max_length=100, blank=True, default="")
+    template_version = models.PositiveIntegerField(null=True, blank=True)
+    # What was rendered for each channel, frozen at accept time.
+    content = models.JSONField(default=dict)
+    send_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="notification_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
+
+
+class Delivery(models.Model):
+    """One message on one channel to one address: the unit that is claimed, sent and retried."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=16)
+    to = models.CharField(max_length=4096, blank=True, default="")
+    device = models.ForeignKey(
+        "notify.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=8)
+    provider = models.CharField(max_length=32, blank=True, default="")
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    last_error = models.TextField(blank=True, default="")
+    # When the delivery is next due: now, its send_at, or the end of its backoff.
+    next_attempt_at = models.DateTimeField()
+    # Fencing token of the claim in force; outcomes are written only under the same token.
+    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        indexes = [
+            # The claim and the sweeper read only due pending work.
+            models.Index(
+                fields=["channel", "priority", "next_attempt_at"],
+                condition=Q(status="pending"),
+                name="delivery_pending_due",
+            ),
+            models.Index(
+                fields=["lease_until"], condition=Q(status="sending"), name="delivery_leased"
+            ),
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="delivery_provider_msg",
+            ),
+            models.Index(fields=["status", "channel"], name="delivery_status_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.to}"
+
+
+class DeliveryAttempt(models.Model):
+    """One provider call: the timeline of a delivery."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent"
+        TRANSIENT = "transient"  # will be retried
+        PERMANENT = "permanent"
+        CONFIG = "config"  # our credentials or set-up are wrong
+        AMBIGUOUS = "ambiguous"  # the provider may have accepted it
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    provider = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    provider_message_id = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+
+    def __str__(self) -> str:
+        return f"#{self.number} {self.outcome}"

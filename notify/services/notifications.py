@@ -1,0 +1,153 @@
+"""Accepting a notification: the API's one write. The notification, its recipient and its
+deliveries are committed in one transaction; workers are woken after the commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from notify.models.apikeys import ApiKey
+from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
+from notify.models.recipients import Recipient
+from notify.services.doorbell import bells_ring_for
+from notify.services.recipients import recipient_upsert
+
+CHANNEL_ORDER = ("email", "sms", "push")
+
+
+class NothingToSend(Exception):
+    """No requested channel has both content and a way to reach the recipient."""
+
+
+class IdempotencyMismatch(Exception):
+    """The Idempotency-Key was used before with a different request body."""
+
+
+@dataclass(frozen=True)
+class Accepted:
+    notification: Notification
+    replayed: bool
+
+
+def request_fingerprint(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def notification_create(*, api_key: ApiKey, recipient: dict[str, Any],
+                        content: dict[str, dict[str, Any]], channels: list[str] | None,
+                        priority: int = Priority.NORMAL, category: str = "",
+                        send_at: datetime | None = None, template_key: str = "",
+                        template_version: int | None = None,
+                        idempotency_key: str | None = None, fingerprint: str = "") -> Accepted:
+    """`content` is already rendered, per channel. With an Idempotency-Key, a request seen
+    before is answered with the notification it created (IdempotencyMismatch if its body
+    differed); concurrent duplicates wait on the unique index and then replay."""
+    tenant = api_key.tenant
+    if idempotency_key:
+        existing = _replay(tenant, idempotency_key, fingerprint)
+        if existing is not None:
+            return Accepted(existing, replayed=True)
+    try:
+        with transaction.atomic():
+            person = recipient_upsert(tenant=tenant, external_id=recipient["id"],
+                                      **{k: v for k, v in recipient.items() if k != "id"})
+            notification = Notification.objects.create(
+                tenant=tenant, api_key=api_key, recipient=person, category=category,
+                priority=priority, template_key=template_key,
+                template_version=template_version, content=content, send_at=send_at,
+                idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
+            )
+            planned = _deliveries(notification, person, content, channels)
+            if not planned:
+                raise NothingToSend()
+            deliveries = Delivery.objects.bulk_create(planned)
+            due = {(d.channel, d.priority) for d in deliveries
+                   if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= timezone.now()}
+            transaction.on_commit(lambda: bells_ring_for(due))
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        existing = _replay(tenant, idempotency_key, fingerprint)
+        if existing is None:
+            raise
+        return Accepted(existing, replayed=True)
+    notification._prefetched_objects_cache = {"deliveries": deliveries}  # type: ignore[attr-defined]
+    return Accepted(notification, replayed=False)
+
+
+def _replay(tenant: str, key: str, fingerprint: str) -> Notification | None:
+    existing = (Notification.objects.filter(tenant=tenant, idempotency_key=key)
+                .prefetch_related("deliveries").first())
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise IdempotencyMismatch(key)
+    return existing
+
+
+def _deliveries(notification: Notification, person: Recipient,
+                content: dict[str, dict[str, Any]], channels: list[str] | None
+                ) -> list[Delivery]:
+    """One delivery per requested channel (per active device for push). A channel asked for
+    explicitly but with no contact point is recorded as skipped; by default only channels the
+    recipient can be reached on are used."""
+    due = notification.send_at or timezone.now()
+    wanted = channels or [c for c in CHANNEL_ORDER if c in content]
+    out: list[Delivery] = []
+
+    def add(channel: str, to: str, status: str = DeliveryStatus.PENDING, reason: str = "",
+            device_id: Any = None) -> None:
+        out.append(Delivery(
+            notification=notification, channel=channel, to=to, status=status,
+            priority=notification.priority, next_attempt_at=due, last_error=reason,
+            device_id=device_id, max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
+            error_code="no_contact" if reason else "",
+        ))
+
+    for channel in wanted:
+        if channel == "push":
+            devices = list(person.devices.filter(active=True).values_list("id", "token"))
+            for device_id, token in devices:
+                add("push", token, device_id=device_id)
+            if not devices and channels:
+                add("push", "", DeliveryStatus.SKIPPED, "recipient has no active push device")
+            continue
+        address = person.email if channel == "email" else person.phone
+        if address:
+            add(channel, address)
+        elif channels:
+            what = "email address" if channel == "email" else "phone number"
+            add(channel, "", DeliveryStatus.SKIPPED, f"recipient has no {what}")
+    return out
+
+
+def notification_cancel(*, notification: Notification) -> int:
+    """Cancel every delivery not yet claimed by a worker; returns how many. A delivery already
+    being sent cannot be called back."""
+    return Delivery.objects.filter(
+        notification=notification, status=DeliveryStatus.PENDING
+    ).update(status=DeliveryStatus.CANCELLED, last_error="cancelled by the caller",
+             updated_at=timezone.now())
+
+
+def notification_status(deliveries: list[Delivery]) -> str:
+    """A notification's status, derived from its deliveries: in flight while any is; else
+    delivered/sent if any got through; else failed, cancelled or skipped."""
+    statuses = {d.status for d in deliveries}
+    for status in ("sending", "pending"):
+        if status in statuses:
+            return status
+    if "sent" in statuses:
+        return "sent"
+    if "delivered" in statuses:
+        return "delivered"
+    for status in ("failed", "cancelled", "skipped"):
+        if status in statuses:
+            return status
+    return "skipped"

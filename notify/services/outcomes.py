@@ -1,0 +1,138 @@
+"""Writing back what happened to a batch of sends, and the retry policy."""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg2.extras import execute_values
+
+from channels import DeliveryError
+from notify.models.notifications import Delivery, DeliveryAttempt
+from notify.models.recipients import Device
+from notify.services.doorbell import bell_ring, lane_for
+
+logger = logging.getLogger(__name__)
+
+# Whether a send that may already have been accepted is sent again. Push: yes, the copy
+# replaces the first on the device (collapse key = notification id). Email: yes, a rare
+# duplicate beats a lost password reset. SMS: no, a duplicate text costs money and trust;
+# the delivery fails with code "ambiguous" and a Twilio status callback can still settle it.
+AMBIGUOUS_RESEND = {"email": True, "push": True, "sms": False}
+
+# Outcomes are written only while our claim's token is still in force; a status the
+# provider already confirmed (delivered, via webhook) is never moved back.
+_RECORD_SQL = """
+UPDATE notify_delivery AS d SET
+    status = CASE WHEN d.status = 'delivered' THEN d.status ELSE v.status END,
+    provider = v.provider, provider_message_id = v.provider_message_id,
+    error_code = v.error_code, last_error = v.last_error,
+    next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
+    sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE d.sent_at END,
+    lease_token = NULL, lease_until = NULL, updated_at = now()
+FROM (VALUES %s) AS v(id, token, status, provider, provider_message_id, error_code,
+                      last_error, next_attempt_at)
+WHERE d.id = v.id AND d.lease_token = v.token
+"""
+_RECORD_TEMPLATE = "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s::timestamptz)"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    delivery_id: str
+    provider: str
+    provider_message_id: str
+    error: DeliveryError | None
+    started_at: datetime
+    duration_ms: int
+
+
+def retry_delay(*, attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, never sooner than the provider asked."""
+    ceiling = min(settings.NOTIFY_RETRY_MAX_SECONDS,
+                  settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    delay = random.uniform(0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, settings.NOTIFY_RETRY_MAX_SECONDS))
+    return delay
+
+
+def _decide(delivery: Delivery, result: SendResult, now: datetime) -> tuple[str, datetime | None]:
+    error = result.error
+    if error is None:
+        return "sent", None
+    resend = not error.ambiguous or AMBIGUOUS_RESEND.get(delivery.channel, False)
+    if error.permanent or not resend or delivery.attempts >= delivery.max_attempts:
+        return "failed", None
+    delay = retry_delay(attempts=delivery.attempts, retry_after=error.retry_after)
+    return "pending", now + timedelta(seconds=delay)
+
+
+def deliveries_record(*, channel: str, token: uuid.UUID, deliveries: list[Delivery],
+                      results: list[SendResult]) -> None:
+    now = timezone.now()
+    rows, attempts, dead_devices, retries = [], [], [], []
+    for delivery, result in zip(deliveries, results, strict=True):
+        status, next_at = _decide(delivery, result, now)
+        error = result.error
+        rows.append((str(delivery.id), str(token), status, result.provider, result.provider_message_id,
+                     error.code if error else "", _error_text(delivery, error, status),
+                     next_at))
+        attempts.append(DeliveryAttempt(
+            delivery_id=delivery.id, number=delivery.attempts, provider=result.provider,
+            outcome=error.outcome if error else "sent", error_code=error.code if error else "",
+            error_message=error.message if error else "",
+            provider_message_id=result.provider_message_id, started_at=result.started_at,
+            duration_ms=result.duration_ms,
+        ))
+        if error is not None:
+            _log(channel, delivery, error, status)
+            if error.deactivate_device and delivery.device_id:
+                dead_devices.append(delivery.device_id)
+        if next_at is not None:
+            retries.append((next_at, delivery.priority))
+    with transaction.atomic(), connection.cursor() as cursor:
+        execute_values(cursor.cursor, _RECORD_SQL, rows, template=_RECORD_TEMPLATE,
+                       page_size=1000)
+        DeliveryAttempt.objects.bulk_create(attempts)
+        if dead_devices:
+            Device.objects.filter(id__in=dead_devices).update(
+                active=False, deactivated_reason="provider reported the token unregistered")
+    _schedule_retries(channel, retries, now)
+
+
+def _schedule_retries(channel: str, retries: list[tuple[datetime, int]], now: datetime) -> None:
+    """One delayed doorbell per lane for the earliest retry; waits longer than a few minutes
+    are left to the sweeper (long countdowns on Redis re-run after the visibility timeout)."""
+    earliest: dict[str, datetime] = {}
+    for next_at, priority in retries:
+        lane = lane_for(priority)
+        if lane not in earliest or next_at < earliest[lane]:
+            earliest[lane] = next_at
+    for lane, next_at in earliest.items():
+        countdown = max(0.0, (next_at - now).total_seconds())
+        if countdown <= settings.NOTIFY_MAX_COUNTDOWN_SECONDS:
+            bell_ring(channel=channel, lane=lane, countdown=countdown + 0.05)
+
+
+def _error_text(delivery: Delivery, error: DeliveryError | None, status: str) -> str:
+    if error is None:
+        return ""
+    if status == "failed" and error.ambiguous:
+        return (f"{error.message} — the provider may have accepted it; not resent to avoid a "
+                "duplicate")
+    if status == "failed" and not error.permanent:
+        return f"{error.message} — gave up after {delivery.attempts} attempts"
+    return error.message
+
+
+def _log(channel: str, delivery: Delivery, error: DeliveryError, status: str) -> None:
+    level = logging.ERROR if error.config else logging.WARNING
+    logger.log(level, "%s: delivery %s attempt %d %s (%s): %s", channel, delivery.id,
+               delivery.attempts, error.outcome, status, error.code, error.message)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from notify.models.recipients import Device, Recipient
+
+_CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
+
+
+def recipient_upsert(*, tenant: str, external_id: str, **fields: Any) -> Recipient:
+    """Create the recipient or merge the given contact points into it. `push_tokens` (a list
+    of tokens or {"token", "platform"} dicts) registers devices."""
+    tokens = fields.pop("push_tokens", None) or []
+    changes = {k: v for k, v in fields.items() if k in _CONTACT_FIELDS and v is not None}
+    recipient = _get_or_create(tenant=tenant, external_id=external_id, defaults=changes)
+    stale = {k: v for k, v in changes.items() if getattr(recipient, k) != v}
+    if stale:
+        Recipient.objects.filter(pk=recipient.pk).update(**stale)
+        for k, v in stale.items():
+            setattr(recipient, k, v)
+    for token in tokens:
+        spec = token if isinstance(token, dict) else {"token": token}
+        device_register(recipient=recipient, token=spec["token"],
+                        platform=spec.get("platform") or "unknown")
+    return recipient
+
+
+def _get_or_create(*, tenant: str, external_id: str, defaults: dict[str, Any]) -> Recipient:
+    recipient = Recipient.objects.filter(tenant=tenant, external_id=external_id).first()
+    if recipient is not None:
+        return recipient
+    try:
+        with transaction.atomic():
+            return Recipient.objects.create(tenant=tenant, external_id=external_id, **defaults)
+    except IntegrityError:  # created concurrently by another request
+        return Recipient.objects.get(tenant=tenant, external_id=external_id)
+
+
+def device_register(*, recipient: Recipient, token: str, platform: str = "unknown") -> Device:
+    device, created = Device.objects.get_or_create(
+        recipient=recipient, token=token, defaults={"platform": platform}
+    )
+    if not created and (not device.active or device.platform != platform):
+        # A token the app registers again is alive again.
+        device.active, device.deactivated_reason = True, ""
+        if platform != "unknown":
+            device.platform = platform
+        device.save(update_fields=["active", "deactivated_reason", "platform", "updated_at"])
+    return device
+
+
+def device_remove(*, device: Device) -> None:
+    device.delete()

@@ -1,0 +1,6 @@
+"""Settings, read from the environment (see .env.example and README "Configuration")."""
+
+from notify.settings.base import *  # noqa: F403
+from notify.settings.celery import *  # noqa: F403
+from notify.settings.delivery import *  # noqa: F403
+from notify.settings.providers import *  # noqa: F403

@@ -1,0 +1,29 @@
+"""How Notify delivers: batching, retries, leases, sweeping. All tunable from the environment."""
+
+from __future__ import annotations
+
+from notify.settings.env import env
+
+# Attempts per delivery before it fails for good (transient errors only; permanent errors
+# fail at once).
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=8)
+# Exponential backoff with full jitter: sleep uniform(0, min(cap, base * 2**(attempt-1))).
+NOTIFY_RETRY_BASE_SECONDS = env.float("NOTIFY_RETRY_BASE_SECONDS", default=2.0)
+NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
+# Waits up to this long ride on a Celery countdown; longer ones are left to the sweeper,
+# because long countdowns on Redis are re-run after the visibility timeout.
+NOTIFY_MAX_COUNTDOWN_SECONDS = env.float("NOTIFY_MAX_COUNTDOWN_SECONDS", default=300.0)
+# A drain task claims up to this many deliveries of one channel at a time and sends them
+# concurrently on this many threads.
+NOTIFY_BATCH_SIZE = env.int("NOTIFY_BATCH_SIZE", default=100)
+NOTIFY_SEND_CONCURRENCY = env.int("NOTIFY_SEND_CONCURRENCY", default=32)
+# A drain keeps claiming while batches come back full, for at most this long, then hands
+# over to a fresh task so no message stays unacked for long.
+NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=20.0)
+# A claimed delivery whose worker vanished is looked at again after its lease runs out.
+NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
+# Idempotency keys are kept at least this long.
+NOTIFY_IDEMPOTENCY_TTL_HOURS = env.int("NOTIFY_IDEMPOTENCY_TTL_HOURS", default=24)
+# Public base URL of this service, used for provider status callbacks (e.g. Twilio's
+# StatusCallback). Empty: no callbacks are requested.
+NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")

@@ -1,0 +1,27 @@
+"""Celery tasks: thin wrappers that take names and ids, never objects, and call services."""
+
+from __future__ import annotations
+
+from celery_app import app
+
+
+@app.task(name="notify.drain", acks_late=True, ignore_result=True)
+def drain(channel: str, lane: str) -> int:
+    """Send due deliveries of one channel (and lane) in claimed batches until none are due."""
+    from notify.services.sending import deliveries_drain
+
+    return deliveries_drain(channel=channel, lane=lane).claimed
+
+
+@app.task(name="notify.sweep", ignore_result=True)
+def sweep() -> int:
+    from notify.services.sweeper import deliveries_sweep
+
+    return deliveries_sweep().expired
+
+
+@app.task(name="notify.purge_idempotency_keys", ignore_result=True)
+def purge_idempotency_keys() -> int:
+    from notify.services.maintenance import idempotency_keys_purge
+
+    return idempotency_keys_purge()

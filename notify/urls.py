@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from notify.api import health
+from notify.api.notifications import NotificationViewSet
+from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
+from notify.api.templates import TemplateViewSet
+
+router = SimpleRouter()
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("templates", TemplateViewSet, basename="template")
+
+api_v1 = [
+    *router.urls,
+    path("recipients/<str:recipient_id>/", RecipientDetailApi.as_view(), name="recipient"),
+    path("recipients/<str:recipient_id>/devices/", DeviceListApi.as_view(), name="devices"),
+    path("recipients/<str:recipient_id>/devices/<uuid:device_id>/", DeviceDetailApi.as_view(),
+         name="device"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", health.healthz),
+    path("readyz", health.readyz),
+    path("anymail/", include("anymail.urls")),
+    path("admin/", admin.site.urls),
+]
