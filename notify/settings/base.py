@@ -121,5 +121,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"mail.log": {"level": "WARNING"}},
+    # twilio logs every request and response at INFO.
+    "loggers": {"mail.log": {"level": "WARNING"}, "twilio.http_client": {"level": "WARNING"}},
 }

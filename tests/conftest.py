@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from notify.models import ApiKey
+from notify.services.apikeys import api_key_create
+from tests.harness import Proc, Sandbox, start_beat, start_sandbox, start_worker
+
+
+@pytest.fixture
+def api_key(db: Any) -> tuple[ApiKey, str]:
+    return api_key_create(name="tests")
+
+
+@pytest.fixture
+def api(api_key: tuple[ApiKey, str]) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("processes")
+
+
+@pytest.fixture(scope="session")
+def redis_db() -> redis.Redis:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    return client
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    user = quote(db.get("USER") or "")
+    auth = f"{user}:{quote(db['PASSWORD'])}@" if db.get("PASSWORD") else f"{user}@"
+    host = db.get("HOST") or ""
+    if host.startswith("/"):  # a Unix socket directory (embedded Postgres)
+        return f"postgres://{auth}/{db['NAME']}?host={quote(host)}"
+    return f"postgres://{auth}{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def process_env(django_db_setup: Any, redis_db: redis.Redis) -> dict[str, str]:
+    """The environment of every process the tests start: the test database and the
+    settings tests/settings.py exported."""
+    return {**os.environ, "DATABASE_URL": _database_url(),
+            "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="session")
+def _sandbox_session(process_env: dict[str, str], log_dir: Path) -> Iterator[Sandbox]:
+    proc, client = start_sandbox(process_env, log_dir)
+    yield client
+    proc.stop()
+
+
+@pytest.fixture
+def sandbox(_sandbox_session: Sandbox) -> Sandbox:
+    _sandbox_session.reset()
+    return _sandbox_session
+
+
+class Stack:
+    """The background half of Notify — a Celery worker and beat — which a test may stop and
+    start again (e.g. to flush Redis while nothing consumes)."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env, self.log_dir = env, log_dir
+        self.worker: Proc | None = None
+        self.beat: Proc | None = None
+
+    def ensure(self) -> None:
+        if self.worker is None or not self.worker.alive():
+            self.worker = start_worker(self.env, self.log_dir)
+        if self.beat is None or not self.beat.alive():
+            self.beat = start_beat(self.env, self.log_dir)
+
+    def stop(self) -> None:
+        for proc in (self.worker, self.beat):
+            if proc is not None:
+                proc.stop()
+        self.worker = self.beat = None
+
+    def logs(self) -> str:
+        return "\n".join(p.output()[-6000:] for p in (self.worker, self.beat) if p)
+
+
+@pytest.fixture(scope="session")
+def _stack_session(process_env: dict[str, str], log_dir: Path,
+                   _sandbox_session: Sandbox) -> Iterator[Stack]:
+    stack = Stack(process_env, log_dir)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def stack(_stack_session: Stack, sandbox: Sandbox, transactional_db: Any) -> Stack:
+    """A running worker and beat (shared across tests) and a clean sandbox. Their logs are
+    attached to a failing test's report."""
+    _stack_session.ensure()
+    return _stack_session
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        stack = getattr(item, "funcargs", {}).get("stack")
+        if isinstance(stack, Stack):
+            report.sections.append(("worker and beat logs (tail)", stack.logs()))

@@ -1,0 +1,56 @@
+"""Settings for the test suite: the real ones, pointed at an isolated Redis database and at
+provider sandbox ports chosen once per run. Exported through os.environ, so the worker and
+sandbox processes the tests start see exactly the same configuration."""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit, urlunsplit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _test_redis_url() -> str:
+    # Keep test traffic off the database a running `make run` uses.
+    base = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    return urlunsplit((base.scheme, base.netloc, "/15", base.query, ""))
+
+
+_http = os.environ.setdefault("SANDBOX_HTTP_PORT", str(_free_port()))
+_smtp = os.environ.setdefault("SANDBOX_SMTP_PORT", str(_free_port()))
+_defaults = {
+    "SECRET_KEY": "test-only-secret-key",
+    "DEBUG": "0",
+    "REDIS_URL": _test_redis_url(),
+    "EMAIL_PROVIDER": "smtp",
+    "EMAIL_HOST": "127.0.0.1",
+    "EMAIL_PORT": _smtp,
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "test-auth-token",
+    "TWILIO_FROM": "+15005550006",
+    "TWILIO_BASE_URL": f"http://127.0.0.1:{_http}",
+    "FCM_BASE_URL": f"http://127.0.0.1:{_http}",
+    "FCM_PROJECT_ID": "notify-test",
+    "PROVIDER_TIMEOUT": "5",
+    # Short waits so retry scenarios finish in seconds; the policy is the same.
+    "NOTIFY_RETRY_BASE_SECONDS": "0.2",
+    "NOTIFY_RETRY_MAX_SECONDS": "2",
+    "NOTIFY_MAX_ATTEMPTS": "5",
+    "NOTIFY_SWEEP_INTERVAL_SECONDS": "1",
+    "NOTIFY_PUBLIC_URL": "http://testserver",
+}
+# Forced, not defaulted: a test must never reach a real provider or a developer's Redis.
+os.environ.update(_defaults)
+
+from notify.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
