@@ -3,6 +3,7 @@ EMAIL_PROVIDER. One connection per send thread, kept open between messages."""
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 import threading
 import time
@@ -89,10 +90,8 @@ class EmailChannel(Channel):
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # it is already broken; just let it go
                 conn.close()
-            except Exception:  # noqa: S110 - the connection is already broken
-                pass
 
 
 def _classify(exc: Exception) -> DeliveryError:
@@ -106,12 +105,16 @@ def _classify(exc: Exception) -> DeliveryError:
             code=f"smtp_{codes[0]}" if codes else "smtp_refused",
         )
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return DeliveryError(f"SMTP authentication failed: {exc.smtp_code}", config=True,
-                             code=f"smtp_{exc.smtp_code}")
+        return DeliveryError(
+            f"SMTP authentication failed: {exc.smtp_code}",
+            config=True,
+            code=f"smtp_{exc.smtp_code}",
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         code = exc.smtp_code
-        return DeliveryError(f"SMTP {code}: {exc.smtp_error!r}", permanent=code >= 500,
-                             code=f"smtp_{code}")
+        return DeliveryError(
+            f"SMTP {code}: {exc.smtp_error!r}", permanent=code >= 500, code=f"smtp_{code}"
+        )
     if isinstance(exc, smtplib.SMTPServerDisconnected | TimeoutError):
         # Possibly after the final "." of DATA: the server may have queued it.
         return DeliveryError(f"SMTP connection lost: {exc}", ambiguous=True, code="smtp_lost")

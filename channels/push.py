@@ -16,8 +16,16 @@ from channels.base import Channel, DeliveryError, Message
 # firebase-admin retries POSTs on 500/503 and read timeouts by itself, which can deliver one
 # push several times and hides attempts from us. Retries belong to Notify: only a failed
 # connect (nothing was sent) is retried here.
-_NO_REPLAY = Retry(total=None, connect=1, read=0, status=0, other=0, redirect=0,
-                   allowed_methods=None, raise_on_status=False)
+_NO_REPLAY = Retry(
+    total=None,
+    connect=1,
+    read=0,
+    status=0,
+    other=0,
+    redirect=0,
+    allowed_methods=None,
+    raise_on_status=False,
+)
 _APP_NAME = "notify"
 
 
@@ -43,7 +51,7 @@ class _StaticCredential(credentials.Base):
 
 class PushChannel(Channel):
     name = "push"
-    provider = "fcm"  # type: ignore[assignment]
+    provider = "fcm"
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -76,8 +84,9 @@ class PushChannel(Channel):
         except exceptions.FirebaseError as exc:
             raise _classify(exc) from exc
         except ValueError as exc:  # the SDK validates the payload before sending
-            raise DeliveryError(f"invalid push payload: {exc}", permanent=True,
-                                code="invalid_payload") from exc
+            raise DeliveryError(
+                f"invalid push payload: {exc}", permanent=True, code="invalid_payload"
+            ) from exc
 
 
 def _build_app() -> App:
@@ -106,10 +115,13 @@ def _build_app() -> App:
 def _classify(exc: exceptions.FirebaseError) -> DeliveryError:
     text = f"FCM {exc.code}: {exc}"
     if isinstance(exc, messaging.UnregisteredError | messaging.SenderIdMismatchError):
-        return DeliveryError(text, permanent=True, deactivate_device=True,
-                             code=_code(exc))
-    if isinstance(exc, messaging.ThirdPartyAuthError | exceptions.UnauthenticatedError
-                  | exceptions.PermissionDeniedError):
+        return DeliveryError(text, permanent=True, deactivate_device=True, code=_code(exc))
+    if isinstance(
+        exc,
+        messaging.ThirdPartyAuthError
+        | exceptions.UnauthenticatedError
+        | exceptions.PermissionDeniedError,
+    ):
         return DeliveryError(text, config=True, code=_code(exc))
     if isinstance(exc, exceptions.InvalidArgumentError | exceptions.NotFoundError):
         return DeliveryError(text, permanent=True, code=_code(exc))

@@ -46,7 +46,7 @@ class _HttpClient(TwilioHttpClient):
 
 class SmsChannel(Channel):
     name = "sms"
-    provider = "twilio"  # type: ignore[assignment]
+    provider = "twilio"
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -56,11 +56,15 @@ class SmsChannel(Channel):
         client = getattr(self._local, "client", None)
         if client is None:
             if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
-                raise DeliveryError("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set", config=True,
-                                    code="not_configured")
+                raise DeliveryError(
+                    "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN not set",
+                    config=True,
+                    code="not_configured",
+                )
             http = _HttpClient(settings.TWILIO_BASE_URL, timeout=settings.PROVIDER_TIMEOUT)
-            client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN,
-                            http_client=http)
+            client = Client(
+                settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http
+            )
             self._local.client = client
         return client
 
@@ -106,4 +110,3 @@ def _classify(exc: Exception, retry_after_header: str | None) -> DeliveryError:
     if code in _PERMANENT or (isinstance(status, int) and 400 <= status < 500):
         return DeliveryError(text, permanent=True, code=str(code))
     return DeliveryError(text, code=str(code))
-

@@ -18,8 +18,11 @@ api_v1 = [
     *router.urls,
     path("recipients/<str:recipient_id>/", RecipientDetailApi.as_view(), name="recipient"),
     path("recipients/<str:recipient_id>/devices/", DeviceListApi.as_view(), name="devices"),
-    path("recipients/<str:recipient_id>/devices/<uuid:device_id>/", DeviceDetailApi.as_view(),
-         name="device"),
+    path(
+        "recipients/<str:recipient_id>/devices/<uuid:device_id>/",
+        DeviceDetailApi.as_view(),
+        name="device",
+    ),
 ]
 
 urlpatterns = [

@@ -54,8 +54,12 @@ def _database_url() -> str:
 def process_env(django_db_setup: Any, redis_db: redis.Redis) -> dict[str, str]:
     """The environment of every process the tests start: the test database and the
     settings tests/settings.py exported."""
-    return {**os.environ, "DATABASE_URL": _database_url(),
-            "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -97,8 +101,9 @@ class Stack:
 
 
 @pytest.fixture(scope="session")
-def _stack_session(process_env: dict[str, str], log_dir: Path,
-                   _sandbox_session: Sandbox) -> Iterator[Stack]:
+def _stack_session(
+    process_env: dict[str, str], log_dir: Path, _sandbox_session: Sandbox
+) -> Iterator[Stack]:
     stack = Stack(process_env, log_dir)
     yield stack
     stack.stop()
@@ -114,7 +119,7 @@ def stack(_stack_session: Stack, sandbox: Sandbox, transactional_db: Any) -> Sta
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     if report.when == "call" and report.failed:
         stack = getattr(item, "funcargs", {}).get("stack")

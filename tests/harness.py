@@ -18,8 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T], *, timeout: float = 20.0, interval: float = 0.1,
-             what: str = "condition") -> T:
+def wait_for(
+    check: Callable[[], T | None],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.1,
+    what: str = "condition",
+) -> T:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -37,8 +42,14 @@ class Proc:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
-        self.popen = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -85,14 +96,29 @@ class Sandbox:
     def reset(self) -> None:
         self.session.delete(f"{self.url}/_sandbox/faults", timeout=5).raise_for_status()
         self.session.delete(f"{self.url}/_sandbox/messages", timeout=5).raise_for_status()
-        self.session.post(f"{self.url}/_sandbox/config", json={"latency_ms": 0},
-                          timeout=5).raise_for_status()
+        self.session.post(
+            f"{self.url}/_sandbox/config", json={"latency_ms": 0}, timeout=5
+        ).raise_for_status()
 
 
 def start_sandbox(env: dict[str, str], log_dir: Path) -> tuple[Proc, Sandbox]:
     http, smtp = int(env["SANDBOX_HTTP_PORT"]), int(env["SANDBOX_SMTP_PORT"])
-    proc = Proc("sandbox", [sys.executable, "-m", "notify.sandbox", "--host", "127.0.0.1",
-                            "--http-port", str(http), "--smtp-port", str(smtp)], env, log_dir)
+    proc = Proc(
+        "sandbox",
+        [
+            sys.executable,
+            "-m",
+            "notify.sandbox",
+            "--host",
+            "127.0.0.1",
+            "--http-port",
+            str(http),
+            "--smtp-port",
+            str(smtp),
+        ],
+        env,
+        log_dir,
+    )
     client = Sandbox(http, smtp)
 
     def healthy() -> bool:
@@ -105,20 +131,52 @@ def start_sandbox(env: dict[str, str], log_dir: Path) -> tuple[Proc, Sandbox]:
     return proc, client
 
 
-def start_worker(env: dict[str, str], log_dir: Path, name: str = "worker",
-                 concurrency: int = 2) -> Proc:
+def start_worker(
+    env: dict[str, str], log_dir: Path, name: str = "worker", concurrency: int = 2
+) -> Proc:
     """A real Celery worker consuming every queue, as `celery -A celery_app worker` does."""
-    args = [sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-l", "info",
-            "-c", str(concurrency), "-n", f"{name}-{os.getpid()}@%h", "--without-gossip",
-            "--without-mingle"]
+    args = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "celery_app",
+        "worker",
+        "-l",
+        "info",
+        "-c",
+        str(concurrency),
+        "-n",
+        f"{name}-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     proc = Proc(name, args, env, log_dir)
-    wait_for(lambda: "ready." in proc.output() or not proc.alive(), timeout=30,
-             what=f"celery {name} to start")
+    wait_for(
+        lambda: "ready." in proc.output() or not proc.alive(),
+        timeout=30,
+        what=f"celery {name} to start",
+    )
     assert proc.alive(), proc.output()
     return proc
 
 
 def start_beat(env: dict[str, str], log_dir: Path) -> Proc:
     schedule = log_dir / "celerybeat-schedule"
-    return Proc("beat", [sys.executable, "-m", "celery", "-A", "celery_app", "beat", "-l",
-                         "info", "--schedule", str(schedule)], env, log_dir)
+    return Proc(
+        "beat",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "celery_app",
+            "beat",
+            "-l",
+            "info",
+            "--schedule",
+            str(schedule),
+        ],
+        env,
+        log_dir,
+    )

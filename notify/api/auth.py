@@ -10,6 +10,14 @@ from notify.models.apikeys import ApiKey
 from notify.services.apikeys import api_key_authenticate
 
 
+def caller_key(request: Request) -> ApiKey:
+    """The API key the request was authenticated with (views require authentication)."""
+    key = request.auth
+    if not isinstance(key, ApiKey):
+        raise exceptions.NotAuthenticated()
+    return key
+
+
 class ApiKeyUser:
     """The caller behind an API key; DRF wants a user-like object."""
 
@@ -49,7 +57,7 @@ class HasScope(permissions.BasePermission):
         return isinstance(key, ApiKey) and scope in key.scopes
 
 
-class ApiKeySchema(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class ApiKeySchema(OpenApiAuthenticationExtension):
     target_class = "notify.api.auth.ApiKeyAuthentication"
     name = "ApiKey"
 

@@ -31,7 +31,10 @@ class SmsContentSerializer(serializers.Serializer):
 class PushContentSerializer(serializers.Serializer):
     title = TextField(single_line=True, max_length=256)
     body = TextField(max_length=2048, required=False, allow_blank=True)
-    data = serializers.DictField(child=TextField(max_length=2048), required=False)
+    # FCM's name; shadows Serializer.data, unused on an input serializer.
+    data = serializers.DictField(  # type: ignore[assignment]
+        child=TextField(max_length=2048), required=False
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if len(attrs.get("data", {})) > 50:
@@ -39,7 +42,8 @@ class PushContentSerializer(serializers.Serializer):
         size = len(json.dumps(attrs, ensure_ascii=False).encode())
         if size > PUSH_MAX_BYTES:
             raise serializers.ValidationError(
-                {"data": [f"Push payload is {size} bytes; FCM allows {PUSH_MAX_BYTES}."]})
+                {"data": [f"Push payload is {size} bytes; FCM allows {PUSH_MAX_BYTES}."]}
+            )
         return attrs
 
 

@@ -44,14 +44,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # Postgres is down or unreachable: nothing was stored; the client may retry.
         return Response(
             {"error": "unavailable", "detail": "The database is unavailable; retry shortly."},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
         )
     response = drf_handler(exc, context)
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"error": "validation_error", "detail": "Invalid input.",
-                         "fields": _flatten(exc.detail)}
+        response.data = {
+            "error": "validation_error",
+            "detail": "Invalid input.",
+            "fields": _flatten(exc.detail),
+        }
     elif isinstance(exc, exceptions.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
         response.data = {"error": code, "detail": str(exc.detail)}

@@ -14,10 +14,9 @@ from rest_framework import serializers
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def reject_control_chars(value: str) -> str:
+def reject_control_chars(value: str) -> None:
     if _CONTROL.search(value):
         raise serializers.ValidationError("Control characters are not allowed.")
-    return value
 
 
 class TextField(serializers.CharField):
@@ -31,10 +30,9 @@ class TextField(serializers.CharField):
             self.validators.append(_single_line)
 
 
-def _single_line(value: str) -> str:
+def _single_line(value: str) -> None:
     if "\n" in value or "\r" in value:
         raise serializers.ValidationError("Must be a single line.")
-    return value
 
 
 class PhoneField(serializers.CharField):

@@ -12,7 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notify.api.auth import HasScope
+from notify.api.auth import HasScope, caller_key
 from notify.api.content import ContentSerializer
 from notify.api.errors import Unprocessable
 from notify.api.fields import LocaleField, PhoneField, TextField, TimezoneField
@@ -35,17 +35,21 @@ class RecipientInput(serializers.Serializer):
     email = serializers.EmailField(required=False, max_length=254)
     phone = PhoneField(required=False)
     push_tokens = serializers.ListField(
-        child=TextField(single_line=True, max_length=4096), required=False, max_length=20)
+        child=TextField(single_line=True, max_length=4096), required=False, max_length=20
+    )
     locale = LocaleField(required=False)
     timezone = TimezoneField(required=False)
 
 
 class NotificationInput(serializers.Serializer):
     recipient = RecipientInput()
-    channels = serializers.ListField(child=serializers.ChoiceField(CHANNELS), required=False,
-                                     allow_empty=False, max_length=3)
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(CHANNELS), required=False, allow_empty=False, max_length=3
+    )
     template = serializers.SlugField(max_length=100, required=False)
-    data = serializers.DictField(required=False, default=dict)
+    # "data" is the contract's name for the template context; it shadows Serializer.data,
+    # which an input serializer never uses.
+    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
     content = ContentSerializer(required=False)
     category = TextField(single_line=True, max_length=100, required=False)
     priority = serializers.ChoiceField(PRIORITIES, default="normal")
@@ -54,7 +58,8 @@ class NotificationInput(serializers.Serializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("template")) == bool(attrs.get("content")):
             raise serializers.ValidationError(
-                {"template": ["Give either a template (with data) or inline content."]})
+                {"template": ["Give either a template (with data) or inline content."]}
+            )
         if attrs.get("channels") and len(set(attrs["channels"])) != len(attrs["channels"]):
             raise serializers.ValidationError({"channels": ["Channels must be unique."]})
         return attrs
@@ -63,9 +68,21 @@ class NotificationInput(serializers.Serializer):
 class DeliveryOutput(serializers.ModelSerializer):
     class Meta:
         model = Delivery
-        fields = ["id", "channel", "to", "status", "attempts", "provider",
-                  "provider_message_id", "error_code", "last_error", "created_at",
-                  "updated_at", "sent_at", "delivered_at"]
+        fields = [
+            "id",
+            "channel",
+            "to",
+            "status",
+            "attempts",
+            "provider",
+            "provider_message_id",
+            "error_code",
+            "last_error",
+            "created_at",
+            "updated_at",
+            "sent_at",
+            "delivered_at",
+        ]
 
 
 class NotificationOutput(serializers.ModelSerializer):
@@ -77,8 +94,18 @@ class NotificationOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Notification
-        fields = ["id", "status", "created_at", "recipient", "category", "priority",
-                  "template", "template_version", "send_at", "deliveries"]
+        fields = [
+            "id",
+            "status",
+            "created_at",
+            "recipient",
+            "category",
+            "priority",
+            "template",
+            "template_version",
+            "send_at",
+            "deliveries",
+        ]
 
     def get_status(self, obj: Notification) -> str:
         return notification_status(list(obj.deliveries.all()))
@@ -92,8 +119,9 @@ class NewestFirst(CursorPagination):
 
 
 @extend_schema(tags=["notifications"])
-class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = NotificationOutput
     pagination_class = NewestFirst
     permission_classes = [HasScope]
@@ -101,9 +129,11 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self) -> QuerySet[Notification]:
-        qs = (Notification.objects.filter(tenant=self.request.auth.tenant)
-              .select_related("recipient")
-              .prefetch_related(Prefetch("deliveries", Delivery.objects.order_by("created_at"))))
+        qs = (
+            Notification.objects.filter(tenant=caller_key(self.request).tenant)
+            .select_related("recipient")
+            .prefetch_related(Prefetch("deliveries", Delivery.objects.order_by("created_at")))
+        )
         params = self.request.query_params
         if status_ := params.get("status"):
             qs = qs.filter(deliveries__status=status_)
@@ -115,40 +145,61 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", enum=DeliveryStatus.values,
-                             description="Notifications with a delivery in this status"),
+            OpenApiParameter(
+                "status",
+                enum=DeliveryStatus.values,
+                description="Notifications with a delivery in this status",
+            ),
             OpenApiParameter("channel", enum=CHANNELS),
             OpenApiParameter("recipient", description="The caller's recipient id"),
-        ])
+        ]
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        request=NotificationInput, responses={202: NotificationOutput},
-        parameters=[OpenApiParameter(
-            "Idempotency-Key", location=OpenApiParameter.HEADER, required=False,
-            description="Same key + same body: the first answer again, nothing new is sent. "
-                        "Same key + different body: 422. Kept for 24 hours.")])
+        request=NotificationInput,
+        responses={202: NotificationOutput},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="Same key + same body: the first answer again, nothing new is sent. "
+                "Same key + different body: 422. Kept for 24 hours.",
+            )
+        ],
+    )
     def create(self, request: Request) -> Response:
         data = NotificationInput(data=request.data)
         data.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and (len(key) > 255 or not key.isprintable()):
-            raise serializers.ValidationError({"Idempotency-Key": ["At most 255 printable "
-                                                                   "characters."]})
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["At most 255 printable characters."]}
+            )
         try:
             accepted = notification_submit(
-                api_key=request.auth, data=data.validated_data, idempotency_key=key,
-                fingerprint=request_fingerprint(request.data))
+                api_key=caller_key(request),
+                data=data.validated_data,
+                idempotency_key=key,
+                fingerprint=request_fingerprint(request.data),
+            )
         except InvalidRequest as exc:
             raise serializers.ValidationError(exc.fields) from exc
         except NothingToSend as exc:
-            raise serializers.ValidationError({"recipient": [
-                "No contact point for any channel with content: give an email, phone or "
-                "push token."]}) from exc
+            raise serializers.ValidationError(
+                {
+                    "recipient": [
+                        "No contact point for any channel with content: give an email, phone or "
+                        "push token."
+                    ]
+                }
+            ) from exc
         except IdempotencyMismatch as exc:
-            raise Unprocessable("This Idempotency-Key was used with a different request "
-                                "body.") from exc
+            raise Unprocessable(
+                "This Idempotency-Key was used with a different request body."
+            ) from exc
         headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
         body = NotificationOutput(accepted.notification).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)

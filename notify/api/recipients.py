@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from notify.api.auth import HasScope
+from notify.api.auth import HasScope, caller_key
 from notify.api.fields import LocaleField, PhoneField, TextField, TimezoneField
 from notify.models.recipients import Device, Recipient
 from notify.services.recipients import device_register, device_remove, recipient_upsert
@@ -42,13 +42,24 @@ class RecipientOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Recipient
-        fields = ["id", "email", "phone", "locale", "timezone", "devices", "created_at",
-                  "updated_at"]
+        fields = [
+            "id",
+            "email",
+            "phone",
+            "locale",
+            "timezone",
+            "devices",
+            "created_at",
+            "updated_at",
+        ]
 
 
 def _recipient(request: Request, recipient_id: str) -> Recipient:
-    return get_object_or_404(Recipient.objects.prefetch_related("devices"),
-                             tenant=request.auth.tenant, external_id=recipient_id)
+    return get_object_or_404(
+        Recipient.objects.prefetch_related("devices"),
+        tenant=caller_key(request).tenant,
+        external_id=recipient_id,
+    )
 
 
 @extend_schema(tags=["recipients"])
@@ -64,8 +75,9 @@ class RecipientDetailApi(APIView):
     def put(self, request: Request, recipient_id: str) -> Response:
         data = RecipientInput(data=request.data)
         data.is_valid(raise_exception=True)
-        recipient_upsert(tenant=request.auth.tenant, external_id=recipient_id,
-                         **data.validated_data)
+        recipient_upsert(
+            tenant=caller_key(request).tenant, external_id=recipient_id, **data.validated_data
+        )
         return Response(RecipientOutput(_recipient(request, recipient_id)).data)
 
 
@@ -95,7 +107,11 @@ class DeviceDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, recipient_id: str, device_id: Any) -> Response:
-        device = get_object_or_404(Device, id=device_id, recipient__tenant=request.auth.tenant,
-                                   recipient__external_id=recipient_id)
+        device = get_object_or_404(
+            Device,
+            id=device_id,
+            recipient__tenant=caller_key(request).tenant,
+            recipient__external_id=recipient_id,
+        )
         device_remove(device=device)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,44 +10,53 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from notify.api.auth import HasScope
+from notify.api.auth import HasScope, caller_key
 from notify.api.content import ContentSerializer
 from notify.api.fields import LocaleField, TextField
 from notify.models.templates import Template
 from notify.services.templates import TemplateInvalid, template_delete, template_save
 
-_LOCALE = OpenApiParameter("locale", description="Locale variant, e.g. fr or fr-CA; "
-                                                 "omit for the default")
+_LOCALE = OpenApiParameter(
+    "locale", description="Locale variant, e.g. fr or fr-CA; omit for the default"
+)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    # A JSON array body is not a template; the serializer reports the missing fields.
+    return request.data if isinstance(request.data, dict) else {}
 
 
 class TemplateSerializer(serializers.ModelSerializer):
     key = serializers.SlugField(max_length=100)
     locale = LocaleField(required=False, allow_blank=True, default="")
     description = TextField(single_line=True, max_length=255, required=False, default="")
-    content = ContentSerializer(help_text="Per-channel parts in Django template syntax; "
-                                          "HTML is autoescaped.")
+    content = ContentSerializer(
+        help_text="Per-channel parts in Django template syntax; HTML is autoescaped."
+    )
 
     class Meta:
         model = Template
-        fields = ["key", "locale", "description", "content", "version", "created_at",
-                  "updated_at"]
+        fields = ["key", "locale", "description", "content", "version", "created_at", "updated_at"]
         read_only_fields = ["version", "created_at", "updated_at"]
         validators: list[Any] = []
 
 
 @extend_schema(tags=["templates"])
-@extend_schema_view(retrieve=extend_schema(parameters=[_LOCALE]),
-                    update=extend_schema(parameters=[_LOCALE]),
-                    destroy=extend_schema(parameters=[_LOCALE]))
-class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                      viewsets.GenericViewSet):
+@extend_schema_view(
+    retrieve=extend_schema(parameters=[_LOCALE]),
+    update=extend_schema(parameters=[_LOCALE]),
+    destroy=extend_schema(parameters=[_LOCALE]),
+)
+class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TemplateSerializer
     permission_classes = [HasScope]
     required_scopes = {"GET": "read", "POST": "manage", "PUT": "manage", "DELETE": "manage"}
     lookup_field = "key"
 
     def get_queryset(self) -> QuerySet[Template]:
-        return Template.objects.filter(tenant=self.request.auth.tenant).order_by("key", "locale")
+        return Template.objects.filter(tenant=caller_key(self.request).tenant).order_by(
+            "key", "locale"
+        )
 
     def get_object(self) -> Template:
         locale = self.request.query_params.get("locale", "")
@@ -61,21 +70,25 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         serializer = TemplateSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         try:
-            return template_save(tenant=request.auth.tenant, **serializer.validated_data)
+            return template_save(tenant=caller_key(request).tenant, **serializer.validated_data)
         except TemplateInvalid as exc:
             raise serializers.ValidationError(exc.fields) from exc
 
     def create(self, request: Request) -> Response:
-        if Template.objects.filter(tenant=request.auth.tenant, key=request.data.get("key"),
-                                   locale=request.data.get("locale", "")).exists():
-            raise serializers.ValidationError({"key": ["Exists; PUT /templates/{key}/ to "
-                                                       "change it."]})
-        template = self._save(request, request.data)
+        if Template.objects.filter(
+            tenant=caller_key(request).tenant,
+            key=_body(request).get("key"),
+            locale=_body(request).get("locale", ""),
+        ).exists():
+            raise serializers.ValidationError(
+                {"key": ["Exists; PUT /templates/{key}/ to change it."]}
+            )
+        template = self._save(request, _body(request))
         return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, key: str) -> Response:
-        locale = request.query_params.get("locale", request.data.get("locale", ""))
-        template = self._save(request, {**request.data, "key": key, "locale": locale})
+        locale = request.query_params.get("locale", _body(request).get("locale", ""))
+        template = self._save(request, {**_body(request), "key": key, "locale": locale})
         return Response(TemplateSerializer(template).data)
 
     def destroy(self, request: Request, key: str) -> Response:

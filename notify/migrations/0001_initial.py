@@ -6,181 +6,329 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.UUIDField(default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=100)),
-                ('tenant', models.CharField(db_index=True, default='default', max_length=64)),
-                ('prefix', models.CharField(editable=False, max_length=16, unique=True)),
-                ('secret_hash', models.CharField(editable=False, max_length=64)),
-                ('scopes', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("tenant", models.CharField(db_index=True, default="default", max_length=64)),
+                ("prefix", models.CharField(editable=False, max_length=16, unique=True)),
+                ("secret_hash", models.CharField(editable=False, max_length=64)),
+                ("scopes", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, editable=False, null=True)),
             ],
             options={
-                'verbose_name': 'API key',
+                "verbose_name": "API key",
             },
         ),
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.UUIDField(default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                ('channel', models.CharField(max_length=16)),
-                ('to', models.CharField(blank=True, default='', max_length=4096)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('delivered', 'Delivered'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('skipped', 'Skipped')], default='pending', max_length=16)),
-                ('priority', models.PositiveSmallIntegerField(choices=[(0, 'critical'), (1, 'high'), (2, 'normal'), (3, 'low')], default=2)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('max_attempts', models.PositiveIntegerField(default=8)),
-                ('provider', models.CharField(blank=True, default='', max_length=32)),
-                ('provider_message_id', models.CharField(blank=True, default='', max_length=255)),
-                ('error_code', models.CharField(blank=True, default='', max_length=64)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('next_attempt_at', models.DateTimeField()),
-                ('lease_token', models.UUIDField(blank=True, editable=False, null=True)),
-                ('lease_until', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("channel", models.CharField(max_length=16)),
+                ("to", models.CharField(blank=True, default="", max_length=4096)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("sending", "Sending"),
+                            ("sent", "Sent"),
+                            ("delivered", "Delivered"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "critical"), (1, "high"), (2, "normal"), (3, "low")], default=2
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("max_attempts", models.PositiveIntegerField(default=8)),
+                ("provider", models.CharField(blank=True, default="", max_length=32)),
+                ("provider_message_id", models.CharField(blank=True, default="", max_length=255)),
+                ("error_code", models.CharField(blank=True, default="", max_length=64)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("next_attempt_at", models.DateTimeField()),
+                ("lease_token", models.UUIDField(blank=True, editable=False, null=True)),
+                ("lease_until", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
+                "verbose_name_plural": "deliveries",
             },
         ),
         migrations.CreateModel(
-            name='Device',
+            name="Device",
             fields=[
-                ('id', models.UUIDField(default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                ('token', models.CharField(max_length=4096)),
-                ('platform', models.CharField(choices=[('android', 'Android'), ('ios', 'Ios'), ('web', 'Web'), ('unknown', 'Unknown')], default='unknown', max_length=16)),
-                ('active', models.BooleanField(default=True)),
-                ('deactivated_reason', models.CharField(blank=True, default='', max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("token", models.CharField(max_length=4096)),
+                (
+                    "platform",
+                    models.CharField(
+                        choices=[
+                            ("android", "Android"),
+                            ("ios", "Ios"),
+                            ("web", "Web"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="unknown",
+                        max_length=16,
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("deactivated_reason", models.CharField(blank=True, default="", max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('provider', models.CharField(max_length=32)),
-                ('outcome', models.CharField(choices=[('sent', 'Sent'), ('transient', 'Transient'), ('permanent', 'Permanent'), ('config', 'Config'), ('ambiguous', 'Ambiguous')], max_length=16)),
-                ('error_code', models.CharField(blank=True, default='', max_length=64)),
-                ('error_message', models.TextField(blank=True, default='')),
-                ('provider_message_id', models.CharField(blank=True, default='', max_length=255)),
-                ('started_at', models.DateTimeField()),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempt_log', to='notify.delivery')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("provider", models.CharField(max_length=32)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("sent", "Sent"),
+                            ("transient", "Transient"),
+                            ("permanent", "Permanent"),
+                            ("config", "Config"),
+                            ("ambiguous", "Ambiguous"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("error_code", models.CharField(blank=True, default="", max_length=64)),
+                ("error_message", models.TextField(blank=True, default="")),
+                ("provider_message_id", models.CharField(blank=True, default="", max_length=255)),
+                ("started_at", models.DateTimeField()),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempt_log",
+                        to="notify.delivery",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['delivery_id', 'number'],
+                "ordering": ["delivery_id", "number"],
             },
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='device',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='notify.device'),
+            model_name="delivery",
+            name="device",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="notify.device",
+            ),
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.UUIDField(default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                ('tenant', models.CharField(default='default', max_length=64)),
-                ('category', models.CharField(blank=True, default='', max_length=100)),
-                ('priority', models.PositiveSmallIntegerField(choices=[(0, 'critical'), (1, 'high'), (2, 'normal'), (3, 'low')], default=2)),
-                ('template_key', models.CharField(blank=True, default='', max_length=100)),
-                ('template_version', models.PositiveIntegerField(blank=True, null=True)),
-                ('content', models.JSONField(default=dict)),
-                ('send_at', models.DateTimeField(blank=True, null=True)),
-                ('idempotency_key', models.CharField(blank=True, max_length=255, null=True)),
-                ('request_fingerprint', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('api_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='notify.apikey')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant", models.CharField(default="default", max_length=64)),
+                ("category", models.CharField(blank=True, default="", max_length=100)),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "critical"), (1, "high"), (2, "normal"), (3, "low")], default=2
+                    ),
+                ),
+                ("template_key", models.CharField(blank=True, default="", max_length=100)),
+                ("template_version", models.PositiveIntegerField(blank=True, null=True)),
+                ("content", models.JSONField(default=dict)),
+                ("send_at", models.DateTimeField(blank=True, null=True)),
+                ("idempotency_key", models.CharField(blank=True, max_length=255, null=True)),
+                ("request_fingerprint", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "api_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="notify.apikey",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='notification',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='notify.notification'),
+            model_name="delivery",
+            name="notification",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="deliveries",
+                to="notify.notification",
+            ),
         ),
         migrations.CreateModel(
-            name='Recipient',
+            name="Recipient",
             fields=[
-                ('id', models.UUIDField(default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                ('tenant', models.CharField(default='default', max_length=64)),
-                ('external_id', models.CharField(max_length=255)),
-                ('email', models.EmailField(blank=True, default='', max_length=254)),
-                ('phone', models.CharField(blank=True, default='', help_text='E.164', max_length=20)),
-                ('locale', models.CharField(blank=True, default='', max_length=35)),
-                ('timezone', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant", models.CharField(default="default", max_length=64)),
+                ("external_id", models.CharField(max_length=255)),
+                ("email", models.EmailField(blank=True, default="", max_length=254)),
+                (
+                    "phone",
+                    models.CharField(blank=True, default="", help_text="E.164", max_length=20),
+                ),
+                ("locale", models.CharField(blank=True, default="", max_length=35)),
+                ("timezone", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['email'], name='recipient_email'), models.Index(fields=['phone'], name='recipient_phone')],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'external_id'), name='recipient_unique_id')],
+                "indexes": [
+                    models.Index(fields=["email"], name="recipient_email"),
+                    models.Index(fields=["phone"], name="recipient_phone"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "external_id"), name="recipient_unique_id"
+                    )
+                ],
             },
         ),
         migrations.AddField(
-            model_name='notification',
-            name='recipient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notifications', to='notify.recipient'),
+            model_name="notification",
+            name="recipient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="notifications",
+                to="notify.recipient",
+            ),
         ),
         migrations.AddField(
-            model_name='device',
-            name='recipient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='devices', to='notify.recipient'),
+            model_name="device",
+            name="recipient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="devices",
+                to="notify.recipient",
+            ),
         ),
         migrations.CreateModel(
-            name='Template',
+            name="Template",
             fields=[
-                ('id', models.UUIDField(default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False)),
-                ('tenant', models.CharField(default='default', max_length=64)),
-                ('key', models.SlugField(max_length=100)),
-                ('locale', models.CharField(blank=True, default='', max_length=35)),
-                ('description', models.CharField(blank=True, default='', max_length=255)),
-                ('content', models.JSONField(default=dict)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=notify.ids.uuid7, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("tenant", models.CharField(default="default", max_length=64)),
+                ("key", models.SlugField(max_length=100)),
+                ("locale", models.CharField(blank=True, default="", max_length=35)),
+                ("description", models.CharField(blank=True, default="", max_length=255)),
+                ("content", models.JSONField(default=dict)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'key', 'locale'), name='template_unique_key_locale')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant", "key", "locale"), name="template_unique_key_locale"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['channel', 'priority', 'next_attempt_at'], name='delivery_pending_due'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["channel", "priority", "next_attempt_at"],
+                name="delivery_pending_due",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'sending')), fields=['lease_until'], name='delivery_leased'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "sending")),
+                fields=["lease_until"],
+                name="delivery_leased",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('provider_message_id', ''), _negated=True), fields=['provider_message_id'], name='delivery_provider_msg'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("provider_message_id", ""), _negated=True),
+                fields=["provider_message_id"],
+                name="delivery_provider_msg",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['status', 'channel'], name='delivery_status_channel'),
+            model_name="delivery",
+            index=models.Index(fields=["status", "channel"], name="delivery_status_channel"),
         ),
         migrations.AddConstraint(
-            model_name='notification',
-            constraint=models.UniqueConstraint(condition=models.Q(('idempotency_key__isnull', False)), fields=('tenant', 'idempotency_key'), name='notification_idempotency_key'),
+            model_name="notification",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("idempotency_key__isnull", False)),
+                fields=("tenant", "idempotency_key"),
+                name="notification_idempotency_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='device',
-            constraint=models.UniqueConstraint(fields=('recipient', 'token'), name='device_unique_token'),
+            model_name="device",
+            constraint=models.UniqueConstraint(
+                fields=("recipient", "token"), name="device_unique_token"
+            ),
         ),
     ]

@@ -47,7 +47,8 @@ class Notification(models.Model):
     # What was rendered for each channel, frozen at accept time.
     content = models.JSONField(default=dict)
     send_at = models.DateTimeField(null=True, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", when absent: the unique constraint below must ignore keyless rows.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

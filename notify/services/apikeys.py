@@ -24,14 +24,23 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def api_key_create(*, name: str, tenant: str = "default", scopes: list[str] | None = None,
-                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+def api_key_create(
+    *,
+    name: str,
+    tenant: str = "default",
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """Return the key and its raw value, which is never stored and cannot be shown again."""
     prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
     secret = secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
-        name=name, tenant=tenant, prefix=prefix, secret_hash=_hash(secret),
-        scopes=list(scopes or ALL_SCOPES), expires_at=expires_at,
+        name=name,
+        tenant=tenant,
+        prefix=prefix,
+        secret_hash=_hash(secret),
+        scopes=list(scopes or ALL_SCOPES),
+        expires_at=expires_at,
     )
     return key, f"ntf_{prefix}_{secret}"
 

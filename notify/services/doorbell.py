@@ -41,7 +41,9 @@ def _redis() -> redis.Redis:
     )
 
 
-def bell_ring(*, channel: str, lane: str, countdown: float | None = None, force: bool = False) -> bool:
+def bell_ring(
+    *, channel: str, lane: str, countdown: float | None = None, force: bool = False
+) -> bool:
     """Publish a drain task for (channel, lane) unless one is already waiting. Never raises:
     the deliveries are committed, and the sweeper rings for them if this fails."""
     from notify.tasks import drain as drain_task
@@ -55,8 +57,9 @@ def bell_ring(*, channel: str, lane: str, countdown: float | None = None, force:
             args=[channel, lane], queue=queue_for(channel, lane), countdown=countdown
         )
     except Exception:
-        logger.warning("doorbell %s/%s not published; the sweeper will retry", channel, lane,
-                       exc_info=True)
+        logger.warning(
+            "doorbell %s/%s not published; the sweeper will retry", channel, lane, exc_info=True
+        )
         return False
     return True
 

@@ -12,6 +12,6 @@ def idempotency_keys_purge() -> int:
     """Forget Idempotency-Keys older than the documented retention (24 h by default); the
     notifications themselves stay."""
     cutoff = timezone.now() - timedelta(hours=settings.NOTIFY_IDEMPOTENCY_TTL_HOURS)
-    return Notification.objects.filter(
-        idempotency_key__isnull=False, created_at__lt=cutoff
-    ).update(idempotency_key=None)
+    return Notification.objects.filter(idempotency_key__isnull=False, created_at__lt=cutoff).update(
+        idempotency_key=None
+    )

@@ -36,17 +36,25 @@ class Accepted:
     replayed: bool
 
 
-def request_fingerprint(payload: dict[str, Any]) -> str:
+def request_fingerprint(payload: Any) -> str:
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def notification_create(*, api_key: ApiKey, recipient: dict[str, Any],
-                        content: dict[str, dict[str, Any]], channels: list[str] | None,
-                        priority: int = Priority.NORMAL, category: str = "",
-                        send_at: datetime | None = None, template_key: str = "",
-                        template_version: int | None = None,
-                        idempotency_key: str | None = None, fingerprint: str = "") -> Accepted:
+def notification_create(
+    *,
+    api_key: ApiKey,
+    recipient: dict[str, Any],
+    content: dict[str, dict[str, Any]],
+    channels: list[str] | None,
+    priority: int = Priority.NORMAL,
+    category: str = "",
+    send_at: datetime | None = None,
+    template_key: str = "",
+    template_version: int | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> Accepted:
     """`content` is already rendered, per channel. With an Idempotency-Key, a request seen
     before is answered with the notification it created (IdempotencyMismatch if its body
     differed); concurrent duplicates wait on the unique index and then replay."""
@@ -57,20 +65,33 @@ def notification_create(*, api_key: ApiKey, recipient: dict[str, Any],
             return Accepted(existing, replayed=True)
     try:
         with transaction.atomic():
-            person = recipient_upsert(tenant=tenant, external_id=recipient["id"],
-                                      **{k: v for k, v in recipient.items() if k != "id"})
+            person = recipient_upsert(
+                tenant=tenant,
+                external_id=recipient["id"],
+                **{k: v for k, v in recipient.items() if k != "id"},
+            )
             notification = Notification.objects.create(
-                tenant=tenant, api_key=api_key, recipient=person, category=category,
-                priority=priority, template_key=template_key,
-                template_version=template_version, content=content, send_at=send_at,
-                idempotency_key=idempotency_key or None, request_fingerprint=fingerprint,
+                tenant=tenant,
+                api_key=api_key,
+                recipient=person,
+                category=category,
+                priority=priority,
+                template_key=template_key,
+                template_version=template_version,
+                content=content,
+                send_at=send_at,
+                idempotency_key=idempotency_key or None,
+                request_fingerprint=fingerprint,
             )
             planned = _deliveries(notification, person, content, channels)
             if not planned:
                 raise NothingToSend()
             deliveries = Delivery.objects.bulk_create(planned)
-            due = {(d.channel, d.priority) for d in deliveries
-                   if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= timezone.now()}
+            due = {
+                (d.channel, d.priority)
+                for d in deliveries
+                if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= timezone.now()
+            }
             transaction.on_commit(lambda: bells_ring_for(due))
     except IntegrityError:
         if not idempotency_key:
@@ -84,16 +105,22 @@ def notification_create(*, api_key: ApiKey, recipient: dict[str, Any],
 
 
 def _replay(tenant: str, key: str, fingerprint: str) -> Notification | None:
-    existing = (Notification.objects.filter(tenant=tenant, idempotency_key=key)
-                .prefetch_related("deliveries").first())
+    existing = (
+        Notification.objects.filter(tenant=tenant, idempotency_key=key)
+        .prefetch_related("deliveries")
+        .first()
+    )
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise IdempotencyMismatch(key)
     return existing
 
 
-def _deliveries(notification: Notification, person: Recipient,
-                content: dict[str, dict[str, Any]], channels: list[str] | None
-                ) -> list[Delivery]:
+def _deliveries(
+    notification: Notification,
+    person: Recipient,
+    content: dict[str, dict[str, Any]],
+    channels: list[str] | None,
+) -> list[Delivery]:
     """One delivery per requested channel (per active device for push). A channel asked for
     explicitly but with no contact point is recorded as skipped; by default only channels the
     recipient can be reached on are used."""
@@ -101,14 +128,27 @@ def _deliveries(notification: Notification, person: Recipient,
     wanted = channels or [c for c in CHANNEL_ORDER if c in content]
     out: list[Delivery] = []
 
-    def add(channel: str, to: str, status: str = DeliveryStatus.PENDING, reason: str = "",
-            device_id: Any = None) -> None:
-        out.append(Delivery(
-            notification=notification, channel=channel, to=to, status=status,
-            priority=notification.priority, next_attempt_at=due, last_error=reason,
-            device_id=device_id, max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
-            error_code="no_contact" if reason else "",
-        ))
+    def add(
+        channel: str,
+        to: str,
+        status: str = DeliveryStatus.PENDING,
+        reason: str = "",
+        device_id: Any = None,
+    ) -> None:
+        out.append(
+            Delivery(
+                notification=notification,
+                channel=channel,
+                to=to,
+                status=status,
+                priority=notification.priority,
+                next_attempt_at=due,
+                last_error=reason,
+                device_id=device_id,
+                max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
+                error_code="no_contact" if reason else "",
+            )
+        )
 
     for channel in wanted:
         if channel == "push":
@@ -130,10 +170,11 @@ def _deliveries(notification: Notification, person: Recipient,
 def notification_cancel(*, notification: Notification) -> int:
     """Cancel every delivery not yet claimed by a worker; returns how many. A delivery already
     being sent cannot be called back."""
-    return Delivery.objects.filter(
-        notification=notification, status=DeliveryStatus.PENDING
-    ).update(status=DeliveryStatus.CANCELLED, last_error="cancelled by the caller",
-             updated_at=timezone.now())
+    return Delivery.objects.filter(notification=notification, status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.CANCELLED,
+        last_error="cancelled by the caller",
+        updated_at=timezone.now(),
+    )
 
 
 def notification_status(deliveries: list[Delivery]) -> str:

@@ -55,8 +55,10 @@ class SendResult:
 
 def retry_delay(*, attempts: int, retry_after: float | None) -> float:
     """Exponential backoff with full jitter, never sooner than the provider asked."""
-    ceiling = min(settings.NOTIFY_RETRY_MAX_SECONDS,
-                  settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    ceiling = min(
+        settings.NOTIFY_RETRY_MAX_SECONDS,
+        settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1),
+    )
     delay = random.uniform(0, ceiling)
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.NOTIFY_RETRY_MAX_SECONDS))
@@ -74,23 +76,39 @@ def _decide(delivery: Delivery, result: SendResult, now: datetime) -> tuple[str,
     return "pending", now + timedelta(seconds=delay)
 
 
-def deliveries_record(*, channel: str, token: uuid.UUID, deliveries: list[Delivery],
-                      results: list[SendResult]) -> None:
+def deliveries_record(
+    *, channel: str, token: uuid.UUID, deliveries: list[Delivery], results: list[SendResult]
+) -> None:
     now = timezone.now()
     rows, attempts, dead_devices, retries = [], [], [], []
     for delivery, result in zip(deliveries, results, strict=True):
         status, next_at = _decide(delivery, result, now)
         error = result.error
-        rows.append((str(delivery.id), str(token), status, result.provider, result.provider_message_id,
-                     error.code if error else "", _error_text(delivery, error, status),
-                     next_at))
-        attempts.append(DeliveryAttempt(
-            delivery_id=delivery.id, number=delivery.attempts, provider=result.provider,
-            outcome=error.outcome if error else "sent", error_code=error.code if error else "",
-            error_message=error.message if error else "",
-            provider_message_id=result.provider_message_id, started_at=result.started_at,
-            duration_ms=result.duration_ms,
-        ))
+        rows.append(
+            (
+                str(delivery.id),
+                str(token),
+                status,
+                result.provider,
+                result.provider_message_id,
+                error.code if error else "",
+                _error_text(delivery, error, status),
+                next_at,
+            )
+        )
+        attempts.append(
+            DeliveryAttempt(
+                delivery_id=delivery.id,
+                number=delivery.attempts,
+                provider=result.provider,
+                outcome=error.outcome if error else "sent",
+                error_code=error.code if error else "",
+                error_message=error.message if error else "",
+                provider_message_id=result.provider_message_id,
+                started_at=result.started_at,
+                duration_ms=result.duration_ms,
+            )
+        )
         if error is not None:
             _log(channel, delivery, error, status)
             if error.deactivate_device and delivery.device_id:
@@ -98,12 +116,12 @@ def deliveries_record(*, channel: str, token: uuid.UUID, deliveries: list[Delive
         if next_at is not None:
             retries.append((next_at, delivery.priority))
     with transaction.atomic(), connection.cursor() as cursor:
-        execute_values(cursor.cursor, _RECORD_SQL, rows, template=_RECORD_TEMPLATE,
-                       page_size=1000)
+        execute_values(cursor.cursor, _RECORD_SQL, rows, template=_RECORD_TEMPLATE, page_size=1000)
         DeliveryAttempt.objects.bulk_create(attempts)
         if dead_devices:
             Device.objects.filter(id__in=dead_devices).update(
-                active=False, deactivated_reason="provider reported the token unregistered")
+                active=False, deactivated_reason="provider reported the token unregistered"
+            )
     _schedule_retries(channel, retries, now)
 
 
@@ -125,8 +143,9 @@ def _error_text(delivery: Delivery, error: DeliveryError | None, status: str) ->
     if error is None:
         return ""
     if status == "failed" and error.ambiguous:
-        return (f"{error.message} — the provider may have accepted it; not resent to avoid a "
-                "duplicate")
+        return (
+            f"{error.message} — the provider may have accepted it; not resent to avoid a duplicate"
+        )
     if status == "failed" and not error.permanent:
         return f"{error.message} — gave up after {delivery.attempts} attempts"
     return error.message
@@ -134,5 +153,14 @@ def _error_text(delivery: Delivery, error: DeliveryError | None, status: str) ->
 
 def _log(channel: str, delivery: Delivery, error: DeliveryError, status: str) -> None:
     level = logging.ERROR if error.config else logging.WARNING
-    logger.log(level, "%s: delivery %s attempt %d %s (%s): %s", channel, delivery.id,
-               delivery.attempts, error.outcome, status, error.code, error.message)
+    logger.log(
+        level,
+        "%s: delivery %s attempt %d %s (%s): %s",
+        channel,
+        delivery.id,
+        delivery.attempts,
+        error.outcome,
+        status,
+        error.code,
+        error.message,
+    )

@@ -22,8 +22,9 @@ def recipient_upsert(*, tenant: str, external_id: str, **fields: Any) -> Recipie
             setattr(recipient, k, v)
     for token in tokens:
         spec = token if isinstance(token, dict) else {"token": token}
-        device_register(recipient=recipient, token=spec["token"],
-                        platform=spec.get("platform") or "unknown")
+        device_register(
+            recipient=recipient, token=spec["token"], platform=spec.get("platform") or "unknown"
+        )
     return recipient
 
 

@@ -47,8 +47,9 @@ def template_check_syntax(*, content: dict[str, dict[str, Any]]) -> dict[str, li
     return errors
 
 
-def content_render(*, content: dict[str, dict[str, Any]], context: dict[str, Any]
-                   ) -> dict[str, dict[str, Any]]:
+def content_render(
+    *, content: dict[str, dict[str, Any]], context: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """Render every part of every channel. Raises RenderError naming each missing variable.
     `{% if x %}` and `{{ x|default:"…" }}` keep a variable optional."""
     ctx = Context(context, autoescape=False)
@@ -58,12 +59,13 @@ def content_render(*, content: dict[str, dict[str, Any]], context: dict[str, Any
     for channel, parts in content.items():
         out: dict[str, Any] = {}
         for name, source in _sources(parts):
-            text = _compile(source, html=name == "html").render(
-                html_ctx if name == "html" else ctx)
+            template = _compile(source, html=name == "html")
+            text = str(template.render(html_ctx if name == "html" else ctx))
             missing = sorted(set(_MISSING_RE.findall(text)))
             if missing:
                 errors.setdefault(f"{channel}.{name}", []).append(
-                    "Missing template variable(s): " + ", ".join(missing))
+                    "Missing template variable(s): " + ", ".join(missing)
+                )
             if channel == "sms":
                 # \xa0 forces UCS-2 encoding, which halves the characters per SMS segment.
                 text = text.replace("\xa0", " ")
@@ -96,8 +98,9 @@ def template_resolve(*, tenant: str, key: str, locale: str = "") -> Template | N
     default (no locale)."""
     candidates = [""]
     if locale:
-        base = locale.split("-")[0]
+        base = locale.split("-", maxsplit=1)[0]
         candidates = [locale, base, ""] if base != locale else [locale, ""]
-    found = {t.locale: t for t in Template.objects.filter(tenant=tenant, key=key,
-                                                            locale__in=candidates)}
+    found = {
+        t.locale: t for t in Template.objects.filter(tenant=tenant, key=key, locale__in=candidates)
+    }
     return next((found[c] for c in candidates if c in found), None)

@@ -46,8 +46,9 @@ class DrainReport:
 @cache
 def _pool() -> ThreadPoolExecutor:
     # Built on first use, inside the worker child (never before a fork).
-    return ThreadPoolExecutor(max_workers=settings.NOTIFY_SEND_CONCURRENCY,
-                              thread_name_prefix="send")
+    return ThreadPoolExecutor(
+        max_workers=settings.NOTIFY_SEND_CONCURRENCY, thread_name_prefix="send"
+    )
 
 
 def deliveries_drain(*, channel: str, lane: str) -> DrainReport:
@@ -57,8 +58,9 @@ def deliveries_drain(*, channel: str, lane: str) -> DrainReport:
     deadline = time.monotonic() + settings.NOTIFY_DRAIN_BUDGET_SECONDS
     claimed = batches = 0
     while True:
-        token, deliveries = deliveries_claim(channel=channel, lane=lane,
-                                             limit=settings.NOTIFY_BATCH_SIZE)
+        token, deliveries = deliveries_claim(
+            channel=channel, lane=lane, limit=settings.NOTIFY_BATCH_SIZE
+        )
         if not deliveries:
             break
         batches += 1
@@ -78,17 +80,34 @@ def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID,
     token = uuid.uuid4()
     max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {
-            "token": token, "lease": settings.NOTIFY_LEASE_SECONDS, "channel": channel,
-            "max_priority": int(max_priority), "limit": limit,
-        })
+        cursor.execute(
+            _CLAIM_SQL,
+            {
+                "token": token,
+                "lease": settings.NOTIFY_LEASE_SECONDS,
+                "channel": channel,
+                "max_priority": int(max_priority),
+                "limit": limit,
+            },
+        )
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return token, []
     deliveries = list(
-        Delivery.objects.filter(id__in=ids).select_related("notification")
-        .only("id", "channel", "to", "priority", "attempts", "max_attempts", "device_id",
-              "notification__id", "notification__content", "notification__category")
+        Delivery.objects.filter(id__in=ids)
+        .select_related("notification")
+        .only(
+            "id",
+            "channel",
+            "to",
+            "priority",
+            "attempts",
+            "max_attempts",
+            "device_id",
+            "notification__id",
+            "notification__content",
+            "notification__category",
+        )
     )
     return token, deliveries
 
@@ -124,11 +143,16 @@ def _send_one(handler: object, message: Message) -> SendResult:
         provider_id, error = "", exc
     except Exception as exc:
         # A bug or an SDK surprise: retry it like a transient error, but say so loudly.
-        logger.exception("%s: unexpected error sending delivery %s", provider or "?",
-                         message.delivery_id)
+        logger.exception(
+            "%s: unexpected error sending delivery %s", provider or "?", message.delivery_id
+        )
         provider_id = ""
         error = DeliveryError(f"unexpected {type(exc).__name__}: {exc}", code="internal")
     return SendResult(
-        delivery_id=message.delivery_id, provider=provider, provider_message_id=provider_id,
-        error=error, started_at=started, duration_ms=int((time.perf_counter() - clock) * 1000),
+        delivery_id=message.delivery_id,
+        provider=provider,
+        provider_message_id=provider_id,
+        error=error,
+        started_at=started,
+        duration_ms=int((time.perf_counter() - clock) * 1000),
     )

@@ -15,18 +15,25 @@ from tests.harness import Sandbox, wait_for
 pytestmark = pytest.mark.e2e
 
 EVERYTHING = {
-    "recipient": {"id": "user-42", "email": "ada@example.com", "phone": "+14155552671",
-                  "push_tokens": ["device-token-1"]},
+    "recipient": {
+        "id": "user-42",
+        "email": "ada@example.com",
+        "phone": "+14155552671",
+        "push_tokens": ["device-token-1"],
+    },
     "content": {
-        "email": {"subject": "Your password changed", "text": "Hi Ada, it changed.",
-                  "html": "<p>Hi Ada, it <b>changed</b>.</p>"},
+        "email": {
+            "subject": "Your password changed",
+            "text": "Hi Ada, it changed.",
+            "html": "<p>Hi Ada, it <b>changed</b>.</p>",
+        },
         "sms": {"text": "Your Notify password changed."},
         "push": {"title": "Password changed", "body": "Was it you?", "data": {"k": "v"}},
     },
 }
 
 
-def _post(api: APIClient, body: dict[str, Any], **headers: str) -> dict[str, Any]:
+def _post(api: APIClient, body: dict[str, Any], **headers: Any) -> dict[str, Any]:
     response = api.post("/api/v1/notifications/", body, format="json", **headers)
     assert response.status_code == 202, response.content
     return dict(response.json())
@@ -42,7 +49,8 @@ def _settled(api: APIClient, notification_id: str, *statuses: str) -> dict[str, 
 
 
 def test_it_delivers_email_sms_and_push_through_the_real_sdks(
-        api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
+    api: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
     created = _post(api, EVERYTHING)
     assert {d["channel"] for d in created["deliveries"]} == {"email", "sms", "push"}
 
@@ -57,7 +65,8 @@ def test_it_delivers_email_sms_and_push_through_the_real_sdks(
     assert "<b>changed</b>" in email[0]["body"]["html"]
     sms = sandbox.accepted(provider="twilio", delivery_id=by_channel["sms"]["id"])
     assert [(m["to"], m["body"]["Body"]) for m in sms] == [
-        ("+14155552671", "Your Notify password changed.")]
+        ("+14155552671", "Your Notify password changed.")
+    ]
     push = sandbox.accepted(provider="fcm", delivery_id=by_channel["push"]["id"])
     assert len(push) == 1
     message = push[0]["body"]
@@ -70,28 +79,43 @@ def test_it_delivers_email_sms_and_push_through_the_real_sdks(
 
 
 def test_it_retries_a_provider_503_and_sends_once(
-        api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
+    api: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
     sandbox.fault("twilio", "http_503", times=2)
-    created = _post(api, {"recipient": {"id": "u-503", "phone": "+14155552671"},
-                          "content": {"sms": {"text": "third time lucky"}}})
+    created = _post(
+        api,
+        {
+            "recipient": {"id": "u-503", "phone": "+14155552671"},
+            "content": {"sms": {"text": "third time lucky"}},
+        },
+    )
 
     body = _settled(api, created["id"], "sent", "failed")
 
     delivery = body["deliveries"][0]
     assert delivery["status"] == "sent"
     assert delivery["attempts"] == 3
-    outcomes = list(DeliveryAttempt.objects.filter(delivery_id=delivery["id"])
-                    .order_by("number").values_list("outcome", flat=True))
+    outcomes = list(
+        DeliveryAttempt.objects.filter(delivery_id=delivery["id"])
+        .order_by("number")
+        .values_list("outcome", flat=True)
+    )
     assert outcomes == ["transient", "transient", "sent"]
     hits = sandbox.messages(provider="twilio", delivery_id=delivery["id"])
     assert [m["accepted"] for m in reversed(hits)] == [False, False, True]
 
 
 def test_it_fails_twilio_21211_at_once_without_retrying(
-        api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
+    api: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
     sandbox.fault("twilio", "twilio_21211", times=1)
-    created = _post(api, {"recipient": {"id": "u-21211", "phone": "+14155552671"},
-                          "content": {"sms": {"text": "never arrives"}}})
+    created = _post(
+        api,
+        {
+            "recipient": {"id": "u-21211", "phone": "+14155552671"},
+            "content": {"sms": {"text": "never arrives"}},
+        },
+    )
 
     delivery = _settled(api, created["id"], "failed")["deliveries"][0]
 
@@ -102,10 +126,16 @@ def test_it_fails_twilio_21211_at_once_without_retrying(
 
 
 def test_it_deactivates_a_device_fcm_reports_unregistered(
-        api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
+    api: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
     sandbox.fault("fcm", "fcm_unregistered", times=1)
-    created = _post(api, {"recipient": {"id": "u-unreg", "push_tokens": ["stale-token"]},
-                          "content": {"push": {"title": "hello"}}})
+    created = _post(
+        api,
+        {
+            "recipient": {"id": "u-unreg", "push_tokens": ["stale-token"]},
+            "content": {"push": {"title": "hello"}},
+        },
+    )
 
     delivery = _settled(api, created["id"], "failed")["deliveries"][0]
 
@@ -114,17 +144,26 @@ def test_it_deactivates_a_device_fcm_reports_unregistered(
     device = Device.objects.get(token="stale-token")
     assert device.active is False
     # The next notification has no active device left to send to.
-    again = api.post("/api/v1/notifications/", {
-        "recipient": {"id": "u-unreg"}, "channels": ["push"],
-        "content": {"push": {"title": "hello again"}}}, format="json")
+    again = api.post(
+        "/api/v1/notifications/",
+        {
+            "recipient": {"id": "u-unreg"},
+            "channels": ["push"],
+            "content": {"push": {"title": "hello again"}},
+        },
+        format="json",
+    )
     assert again.status_code == 202
     assert again.json()["deliveries"][0]["status"] == "skipped"
 
 
 def test_the_same_idempotency_key_sends_once(
-        api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
-    body = {"recipient": {"id": "u-idem", "email": "idem@example.com"},
-            "content": {"email": {"subject": "Once", "text": "only once"}}}
+    api: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
+    body = {
+        "recipient": {"id": "u-idem", "email": "idem@example.com"},
+        "content": {"email": {"subject": "Once", "text": "only once"}},
+    }
 
     first = _post(api, body, HTTP_IDEMPOTENCY_KEY="order-1234-shipped")
     second = _post(api, body, HTTP_IDEMPOTENCY_KEY="order-1234-shipped")
@@ -135,16 +174,20 @@ def test_the_same_idempotency_key_sends_once(
     assert len(sandbox.accepted(provider="smtp", to="idem@example.com")) == 1
 
 
-def test_a_scheduled_send_waits_for_send_at(
-        api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
+def test_a_scheduled_send_waits_for_send_at(api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
 
     send_at = timezone.now() + timedelta(seconds=3)
-    created = _post(api, {"recipient": {"id": "u-later", "email": "later@example.com"},
-                          "content": {"email": {"subject": "Later", "text": "later"}},
-                          "send_at": send_at.isoformat()})
+    created = _post(
+        api,
+        {
+            "recipient": {"id": "u-later", "email": "later@example.com"},
+            "content": {"email": {"subject": "Later", "text": "later"}},
+            "send_at": send_at.isoformat(),
+        },
+    )
     assert created["deliveries"][0]["status"] == "pending"
 
     _settled(api, created["id"], "sent")
@@ -156,14 +199,20 @@ def test_a_scheduled_send_waits_for_send_at(
 
 
 def test_a_cancelled_notification_is_never_sent(
-        api: APIClient, stack: Stack, sandbox: Sandbox) -> None:
+    api: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
     from datetime import timedelta
 
     from django.utils import timezone
 
-    created = _post(api, {"recipient": {"id": "u-cancel", "email": "cancel@example.com"},
-                          "content": {"email": {"subject": "No", "text": "no"}},
-                          "send_at": (timezone.now() + timedelta(seconds=2)).isoformat()})
+    created = _post(
+        api,
+        {
+            "recipient": {"id": "u-cancel", "email": "cancel@example.com"},
+            "content": {"email": {"subject": "No", "text": "no"}},
+            "send_at": (timezone.now() + timedelta(seconds=2)).isoformat(),
+        },
+    )
 
     cancelled = api.post(f"/api/v1/notifications/{created['id']}/cancel/")
 

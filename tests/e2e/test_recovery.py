@@ -17,20 +17,29 @@ pytestmark = pytest.mark.e2e
 
 
 def test_deliveries_pending_when_redis_is_flushed_are_all_sent_once(
-        api: APIClient, stack: Stack, sandbox: Sandbox, redis_db: redis.Redis) -> None:
+    api: APIClient, stack: Stack, sandbox: Sandbox, redis_db: redis.Redis
+) -> None:
     stack.stop()  # nothing consumes while the API accepts work
     for i in range(20):
-        response = api.post("/api/v1/notifications/", {
-            "recipient": {"id": f"flush-{i}", "email": f"flush-{i}@example.com"},
-            "content": {"email": {"subject": f"#{i}", "text": "hello"}}}, format="json")
+        response = api.post(
+            "/api/v1/notifications/",
+            {
+                "recipient": {"id": f"flush-{i}", "email": f"flush-{i}@example.com"},
+                "content": {"email": {"subject": f"#{i}", "text": "hello"}},
+            },
+            format="json",
+        )
         assert response.status_code == 202
     assert redis_db.dbsize() > 0  # the doorbells were published...
     redis_db.flushdb()  # ...and are gone
 
     stack.ensure()  # worker and beat come back; only the sweeper knows there is work
 
-    wait_for(lambda: not Delivery.objects.exclude(status="sent").exists(), timeout=30,
-             what="every delivery to be sent")
+    wait_for(
+        lambda: not Delivery.objects.exclude(status="sent").exists(),
+        timeout=30,
+        what="every delivery to be sent",
+    )
     received = Counter(m["delivery_id"] for m in sandbox.accepted(provider="smtp"))
     assert len(received) == 20
     assert set(received.values()) == {1}

@@ -13,8 +13,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--tenant", default="default")
-        parser.add_argument("--scopes", default=",".join(ALL_SCOPES),
-                            help="Comma-separated: send, read, manage (default: all)")
+        parser.add_argument(
+            "--scopes",
+            default=",".join(ALL_SCOPES),
+            help="Comma-separated: send, read, manage (default: all)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
@@ -23,6 +26,8 @@ class Command(BaseCommand):
             self.stderr.write(f"Unknown scopes: {', '.join(sorted(unknown))}")
             raise SystemExit(2)
         key, raw = api_key_create(name=options["name"], tenant=options["tenant"], scopes=scopes)
-        self.stdout.write(f"Created API key {key.name!r} (tenant {key.tenant}, scopes "
-                          f"{', '.join(key.scopes)}). It will not be shown again:")
+        self.stdout.write(
+            f"Created API key {key.name!r} (tenant {key.tenant}, scopes "
+            f"{', '.join(key.scopes)}). It will not be shown again:"
+        )
         self.stdout.write(raw)
