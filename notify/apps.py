@@ -10,3 +10,4 @@ class NotifyConfig(AppConfig):
 
     def ready(self) -> None:
         from notify import checks  # noqa: F401  (registers system checks)
+        from notify.webhooks import anymail  # noqa: F401  (connects the tracking receiver)

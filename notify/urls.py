@@ -9,6 +9,7 @@ from notify.api import health
 from notify.api.notifications import NotificationViewSet
 from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
 from notify.api.templates import TemplateViewSet
+from notify.webhooks.twilio import twilio_status
 
 router = SimpleRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
@@ -31,6 +32,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path("webhooks/twilio/status/", twilio_status, name="twilio-status"),
     path("anymail/", include("anymail.urls")),
     path("admin/", admin.site.urls),
 ]

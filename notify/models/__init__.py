@@ -4,6 +4,7 @@
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryAttempt, Notification
 from notify.models.recipients import Device, Recipient
+from notify.models.suppressions import Suppression
 from notify.models.templates import Template
 
 __all__ = [
@@ -13,5 +14,6 @@ __all__ = [
     "Device",
     "Notification",
     "Recipient",
+    "Suppression",
     "Template",
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
@@ -18,6 +19,7 @@ from notify.models.notifications import Delivery, DeliveryStatus, Notification, 
 from notify.models.recipients import Recipient
 from notify.services.doorbell import bells_ring_for
 from notify.services.recipients import recipient_upsert
+from notify.services.suppressions import suppressed
 
 CHANNEL_ORDER = ("email", "sms", "push")
 
@@ -100,7 +102,7 @@ def notification_create(
         if existing is None:
             raise
         return Accepted(existing, replayed=True)
-    notification._prefetched_objects_cache = {"deliveries": deliveries}  # type: ignore[attr-defined]
+    prefetch_related_objects([notification], "deliveries")
     return Accepted(notification, replayed=False)
 
 
@@ -115,56 +117,68 @@ def _replay(tenant: str, key: str, fingerprint: str) -> Notification | None:
     return existing
 
 
+@dataclass(frozen=True)
+class _Target:
+    channel: str
+    to: str
+    device_id: Any = None
+    skip_code: str = ""
+    skip_reason: str = ""
+
+
 def _deliveries(
     notification: Notification,
     person: Recipient,
     content: dict[str, dict[str, Any]],
     channels: list[str] | None,
 ) -> list[Delivery]:
-    """One delivery per requested channel (per active device for push). A channel asked for
-    explicitly but with no contact point is recorded as skipped; by default only channels the
-    recipient can be reached on are used."""
     due = notification.send_at or timezone.now()
-    wanted = channels or [c for c in CHANNEL_ORDER if c in content]
-    out: list[Delivery] = []
-
-    def add(
-        channel: str,
-        to: str,
-        status: str = DeliveryStatus.PENDING,
-        reason: str = "",
-        device_id: Any = None,
-    ) -> None:
-        out.append(
-            Delivery(
-                notification=notification,
-                channel=channel,
-                to=to,
-                status=status,
-                priority=notification.priority,
-                next_attempt_at=due,
-                last_error=reason,
-                device_id=device_id,
-                max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
-                error_code="no_contact" if reason else "",
-            )
+    return [
+        Delivery(
+            notification=notification,
+            channel=t.channel,
+            to=t.to,
+            device_id=t.device_id,
+            status=DeliveryStatus.SKIPPED if t.skip_code else DeliveryStatus.PENDING,
+            error_code=t.skip_code,
+            last_error=t.skip_reason,
+            priority=notification.priority,
+            next_attempt_at=due,
+            max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
         )
+        for t in _targets(notification.tenant, person, content, channels)
+    ]
 
-    for channel in wanted:
+
+def _targets(
+    tenant: str, person: Recipient, content: dict[str, Any], channels: list[str] | None
+) -> list[_Target]:
+    """One target per requested channel (per active device for push). A channel asked for
+    explicitly but unreachable is recorded as skipped, as is a suppressed address; by default
+    only the channels the recipient can be reached on are used."""
+    targets: list[_Target] = []
+    for channel in channels or [c for c in CHANNEL_ORDER if c in content]:
         if channel == "push":
             devices = list(person.devices.filter(active=True).values_list("id", "token"))
-            for device_id, token in devices:
-                add("push", token, device_id=device_id)
+            targets += [_Target("push", token, device_id) for device_id, token in devices]
             if not devices and channels:
-                add("push", "", DeliveryStatus.SKIPPED, "recipient has no active push device")
+                targets.append(
+                    _Target("push", "", None, "no_contact", "recipient has no active push device")
+                )
             continue
         address = person.email if channel == "email" else person.phone
-        if address:
-            add(channel, address)
-        elif channels:
-            what = "email address" if channel == "email" else "phone number"
-            add(channel, "", DeliveryStatus.SKIPPED, f"recipient has no {what}")
-    return out
+        if not address:
+            if channels:
+                what = "email address" if channel == "email" else "phone number"
+                targets.append(_Target(channel, "", None, "no_contact", f"recipient has no {what}"))
+            continue
+        blocked = suppressed(tenant=tenant, channel=channel, addresses=[address])
+        if blocked:
+            reason = f"address suppressed ({blocked[address]})"
+            targets.append(_Target(channel, address, None, "suppressed", reason))
+        else:
+            targets.append(_Target(channel, address))
+    return targets
 
 
 def notification_cancel(*, notification: Notification) -> int:

@@ -17,6 +17,7 @@ from channels import DeliveryError
 from notify.models.notifications import Delivery, DeliveryAttempt
 from notify.models.recipients import Device
 from notify.services.doorbell import bell_ring, lane_for
+from notify.services.suppressions import suppression_add
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +27,11 @@ logger = logging.getLogger(__name__)
 # the delivery fails with code "ambiguous" and a Twilio status callback can still settle it.
 AMBIGUOUS_RESEND = {"email": True, "push": True, "sms": False}
 
-# Outcomes are written only while our claim's token is still in force; a status the
-# provider already confirmed (delivered, via webhook) is never moved back.
+# Outcomes are written only while our claim's token is still in force. If a provider report
+# (webhook) already moved the delivery on while we waited for the send's reply, it stays.
 _RECORD_SQL = """
 UPDATE notify_delivery AS d SET
-    status = CASE WHEN d.status = 'delivered' THEN d.status ELSE v.status END,
+    status = CASE WHEN d.status = 'sending' THEN v.status ELSE d.status END,
     provider = v.provider, provider_message_id = v.provider_message_id,
     error_code = v.error_code, last_error = v.last_error,
     next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
@@ -51,6 +52,12 @@ class SendResult:
     error: DeliveryError | None
     started_at: datetime
     duration_ms: int
+    # Set when the message was not sent at all (e.g. the address is suppressed).
+    skipped: str = ""
+
+    @classmethod
+    def skip(cls, delivery_id: str, reason: str) -> SendResult:
+        return cls(delivery_id, "", "", None, timezone.now(), 0, skipped=reason)
 
 
 def retry_delay(*, attempts: int, retry_after: float | None) -> float:
@@ -67,6 +74,8 @@ def retry_delay(*, attempts: int, retry_after: float | None) -> float:
 
 def _decide(delivery: Delivery, result: SendResult, now: datetime) -> tuple[str, datetime | None]:
     error = result.error
+    if result.skipped:
+        return "skipped", None
     if error is None:
         return "sent", None
     resend = not error.ambiguous or AMBIGUOUS_RESEND.get(delivery.channel, False)
@@ -80,10 +89,12 @@ def deliveries_record(
     *, channel: str, token: uuid.UUID, deliveries: list[Delivery], results: list[SendResult]
 ) -> None:
     now = timezone.now()
-    rows, attempts, dead_devices, retries = [], [], [], []
+    rows, attempts, dead_devices, suppress, retries = [], [], [], [], []
     for delivery, result in zip(deliveries, results, strict=True):
         status, next_at = _decide(delivery, result, now)
         error = result.error
+        code = "suppressed" if result.skipped else (error.code if error else "")
+        text = result.skipped or _error_text(delivery, error, status)
         rows.append(
             (
                 str(delivery.id),
@@ -91,28 +102,19 @@ def deliveries_record(
                 status,
                 result.provider,
                 result.provider_message_id,
-                error.code if error else "",
-                _error_text(delivery, error, status),
+                code,
+                text,
                 next_at,
             )
         )
-        attempts.append(
-            DeliveryAttempt(
-                delivery_id=delivery.id,
-                number=delivery.attempts,
-                provider=result.provider,
-                outcome=error.outcome if error else "sent",
-                error_code=error.code if error else "",
-                error_message=error.message if error else "",
-                provider_message_id=result.provider_message_id,
-                started_at=result.started_at,
-                duration_ms=result.duration_ms,
-            )
-        )
+        if not result.skipped:
+            attempts.append(_attempt(delivery, result))
         if error is not None:
             _log(channel, delivery, error, status)
             if error.deactivate_device and delivery.device_id:
                 dead_devices.append(delivery.device_id)
+            if error.suppress:
+                suppress.append((delivery.notification.tenant, delivery.to, error))
         if next_at is not None:
             retries.append((next_at, delivery.priority))
     with transaction.atomic(), connection.cursor() as cursor:
@@ -122,7 +124,28 @@ def deliveries_record(
             Device.objects.filter(id__in=dead_devices).update(
                 active=False, deactivated_reason="provider reported the token unregistered"
             )
+        for tenant, address, error in suppress:
+            # Twilio 21610: the person texted STOP; email: the server refused the mailbox.
+            reason = "unsubscribed" if error.code == "21610" else "bounced"
+            suppression_add(
+                tenant=tenant, channel=channel, address=address, reason=reason, detail=error.message
+            )
     _schedule_retries(channel, retries, now)
+
+
+def _attempt(delivery: Delivery, result: SendResult) -> DeliveryAttempt:
+    error = result.error
+    return DeliveryAttempt(
+        delivery_id=delivery.id,
+        number=delivery.attempts,
+        provider=result.provider,
+        outcome=error.outcome if error else "sent",
+        error_code=error.code if error else "",
+        error_message=error.message if error else "",
+        provider_message_id=result.provider_message_id,
+        started_at=result.started_at,
+        duration_ms=result.duration_ms,
+    )
 
 
 def _schedule_retries(channel: str, retries: list[tuple[datetime, int]], now: datetime) -> None:

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -19,6 +20,7 @@ from channels import DeliveryError, Message, get_channel
 from notify.models.notifications import Delivery, Priority
 from notify.services.doorbell import URGENT, bell_clear, bell_ring
 from notify.services.outcomes import SendResult, deliveries_record
+from notify.services.suppressions import suppressed
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID,
             "notification__id",
             "notification__content",
             "notification__category",
+            "notification__tenant",
         )
     )
     return token, deliveries
@@ -114,9 +117,27 @@ def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID,
 
 def deliveries_send(*, channel: str, token: uuid.UUID, deliveries: list[Delivery]) -> None:
     handler = get_channel(channel)
-    messages = [_message(d) for d in deliveries]
-    results = list(_pool().map(lambda m: _send_one(handler, m), messages))
+    # A bounce or STOP may have arrived since the notification was accepted.
+    blocked = _suppressed_now(channel, deliveries)
+    to_send = [_message(d) for d in deliveries if d.id not in blocked]
+    sent = iter(_pool().map(lambda m: _send_one(handler, m), to_send))
+    results = [blocked[d.id] if d.id in blocked else next(sent) for d in deliveries]
     deliveries_record(channel=channel, token=token, deliveries=deliveries, results=results)
+
+
+def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendResult]:
+    out: dict[Any, SendResult] = {}
+    by_tenant: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_tenant.setdefault(delivery.notification.tenant, []).append(delivery)
+    for tenant, group in by_tenant.items():
+        reasons = suppressed(tenant=tenant, channel=channel, addresses=[d.to for d in group])
+        for delivery in group:
+            if delivery.to in reasons:
+                out[delivery.id] = SendResult.skip(
+                    str(delivery.id), f"address suppressed ({reasons[delivery.to]})"
+                )
+    return out
 
 
 def _message(delivery: Delivery) -> Message:

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from notify.models.suppressions import Suppression
+
+
+def suppression_add(
+    *, tenant: str, channel: str, address: str, reason: str, detail: str = ""
+) -> None:
+    """Idempotent: a second bounce for the same address changes nothing."""
+    if not address:
+        return
+    Suppression.objects.get_or_create(
+        tenant=tenant,
+        channel=channel,
+        address=_normal(channel, address),
+        defaults={"reason": reason, "detail": detail[:2000]},
+    )
+
+
+def suppression_remove(*, tenant: str, channel: str, address: str) -> int:
+    deleted, _ = Suppression.objects.filter(
+        tenant=tenant, channel=channel, address=_normal(channel, address)
+    ).delete()
+    return deleted
+
+
+def suppressed(*, tenant: str, channel: str, addresses: Iterable[str]) -> dict[str, str]:
+    """{address: reason} for the given addresses that are suppressed on `channel`."""
+    wanted = {_normal(channel, a): a for a in addresses if a}
+    if not wanted:
+        return {}
+    rows = Suppression.objects.filter(
+        tenant=tenant, channel=channel, address__in=list(wanted)
+    ).values_list("address", "reason")
+    return {wanted[address]: reason for address, reason in rows}
+
+
+def _normal(channel: str, address: str) -> str:
+    # Mailbox names are case-insensitive in practice; E.164 and tokens are exact.
+    return address.strip().lower() if channel == "email" else address.strip()

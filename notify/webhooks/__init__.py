@@ -1,0 +1,1 @@
+"""Inbound provider webhooks: verified, then handed to services.provider_events."""

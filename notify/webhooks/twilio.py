@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from notify.services.provider_events import delivery_apply_report
+
+logger = logging.getLogger(__name__)
+
+# Twilio MessageStatus → ours. Anything Twilio holds (queued … sent) means it took the message.
+_STATUS = {
+    "accepted": "sent",
+    "scheduled": "sent",
+    "queued": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+}
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    """Twilio's StatusCallback. The signature covers the public URL, so behind a proxy set
+    USE_X_FORWARDED_HOST / SECURE_PROXY_SSL for build_absolute_uri() to match it."""
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not validator.validate(request.build_absolute_uri(), request.POST, signature):
+        logger.warning(
+            "twilio: refused a status callback with a bad signature from %s",
+            request.META.get("REMOTE_ADDR"),
+        )
+        return HttpResponse("invalid signature", status=403)
+    status = _STATUS.get(request.POST.get("MessageStatus", ""))
+    if status is not None:
+        code = request.POST.get("ErrorCode", "")
+        delivery_apply_report(
+            status=status,
+            delivery_id=request.GET.get("delivery"),
+            provider_message_id=request.POST.get("MessageSid", ""),
+            error_code=code,
+            detail=f"Twilio reported {request.POST.get('MessageStatus')} (error {code})"
+            if code
+            else "",
+            suppress_reason="unsubscribed" if code == "21610" else "",
+        )
+    return HttpResponse(status=204)

@@ -1,0 +1,144 @@
+"""Twilio status callbacks: signed with X-Twilio-Signature over the public URL and the POST
+parameters; applied only when they move a delivery forward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.test import Client
+from twilio.request_validator import RequestValidator
+
+from notify.models import Delivery, Suppression
+from notify.services.apikeys import api_key_create
+from notify.services.notifications import notification_create
+
+
+def _callback(
+    client: Client,
+    delivery: Delivery,
+    params: dict[str, str],
+    signed_params: dict[str, str] | None = None,
+) -> Any:
+    url = f"http://testserver/webhooks/twilio/status/?delivery={delivery.id}"
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(
+        url, signed_params if signed_params is not None else params
+    )
+    return client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def _status(sid: str, status: str, **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": settings.TWILIO_ACCOUNT_SID,
+        "To": "+14155552671",
+        "From": settings.TWILIO_FROM,
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+def test_it_marks_a_delivery_delivered_on_a_signed_callback(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(provider_message_id="SM" + "a" * 32)
+
+    response = _callback(client, delivery, _status("SM" + "a" * 32, "delivered"))
+
+    assert response.status_code == 204
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+    assert delivery.delivered_at is not None
+
+
+def test_it_refuses_a_tampered_callback(client: Client, make_delivery: Any) -> None:
+    delivery = make_delivery(provider_message_id="SM" + "b" * 32)
+    genuine = _status("SM" + "b" * 32, "sent")
+
+    response = _callback(
+        client,
+        delivery,
+        {**genuine, "MessageStatus": "failed", "ErrorCode": "30003"},
+        signed_params=genuine,
+    )
+
+    assert response.status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+
+
+def test_it_refuses_an_unsigned_callback(client: Client, make_delivery: Any) -> None:
+    delivery = make_delivery()
+
+    response = client.post(
+        f"/webhooks/twilio/status/?delivery={delivery.id}", _status("SMx", "delivered")
+    )
+
+    assert response.status_code == 403
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+
+
+def test_a_late_sent_callback_never_moves_delivered_back(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(provider_message_id="SMc")
+    assert _callback(client, delivery, _status("SMc", "delivered")).status_code == 204
+    assert _callback(client, delivery, _status("SMc", "sent")).status_code == 204
+    assert _callback(client, delivery, _status("SMc", "delivered")).status_code == 204
+
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
+
+
+def test_a_carrier_failure_fails_the_delivery_with_its_code(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(provider_message_id="SMd")
+
+    _callback(client, delivery, _status("SMd", "undelivered", ErrorCode="30003"))
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.error_code) == ("failed", "30003")
+
+
+def test_a_stop_reply_suppresses_the_number_for_later_notifications(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(provider_message_id="SMe")
+
+    _callback(client, delivery, _status("SMe", "failed", ErrorCode="21610"))
+
+    assert Suppression.objects.filter(
+        channel="sms", address="+14155552671", reason="unsubscribed"
+    ).exists()
+    key, _ = api_key_create(name="t")
+    later = notification_create(
+        api_key=key, recipient={"id": "hooked"}, content={"sms": {"text": "hi"}}, channels=["sms"]
+    )
+    skipped = later.notification.deliveries.get()
+    assert (skipped.status, skipped.error_code) == ("skipped", "suppressed")
+
+
+def test_a_callback_settles_an_sms_whose_send_reply_was_lost(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(status="failed", error_code="ambiguous")
+
+    _callback(client, delivery, _status("SMf", "sent"))
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.provider_message_id) == ("sent", "SMf")
+
+
+def test_an_unknown_delivery_is_acknowledged_and_ignored(client: Client, db: Any) -> None:
+    url = "http://testserver/webhooks/twilio/status/?delivery=00000000-0000-0000-0000-000000000000"
+    params = _status("SMg", "delivered")
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+
+    response = client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 204
