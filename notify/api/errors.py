@@ -59,4 +59,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.APIException):
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
         response.data = {"error": code, "detail": str(exc.detail)}
+    if isinstance(exc, Conflict):
+        response["Retry-After"] = "1"
     return response

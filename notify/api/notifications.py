@@ -14,10 +14,11 @@ from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
 from notify.api.content import ContentSerializer
-from notify.api.errors import Unprocessable
+from notify.api.errors import Conflict, Unprocessable
 from notify.api.fields import LocaleField, PhoneField, TextField, TimezoneField
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.services.notifications import (
+    IdempotencyInFlight,
     IdempotencyMismatch,
     NothingToSend,
     notification_cancel,
@@ -195,6 +196,10 @@ class NotificationViewSet(
                         "push token."
                     ]
                 }
+            ) from exc
+        except IdempotencyInFlight as exc:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly."
             ) from exc
         except IdempotencyMismatch as exc:
             raise Unprocessable(

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
@@ -26,6 +26,10 @@ CHANNEL_ORDER = ("email", "sms", "push")
 
 class NothingToSend(Exception):
     """No requested channel has both content and a way to reach the recipient."""
+
+
+class IdempotencyInFlight(Exception):
+    """A request with this Idempotency-Key is being processed right now."""
 
 
 class IdempotencyMismatch(Exception):
@@ -59,51 +63,56 @@ def notification_create(
 ) -> Accepted:
     """`content` is already rendered, per channel. With an Idempotency-Key, a request seen
     before is answered with the notification it created (IdempotencyMismatch if its body
-    differed); concurrent duplicates wait on the unique index and then replay."""
+    differed; IdempotencyInFlight while the first request with that key is still running)."""
     tenant = api_key.tenant
-    if idempotency_key:
-        existing = _replay(tenant, idempotency_key, fingerprint)
-        if existing is not None:
-            return Accepted(existing, replayed=True)
-    try:
-        with transaction.atomic():
-            person = recipient_upsert(
-                tenant=tenant,
-                external_id=recipient["id"],
-                **{k: v for k, v in recipient.items() if k != "id"},
-            )
-            notification = Notification.objects.create(
-                tenant=tenant,
-                api_key=api_key,
-                recipient=person,
-                category=category,
-                priority=priority,
-                template_key=template_key,
-                template_version=template_version,
-                content=content,
-                send_at=send_at,
-                idempotency_key=idempotency_key or None,
-                request_fingerprint=fingerprint,
-            )
-            planned = _deliveries(notification, person, content, channels)
-            if not planned:
-                raise NothingToSend()
-            deliveries = Delivery.objects.bulk_create(planned)
-            due = {
-                (d.channel, d.priority)
-                for d in deliveries
-                if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= timezone.now()
-            }
-            transaction.on_commit(lambda: bells_ring_for(due))
-    except IntegrityError:
-        if not idempotency_key:
-            raise
-        existing = _replay(tenant, idempotency_key, fingerprint)
-        if existing is None:
-            raise
-        return Accepted(existing, replayed=True)
+    with transaction.atomic():
+        if idempotency_key:
+            _lock_key(tenant, idempotency_key)
+            existing = _replay(tenant, idempotency_key, fingerprint)
+            if existing is not None:
+                return Accepted(existing, replayed=True)
+        person = recipient_upsert(
+            tenant=tenant,
+            external_id=recipient["id"],
+            **{k: v for k, v in recipient.items() if k != "id"},
+        )
+        notification = Notification.objects.create(
+            tenant=tenant,
+            api_key=api_key,
+            recipient=person,
+            category=category,
+            priority=priority,
+            template_key=template_key,
+            template_version=template_version,
+            content=content,
+            send_at=send_at,
+            idempotency_key=idempotency_key or None,
+            request_fingerprint=fingerprint,
+        )
+        planned = _deliveries(notification, person, content, channels)
+        if not planned:
+            raise NothingToSend()
+        deliveries = Delivery.objects.bulk_create(planned)
+        due = {
+            (d.channel, d.priority)
+            for d in deliveries
+            if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= timezone.now()
+        }
+        transaction.on_commit(lambda: bells_ring_for(due))
     prefetch_related_objects([notification], "deliveries")
     return Accepted(notification, replayed=False)
+
+
+def _lock_key(tenant: str, key: str) -> None:
+    """Hold a transaction-scoped lock on the key: a concurrent request with the same key
+    fails fast (409) instead of waiting, and after our commit it finds and replays ours."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtext(%s), hashtext(%s))", [tenant, key]
+        )
+        (locked,) = cursor.fetchone()
+    if not locked:
+        raise IdempotencyInFlight(key)
 
 
 def _replay(tenant: str, key: str, fingerprint: str) -> Notification | None:
