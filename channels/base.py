@@ -17,6 +17,8 @@ class Message:
     content: dict[str, Any]
     priority: str = "normal"
     category: str = ""
+    # Which provider to use, for channels that have several (email failover).
+    provider: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
 
 
@@ -27,6 +29,8 @@ class DeliveryError(Exception):
     config: our credentials or account set-up are wrong; do not retry, alert a human.
     ambiguous: the provider may already have accepted it (read timeout, reply lost).
     retry_after: seconds the provider asked us to wait.
+    throttled: the provider refused because of our rate (429): it pauses the provider for
+        everyone and does not count against the delivery's attempts.
     deactivate_device: the push token is dead (FCM UNREGISTERED, SENDER_ID_MISMATCH).
     suppress: the address must not be contacted again (STOP, hard bounce).
     """
@@ -40,6 +44,7 @@ class DeliveryError(Exception):
         ambiguous: bool = False,
         code: str = "",
         retry_after: float | None = None,
+        throttled: bool = False,
         deactivate_device: bool = False,
         suppress: bool = False,
     ) -> None:
@@ -50,6 +55,7 @@ class DeliveryError(Exception):
         self.ambiguous = ambiguous
         self.code = code
         self.retry_after = retry_after
+        self.throttled = throttled
         self.deactivate_device = deactivate_device
         self.suppress = suppress
 

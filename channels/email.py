@@ -35,9 +35,10 @@ class EmailChannel(Channel):
 
     @property
     def provider(self) -> str:
-        return str(settings.EMAIL_PROVIDER)
+        return str(settings.EMAIL_PROVIDERS[0])
 
     def send(self, message: Message) -> str:
+        provider = message.provider or self.provider
         part = message.content
         message_id = make_msgid(domain="notify.local")
         email = EmailMultiAlternatives(
@@ -51,11 +52,11 @@ class EmailChannel(Channel):
                 "X-Notify-Notification-Id": message.notification_id,
                 **part.get("headers", {}),
             },
-            connection=self._connection(),
+            connection=self._connection(provider),
         )
         if part.get("html"):
             email.attach_alternative(part["html"], "text/html")
-        if self.provider != "smtp":
+        if provider != "smtp":
             # ESP webhooks hand this back, which is how tracking events find the delivery.
             email.metadata = {  # type: ignore[attr-defined]
                 "delivery_id": message.delivery_id,
@@ -66,29 +67,28 @@ class EmailChannel(Channel):
         try:
             email.send()
         except Exception as exc:
-            self._drop_connection()
+            self._drop_connection(provider)
             raise _classify(exc) from exc
         self._local.last_used = time.monotonic()
         status = getattr(email, "anymail_status", None)
         return str(status.message_id) if status and status.message_id else message_id
 
-    def _connection(self) -> Any:
-        conn = getattr(self._local, "conn", None)
+    def _connection(self, provider: str) -> Any:
+        """One open connection per provider per send thread, reused across messages."""
+        conns: dict[str, Any] = self._local.__dict__.setdefault("conns", {})
         idle = time.monotonic() - getattr(self._local, "last_used", 0.0)
-        if conn is not None and self.provider == "smtp" and idle > _IDLE_REOPEN_SECONDS:
-            self._drop_connection()
-            conn = None
-        if conn is None:
-            conn = get_connection(fail_silently=False)
+        if provider in conns and provider == "smtp" and idle > _IDLE_REOPEN_SECONDS:
+            self._drop_connection(provider)
+        if provider not in conns:
+            conn = get_connection(settings.EMAIL_BACKENDS[provider], fail_silently=False)
             # An explicitly opened connection is not closed by send_messages(), so it is
             # reused by the next message on this thread.
             conn.open()
-            self._local.conn = conn
-        return conn
+            conns[provider] = conn
+        return conns[provider]
 
-    def _drop_connection(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        self._local.conn = None
+    def _drop_connection(self, provider: str) -> None:
+        conn = self._local.__dict__.setdefault("conns", {}).pop(provider, None)
         if conn is not None:
             with contextlib.suppress(Exception):  # it is already broken; just let it go
                 conn.close()
@@ -144,7 +144,9 @@ def _classify_anymail(exc: AnymailError) -> DeliveryError:
             retry_after = parse_retry_after(exc.response.headers.get("Retry-After"))
         if status in (401, 403):
             return DeliveryError(str(exc), config=True, code=f"http_{status}")
-        if status == 429 or status >= 500:
+        if status == 429:
+            return DeliveryError(str(exc), code="http_429", retry_after=retry_after, throttled=True)
+        if status >= 500:
             return DeliveryError(str(exc), code=f"http_{status}", retry_after=retry_after)
         return DeliveryError(str(exc), permanent=True, code=f"http_{status}")
     return DeliveryError(str(exc), permanent=True, code="esp_error")

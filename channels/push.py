@@ -133,7 +133,8 @@ def _classify(exc: exceptions.FirebaseError) -> DeliveryError:
         from channels.base import parse_retry_after
 
         retry_after = parse_retry_after(exc.http_response.headers.get("Retry-After"))
-    return DeliveryError(text, code=_code(exc), retry_after=retry_after)
+    throttled = isinstance(exc, messaging.QuotaExceededError | exceptions.ResourceExhaustedError)
+    return DeliveryError(text, code=_code(exc), retry_after=retry_after, throttled=throttled)
 
 
 def _code(exc: exceptions.FirebaseError) -> str:

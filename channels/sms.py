@@ -105,7 +105,9 @@ def _classify(exc: Exception, retry_after_header: str | None) -> DeliveryError:
         return DeliveryError(text, permanent=True, suppress=True, code=str(code))
     if code in _CONFIG or status in (401, 403):
         return DeliveryError(text, config=True, code=str(code))
-    if status == 429 or (isinstance(status, int) and status >= 500):
+    if status == 429:
+        return DeliveryError(text, code=str(code), retry_after=retry_after, throttled=True)
+    if isinstance(status, int) and status >= 500:
         return DeliveryError(text, code=str(code), retry_after=retry_after)
     if code in _PERMANENT or (isinstance(status, int) and 400 <= status < 500):
         return DeliveryError(text, permanent=True, code=str(code))

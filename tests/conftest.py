@@ -110,9 +110,14 @@ def _stack_session(
 
 
 @pytest.fixture
-def stack(_stack_session: Stack, sandbox: Sandbox, transactional_db: Any) -> Stack:
-    """A running worker and beat (shared across tests) and a clean sandbox. Their logs are
-    attached to a failing test's report."""
+def stack(
+    _stack_session: Stack, sandbox: Sandbox, transactional_db: Any, redis_db: redis.Redis
+) -> Stack:
+    """A running worker and beat (shared across tests), a clean sandbox, and no provider
+    pause or open circuit left over from an earlier test. Logs are attached to failures."""
+    for pattern in ("notify:breaker:*", "notify:pause:*", "notify:rate:*"):
+        for key in redis_db.scan_iter(pattern):
+            redis_db.delete(key)
     _stack_session.ensure()
     return _stack_session
 

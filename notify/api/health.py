@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from notify.services.doorbell import _redis
+from notify.services.doorbell import redis_client
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -21,7 +21,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         checks["postgres"] = f"error: {type(exc).__name__}"
     try:
-        _redis().ping()
+        redis_client().ping()
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"

@@ -84,6 +84,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=8)
     provider = models.CharField(max_length=32, blank=True, default="")
+    # Set after an ambiguous send: the retry must go to the same provider (failing over could
+    # only produce a duplicate, never recover a loss).
+    pinned_provider = models.CharField(max_length=32, blank=True, default="")
     provider_message_id = models.CharField(max_length=255, blank=True, default="")
     error_code = models.CharField(max_length=64, blank=True, default="")
     last_error = models.TextField(blank=True, default="")

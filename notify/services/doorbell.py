@@ -35,7 +35,7 @@ def bell_key(channel: str, lane: str) -> str:
 
 
 @cache
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
     return redis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, health_check_interval=25
     )
@@ -50,7 +50,7 @@ def bell_ring(
 
     try:
         if countdown is None and not force:
-            fresh = _redis().set(bell_key(channel, lane), 1, nx=True, px=_DEBOUNCE_MS)
+            fresh = redis_client().set(bell_key(channel, lane), 1, nx=True, px=_DEBOUNCE_MS)
             if not fresh:
                 return False
         drain_task.apply_async(
@@ -67,7 +67,7 @@ def bell_ring(
 def bell_clear(*, channel: str, lane: str) -> None:
     """Called by a drain as it starts: work committed from now on needs a new doorbell."""
     try:
-        _redis().delete(bell_key(channel, lane))
+        redis_client().delete(bell_key(channel, lane))
     except redis.RedisError:
         logger.warning("could not clear doorbell key %s/%s", channel, lane, exc_info=True)
 

@@ -17,6 +17,7 @@ from channels import DeliveryError
 from notify.models.notifications import Delivery, DeliveryAttempt
 from notify.models.recipients import Device
 from notify.services.doorbell import bell_ring, lane_for
+from notify.services.providers import breaker_record, provider_pause
 from notify.services.suppressions import suppression_add
 
 logger = logging.getLogger(__name__)
@@ -33,15 +34,16 @@ _RECORD_SQL = """
 UPDATE notify_delivery AS d SET
     status = CASE WHEN d.status = 'sending' THEN v.status ELSE d.status END,
     provider = v.provider, provider_message_id = v.provider_message_id,
+    pinned_provider = v.pinned_provider, attempts = d.attempts - v.refund,
     error_code = v.error_code, last_error = v.last_error,
     next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
     sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE d.sent_at END,
     lease_token = NULL, lease_until = NULL, updated_at = now()
 FROM (VALUES %s) AS v(id, token, status, provider, provider_message_id, error_code,
-                      last_error, next_attempt_at)
+                      last_error, next_attempt_at, pinned_provider, refund)
 WHERE d.id = v.id AND d.lease_token = v.token
 """
-_RECORD_TEMPLATE = "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s::timestamptz)"
+_RECORD_TEMPLATE = "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s::timestamptz, %s, %s::int)"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ def _decide(delivery: Delivery, result: SendResult, now: datetime) -> tuple[str,
         return "skipped", None
     if error is None:
         return "sent", None
+    if error.throttled and not error.permanent:
+        # The provider refused our rate, not the message: wait as asked, attempt refunded.
+        return "pending", now + timedelta(seconds=max(error.retry_after or 1.0, 0.05))
     resend = not error.ambiguous or AMBIGUOUS_RESEND.get(delivery.channel, False)
     if error.permanent or not resend or delivery.attempts >= delivery.max_attempts:
         return "failed", None
@@ -95,6 +100,9 @@ def deliveries_record(
         error = result.error
         code = "suppressed" if result.skipped else (error.code if error else "")
         text = result.skipped or _error_text(delivery, error, status)
+        throttled = error is not None and error.throttled and status == "pending"
+        # After an ambiguous send, the retry stays with the provider that may have it.
+        pinned = result.provider if error is not None and error.ambiguous else ""
         rows.append(
             (
                 str(delivery.id),
@@ -105,6 +113,8 @@ def deliveries_record(
                 code,
                 text,
                 next_at,
+                pinned,
+                1 if throttled else 0,
             )
         )
         if not result.skipped:
@@ -130,7 +140,30 @@ def deliveries_record(
             suppression_add(
                 tenant=tenant, channel=channel, address=address, reason=reason, detail=error.message
             )
+    _protect_providers(results)
     _schedule_retries(channel, retries, now)
+
+
+def _protect_providers(results: list[SendResult]) -> None:
+    """Pause providers that throttled us; count each provider's failures for its breaker
+    (permanent errors are about the message, not the provider, and do not count)."""
+    calls: dict[str, int] = {}
+    failures: dict[str, int] = {}
+    for result in results:
+        error = result.error
+        if (
+            result.skipped
+            or not result.provider
+            or (error and error.permanent and not error.config)
+        ):
+            continue
+        if error is not None and error.throttled:
+            provider_pause(provider=result.provider, seconds=error.retry_after or 1.0)
+            continue
+        calls[result.provider] = calls.get(result.provider, 0) + 1
+        failures[result.provider] = failures.get(result.provider, 0) + (error is not None)
+    for provider, count in calls.items():
+        breaker_record(provider=provider, calls=count, failures=failures[provider])
 
 
 def _attempt(delivery: Delivery, result: SendResult) -> DeliveryAttempt:

@@ -20,6 +20,12 @@ from channels import DeliveryError, Message, get_channel
 from notify.models.notifications import Delivery, Priority
 from notify.services.doorbell import URGENT, bell_clear, bell_ring
 from notify.services.outcomes import SendResult, deliveries_record
+from notify.services.providers import (
+    provider_wait,
+    providers_for,
+    rate_give_back,
+    rate_take,
+)
 from notify.services.suppressions import suppressed
 
 logger = logging.getLogger(__name__)
@@ -55,25 +61,55 @@ def _pool() -> ThreadPoolExecutor:
 
 def deliveries_drain(*, channel: str, lane: str) -> DrainReport:
     """Claim and send batches until the channel has no due work, or the time budget is spent
-    (then hand over to a fresh task so no Celery message stays unacked for long)."""
+    (then hand over to a fresh task so no Celery message stays unacked for long). Batches are
+    sized by the provider's global rate limit and skipped while its circuit is open or it
+    asked us to pause: the work stays pending, no attempt is spent."""
     bell_clear(channel=channel, lane=lane)
     deadline = time.monotonic() + settings.NOTIFY_DRAIN_BUDGET_SECONDS
     claimed = batches = 0
     while True:
-        token, deliveries = deliveries_claim(
-            channel=channel, lane=lane, limit=settings.NOTIFY_BATCH_SIZE
-        )
+        provider, wait = _choose_provider(channel)
+        granted = 0
+        if provider:
+            granted, wait = rate_take(provider=provider, want=settings.NOTIFY_BATCH_SIZE)
+        if not granted:
+            if _has_due_work(channel, lane):
+                bell_ring(channel=channel, lane=lane, countdown=min(wait, 60.0) + 0.05)
+            break
+        token, deliveries = deliveries_claim(channel=channel, lane=lane, limit=granted)
+        rate_give_back(provider=provider, count=granted - len(deliveries))
         if not deliveries:
             break
         batches += 1
         claimed += len(deliveries)
-        deliveries_send(channel=channel, token=token, deliveries=deliveries)
-        if len(deliveries) < settings.NOTIFY_BATCH_SIZE:
+        deliveries_send(channel=channel, token=token, deliveries=deliveries, provider=provider)
+        if len(deliveries) < granted:
             break
         if time.monotonic() > deadline:
             bell_ring(channel=channel, lane=lane, force=True)
             break
     return DrainReport(claimed=claimed, batches=batches)
+
+
+def _choose_provider(channel: str) -> tuple[str, float]:
+    """The first provider for the channel that may be sent to now, else how long to wait."""
+    waits = []
+    for provider in providers_for(channel):
+        wait = provider_wait(provider=provider)
+        if wait <= 0:
+            return provider, 0.0
+        waits.append(wait)
+    return "", min(waits)
+
+
+def _has_due_work(channel: str, lane: str) -> bool:
+    max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
+    return Delivery.objects.filter(
+        status="pending",
+        channel=channel,
+        priority__lte=max_priority,
+        next_attempt_at__lte=timezone.now(),
+    ).exists()
 
 
 def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID, list[Delivery]]:
@@ -106,6 +142,7 @@ def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID,
             "attempts",
             "max_attempts",
             "device_id",
+            "pinned_provider",
             "notification__id",
             "notification__content",
             "notification__category",
@@ -115,11 +152,13 @@ def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID,
     return token, deliveries
 
 
-def deliveries_send(*, channel: str, token: uuid.UUID, deliveries: list[Delivery]) -> None:
+def deliveries_send(
+    *, channel: str, token: uuid.UUID, deliveries: list[Delivery], provider: str = ""
+) -> None:
     handler = get_channel(channel)
     # A bounce or STOP may have arrived since the notification was accepted.
     blocked = _suppressed_now(channel, deliveries)
-    to_send = [_message(d) for d in deliveries if d.id not in blocked]
+    to_send = [_message(d, provider) for d in deliveries if d.id not in blocked]
     sent = iter(_pool().map(lambda m: _send_one(handler, m), to_send))
     results = [blocked[d.id] if d.id in blocked else next(sent) for d in deliveries]
     deliveries_record(channel=channel, token=token, deliveries=deliveries, results=results)
@@ -140,7 +179,7 @@ def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendR
     return out
 
 
-def _message(delivery: Delivery) -> Message:
+def _message(delivery: Delivery, provider: str) -> Message:
     notification = delivery.notification
     return Message(
         delivery_id=str(delivery.id),
@@ -149,6 +188,7 @@ def _message(delivery: Delivery) -> Message:
         content=notification.content.get(delivery.channel, {}),
         priority=Priority(delivery.priority).label,
         category=notification.category,
+        provider=delivery.pinned_provider or provider,
     )
 
 
@@ -157,7 +197,7 @@ def _send_one(handler: object, message: Message) -> SendResult:
     clock = time.perf_counter()
     provider = ""
     try:
-        provider = handler.provider  # type: ignore[attr-defined]
+        provider = message.provider or handler.provider  # type: ignore[attr-defined]
         provider_id = handler.send(message)  # type: ignore[attr-defined]
         error = None
     except DeliveryError as exc:

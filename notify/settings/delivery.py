@@ -27,3 +27,20 @@ NOTIFY_IDEMPOTENCY_TTL_HOURS = env.int("NOTIFY_IDEMPOTENCY_TTL_HOURS", default=2
 # Public base URL of this service, used for provider status callbacks (e.g. Twilio's
 # StatusCallback). Empty: no callbacks are requested.
 NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")
+
+# --- Provider protection (shared by all workers through Redis) ------------------------------
+# Global send rate per provider, messages per second, e.g. "twilio=100,fcm=500,smtp=50".
+# Unlisted providers are not limited.
+NOTIFY_RATE_LIMITS = {
+    name: float(rate)
+    for name, rate in (
+        item.split("=", 1) for item in env.list("NOTIFY_RATE_LIMITS", default=[]) if "=" in item
+    )
+}
+# Circuit breaker per provider: opens when, within the window, at least MIN_CALLS sends were
+# made and at least FAILURE_RATE of them failed transiently (permanent errors, such as an
+# invalid number, do not count); stays open OPEN_SECONDS, then lets one probe batch through.
+NOTIFY_BREAKER_WINDOW_SECONDS = env.int("NOTIFY_BREAKER_WINDOW_SECONDS", default=30)
+NOTIFY_BREAKER_MIN_CALLS = env.int("NOTIFY_BREAKER_MIN_CALLS", default=10)
+NOTIFY_BREAKER_FAILURE_RATE = env.float("NOTIFY_BREAKER_FAILURE_RATE", default=0.5)
+NOTIFY_BREAKER_OPEN_SECONDS = env.float("NOTIFY_BREAKER_OPEN_SECONDS", default=30.0)

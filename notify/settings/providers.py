@@ -22,6 +22,12 @@ if EMAIL_PROVIDER not in EMAIL_BACKENDS:
         f"EMAIL_PROVIDER must be one of {sorted(EMAIL_BACKENDS)}, not {EMAIL_PROVIDER!r}."
     )
 EMAIL_BACKEND = EMAIL_BACKENDS[EMAIL_PROVIDER]
+# Failover order: new attempts go to the first provider whose circuit is closed, e.g.
+# "smtp,postmark". Defaults to EMAIL_PROVIDER alone.
+EMAIL_PROVIDERS = env.list("EMAIL_PROVIDERS", default=[EMAIL_PROVIDER])
+for _name in EMAIL_PROVIDERS:
+    if _name not in EMAIL_BACKENDS:
+        raise ImproperlyConfigured(f"EMAIL_PROVIDERS: unknown provider {_name!r}.")
 EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
