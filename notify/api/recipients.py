@@ -28,7 +28,7 @@ class DeviceInput(serializers.Serializer):
     platform = serializers.ChoiceField(Device.Platform.values, default="unknown")
 
 
-class RecipientInput(serializers.Serializer):
+class RecipientUpsertInput(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = PhoneField(required=False, allow_blank=True)
     locale = LocaleField(required=False, allow_blank=True)
@@ -71,9 +71,9 @@ class RecipientDetailApi(APIView):
     def get(self, request: Request, recipient_id: str) -> Response:
         return Response(RecipientOutput(_recipient(request, recipient_id)).data)
 
-    @extend_schema(request=RecipientInput, responses=RecipientOutput)
+    @extend_schema(request=RecipientUpsertInput, responses=RecipientOutput)
     def put(self, request: Request, recipient_id: str) -> Response:
-        data = RecipientInput(data=request.data)
+        data = RecipientUpsertInput(data=request.data)
         data.is_valid(raise_exception=True)
         recipient_upsert(
             tenant=caller_key(request).tenant, external_id=recipient_id, **data.validated_data
