@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -11,6 +12,7 @@ from django.conf import settings
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from channels.base import Channel, DeliveryError, Message, parse_retry_after
 
@@ -90,13 +92,30 @@ class SmsChannel(Channel):
             raise _classify(exc, headers.get("Retry-After")) from exc
         return str(created.sid)
 
+    def find(self, *, to: str, body: str, since: datetime) -> list[str]:
+        """SIDs of messages Twilio holds to `to` with this body, created since `since`,
+        oldest first: how a send whose reply was lost is settled (Twilio has no idempotency
+        key). Raises DeliveryError if Twilio cannot be asked."""
+        try:
+            found = self._client().messages.list(to=to, limit=50)
+        except (TwilioException, requests.RequestException) as exc:
+            raise _classify(exc, None) from exc
+        matches = [
+            m for m in found if m.body == body and m.date_created and m.date_created >= since
+        ]
+        return [str(m.sid) for m in sorted(matches, key=lambda m: m.date_created)]
+
 
 def _classify(exc: Exception, retry_after_header: str | None) -> DeliveryError:
     if isinstance(exc, requests.ReadTimeout):
         return DeliveryError(f"Twilio read timeout: {exc}", ambiguous=True, code="timeout")
-    if isinstance(exc, requests.RequestException):
-        # Connect errors and connect timeouts: the request never reached Twilio.
+    if isinstance(exc, requests.ConnectTimeout) or _refused(exc):
         return DeliveryError(f"Twilio unreachable: {exc}", code="connect_error")
+    if isinstance(exc, requests.RequestException):
+        # The connection broke after the request went out: Twilio may have the message.
+        return DeliveryError(
+            f"Twilio connection lost: {exc}", ambiguous=True, code="connection_lost"
+        )
     status = getattr(exc, "status", None)
     code = getattr(exc, "code", None)
     text = f"Twilio {status} code {code}: {getattr(exc, 'msg', None) or exc}"
@@ -112,3 +131,10 @@ def _classify(exc: Exception, retry_after_header: str | None) -> DeliveryError:
     if code in _PERMANENT or (isinstance(status, int) and 400 <= status < 500):
         return DeliveryError(text, permanent=True, code=str(code))
     return DeliveryError(text, code=str(code))
+
+
+def _refused(exc: Exception) -> bool:
+    """True when no connection was ever made, so nothing was sent."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, NewConnectionError | ConnectionRefusedError)

@@ -36,12 +36,13 @@ _defaults = {
     "TWILIO_BASE_URL": f"http://127.0.0.1:{_http}",
     "FCM_BASE_URL": f"http://127.0.0.1:{_http}",
     "FCM_PROJECT_ID": "notify-test",
-    "PROVIDER_TIMEOUT": "5",
+    "PROVIDER_TIMEOUT": "2",
     # Short waits so retry scenarios finish in seconds; the policy is the same.
     "NOTIFY_RETRY_BASE_SECONDS": "0.2",
     "NOTIFY_RETRY_MAX_SECONDS": "2",
     "NOTIFY_MAX_ATTEMPTS": "5",
     "NOTIFY_SWEEP_INTERVAL_SECONDS": "1",
+    "NOTIFY_RECONCILE_AFTER_SECONDS": "1",
     "NOTIFY_PUBLIC_URL": "http://testserver",
 }
 # Forced, not defaulted: a test must never reach a real provider or a developer's Redis.

@@ -22,11 +22,13 @@ from notify.services.suppressions import suppression_add
 
 logger = logging.getLogger(__name__)
 
-# Whether a send that may already have been accepted is sent again. Push: yes, the copy
-# replaces the first on the device (collapse key = notification id). Email: yes, a rare
-# duplicate beats a lost password reset. SMS: no, a duplicate text costs money and trust;
-# the delivery fails with code "ambiguous" and a Twilio status callback can still settle it.
-AMBIGUOUS_RESEND = {"email": True, "push": True, "sms": False}
+# What to do with a send the provider may already have accepted (read timeout, reply lost).
+# Push: resend; the copy replaces the first on the device (collapse key = notification id).
+# Email: resend through the same provider; a rare duplicate beats a lost password reset.
+# SMS: a duplicate text costs money and trust, and Twilio can be asked: the delivery stays
+# `sending` for a settle window (a status callback may settle it first), then the sweeper
+# looks the message up and marks it sent, or sends it again if Twilio never got it.
+RECONCILE = frozenset({"sms"})
 
 # Outcomes are written only while our claim's token is still in force. If a provider report
 # (webhook) already moved the delivery on while we waited for the send's reply, it stays.
@@ -36,11 +38,12 @@ UPDATE notify_delivery AS d SET
     provider = v.provider, provider_message_id = v.provider_message_id,
     pinned_provider = v.pinned_provider, attempts = d.attempts - v.refund,
     error_code = v.error_code, last_error = v.last_error,
-    next_attempt_at = COALESCE(v.next_attempt_at, d.next_attempt_at),
+    next_attempt_at = CASE WHEN v.status = 'pending' THEN v.next_at ELSE d.next_attempt_at END,
     sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE d.sent_at END,
-    lease_token = NULL, lease_until = NULL, updated_at = now()
+    lease_token = NULL, lease_until = CASE WHEN v.status = 'sending' THEN v.next_at END,
+    updated_at = now()
 FROM (VALUES %s) AS v(id, token, status, provider, provider_message_id, error_code,
-                      last_error, next_attempt_at, pinned_provider, refund)
+                      last_error, next_at, pinned_provider, refund)
 WHERE d.id = v.id AND d.lease_token = v.token
 """
 _RECORD_TEMPLATE = "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s::timestamptz, %s, %s::int)"
@@ -83,8 +86,12 @@ def _decide(delivery: Delivery, result: SendResult, now: datetime) -> tuple[str,
     if error.throttled and not error.permanent:
         # The provider refused our rate, not the message: wait as asked, attempt refunded.
         return "pending", now + timedelta(seconds=max(error.retry_after or 1.0, 0.05))
-    resend = not error.ambiguous or AMBIGUOUS_RESEND.get(delivery.channel, False)
-    if error.permanent or not resend or delivery.attempts >= delivery.max_attempts:
+    if error.permanent:
+        return "failed", None
+    if error.ambiguous and delivery.channel in RECONCILE:
+        # Still `sending`, under no worker's lease: the sweeper reconciles it when this ends.
+        return "sending", now + timedelta(seconds=settings.NOTIFY_RECONCILE_AFTER_SECONDS)
+    if delivery.attempts >= delivery.max_attempts:
         return "failed", None
     delay = retry_delay(attempts=delivery.attempts, retry_after=error.retry_after)
     return "pending", now + timedelta(seconds=delay)
@@ -125,7 +132,7 @@ def deliveries_record(
                 dead_devices.append(delivery.device_id)
             if error.suppress:
                 suppress.append((delivery.notification.tenant, delivery.to, error))
-        if next_at is not None:
+        if status == "pending" and next_at is not None:
             retries.append((next_at, delivery.priority))
     with transaction.atomic(), connection.cursor() as cursor:
         execute_values(cursor.cursor, _RECORD_SQL, rows, template=_RECORD_TEMPLATE, page_size=1000)
@@ -198,9 +205,10 @@ def _schedule_retries(channel: str, retries: list[tuple[datetime, int]], now: da
 def _error_text(delivery: Delivery, error: DeliveryError | None, status: str) -> str:
     if error is None:
         return ""
-    if status == "failed" and error.ambiguous:
+    if status == "sending":
         return (
-            f"{error.message} — the provider may have accepted it; not resent to avoid a duplicate"
+            f"{error.message} — the provider may have accepted it; checking with the provider "
+            "before any resend"
         )
     if status == "failed" and not error.permanent:
         return f"{error.message} — gave up after {delivery.attempts} attempts"

@@ -13,6 +13,7 @@ from django.db import connection
 
 from notify.models.notifications import Priority
 from notify.services.doorbell import STANDARD, URGENT, bell_ring
+from notify.services.reconcile import deliveries_reconcile
 
 logger = logging.getLogger(__name__)
 
@@ -22,24 +23,21 @@ WHERE status = 'pending' AND next_attempt_at <= now()
 GROUP BY channel
 """
 
-# A lease ran out: the worker died (or hung) between claim and outcome. Whether the provider
-# got the message is unknown, so apply the same policy as an ambiguous send (outcomes.py):
-# SMS is not resent; other channels are, unless their attempts are spent.
+# A lease ran out: the worker died (or hung) between claim and outcome, so whether the
+# provider got the message is unknown. Email and push are sent again (outcomes.py explains
+# why); SMS is reconciled with Twilio first (reconcile.py).
 _EXPIRED_SQL = """
 UPDATE notify_delivery SET
-    status = CASE
-        WHEN channel = 'sms' THEN 'failed'
-        WHEN attempts >= max_attempts THEN 'failed'
-        ELSE 'pending' END,
-    error_code = CASE WHEN channel = 'sms' THEN 'ambiguous' ELSE 'worker_lost' END,
-    last_error = CASE
-        WHEN channel = 'sms' THEN 'worker lost during the provider call; the provider may '
-             || 'have accepted it, so it was not resent'
-        WHEN attempts >= max_attempts THEN 'worker lost during send; attempts exhausted'
+    status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+    error_code = 'worker_lost',
+    last_error = CASE WHEN attempts >= max_attempts
+        THEN 'worker lost during send; attempts exhausted'
         ELSE 'worker lost during send; retrying' END,
+    pinned_provider = provider,
     next_attempt_at = now(), lease_token = NULL, lease_until = NULL, updated_at = now()
 WHERE id IN (
-    SELECT id FROM notify_delivery WHERE status = 'sending' AND lease_until < now()
+    SELECT id FROM notify_delivery
+    WHERE status = 'sending' AND lease_until < now() AND channel <> 'sms'
     LIMIT 1000 FOR UPDATE SKIP LOCKED)
 RETURNING channel, status
 """
@@ -49,9 +47,11 @@ RETURNING channel, status
 class SweepReport:
     rung: list[str]
     expired: int
+    reconciled: int
 
 
 def deliveries_sweep() -> SweepReport:
+    reconciled = deliveries_reconcile()  # first, so what it re-queues is rung below
     with connection.cursor() as cursor:
         cursor.execute(_EXPIRED_SQL)
         expired = cursor.fetchall()
@@ -65,4 +65,4 @@ def deliveries_sweep() -> SweepReport:
         for lane in lanes:
             if bell_ring(channel=channel, lane=lane, force=True):
                 rung.append(f"{channel}/{lane}")
-    return SweepReport(rung=rung, expired=len(expired))
+    return SweepReport(rung=rung, expired=len(expired), reconciled=reconciled)

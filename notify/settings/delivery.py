@@ -22,6 +22,9 @@ NOTIFY_SEND_CONCURRENCY = env.int("NOTIFY_SEND_CONCURRENCY", default=32)
 NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=20.0)
 # A claimed delivery whose worker vanished is looked at again after its lease runs out.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
+# An SMS whose send reply was lost waits this long for a status callback before the sweeper
+# asks Twilio whether it has the message.
+NOTIFY_RECONCILE_AFTER_SECONDS = env.float("NOTIFY_RECONCILE_AFTER_SECONDS", default=30.0)
 # Idempotency keys are kept at least this long.
 NOTIFY_IDEMPOTENCY_TTL_HOURS = env.int("NOTIFY_IDEMPOTENCY_TTL_HOURS", default=24)
 # Public base URL of this service, used for provider status callbacks (e.g. Twilio's
