@@ -32,4 +32,5 @@ class Suppression(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel}:{self.address} ({self.reason})"
+        # No address: this string shows up in admin labels and logs.
+        return f"{self.channel} suppression ({self.reason}, {self.created_at:%Y-%m-%d})"

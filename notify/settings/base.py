@@ -89,6 +89,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Messages stay server-side: the admin shows a new API key's raw value once through them.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BYTES", default=256 * 1024)
 
 REST_FRAMEWORK = {

@@ -1,0 +1,28 @@
+"""Django admin for operators: look up a notification and its delivery timeline, retry or
+cancel deliveries, manage templates and API keys. Every write goes through a service."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from notify.admin import (
+    apikeys,
+    deliveries,
+    notifications,
+    recipients,
+    suppressions,
+    templates,
+)
+
+admin.site.site_header = "Notify operations"
+admin.site.site_title = "Notify operations"
+admin.site.index_title = "Notifications, deliveries, templates and keys"
+
+__all__ = [
+    "apikeys",
+    "deliveries",
+    "notifications",
+    "recipients",
+    "suppressions",
+    "templates",
+]

@@ -1,0 +1,100 @@
+"""Small renderers shared by the admin pages. Everything that reaches HTML goes through
+format_html/format_html_join, so provider error messages and addresses are always escaped."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.timezone import localtime
+
+from notify.models.notifications import Delivery, DeliveryAttempt
+from notify.services.notifications import CHANNEL_ORDER
+
+_PHONE = re.compile(r"\+?[0-9]{6,19}")
+EMPTY = "—"
+
+
+def mask_address(value: str, channel: str = "") -> str:
+    """The middle of an address hidden, enough left to tell rows apart: `a***@example.com`,
+    `+1415***2671`, `abcd…wxyz`. Lists are screen-shared; detail pages show the full value."""
+    if not value:
+        return ""
+    if "@" in value and channel in ("", "email"):
+        local, _, domain = value.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if channel == "sms" or (not channel and _PHONE.fullmatch(value)):
+        if len(value) <= 9:
+            return f"{value[:3]}***{value[-2:]}"
+        return f"{value[:5]}***{value[-4:]}"
+    if len(value) <= 12:
+        return f"{value[:2]}…"
+    return f"{value[:4]}…{value[-4:]}"
+
+
+def pretty_json(value: Any) -> SafeString:
+    return format_html(
+        '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+        json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def channels_summary(deliveries: Iterable[Delivery]) -> str:
+    """`email: sent · sms: failed · push: 2 pending, 1 sent`, channels in send order."""
+    by_channel: dict[str, Counter[str]] = {}
+    for delivery in deliveries:
+        by_channel.setdefault(delivery.channel, Counter())[delivery.status] += 1
+    order = [c for c in CHANNEL_ORDER if c in by_channel] + sorted(
+        set(by_channel) - set(CHANNEL_ORDER)
+    )
+    parts = []
+    for channel in order:
+        counts = by_channel[channel]
+        statuses = ", ".join(
+            status if n == 1 else f"{n} {status}" for status, n in sorted(counts.items())
+        )
+        parts.append(f"{channel}: {statuses}")
+    return " · ".join(parts) or EMPTY
+
+
+def attempt_timeline(attempts: Iterable[DeliveryAttempt]) -> SafeString | str:
+    """Each provider call of a delivery as a small table, oldest first."""
+    rows = sorted(attempts, key=lambda a: a.number)
+    if not rows:
+        return "No attempts yet."
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}&nbsp;ms</td><td>{}</td><td>{}</td><td>{}</td>"
+        "<td>{}</td></tr>",
+        (
+            (
+                a.number,
+                localtime(a.started_at).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                a.duration_ms,
+                a.provider or EMPTY,
+                a.get_outcome_display(),
+                a.error_code or EMPTY,
+                a.error_message or EMPTY,
+            )
+            for a in rows
+        ),
+    )
+    return format_html(
+        '<table class="attempt-timeline"><thead><tr><th>#</th><th>started</th>'
+        "<th>duration</th><th>provider</th><th>outcome</th><th>error code</th>"
+        "<th>error message</th></tr></thead><tbody>{}</tbody></table>",
+        body,
+    )
+
+
+def admin_link(model: str, pk: Any, label: str) -> SafeString:
+    """A link to the admin change page of a notify `model` (lower-case name)."""
+    return format_html(
+        '<a href="{}">{}</a>', reverse(f"admin:notify_{model}_change", args=[pk]), label
+    )

@@ -1,0 +1,155 @@
+"""Message templates. Saving goes through template_save (syntax check, version bump) and the
+change page previews every part with sample data from `?preview_data=<json>`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms.fields import InvalidJSONInput
+from django.http import HttpRequest, HttpResponse
+
+from notify.admin.base import adopt_saved
+from notify.admin.preview import template_preview
+from notify.api.content import ContentSerializer
+from notify.models.templates import Template
+from notify.services.rendering import CHANNEL_PARTS, template_check_syntax
+from notify.services.templates import template_delete, template_save
+
+_CONTENT_HELP = (
+    'Per channel, in Django template syntax: {"email": {"subject", "text", "html"}, '
+    '"sms": {"text"}, "push": {"title", "body", "data": {…}}}.'
+)
+
+
+class PrettyJSONField(forms.JSONField):
+    """Indented, so that a template's parts can be read and edited in the textarea."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class TemplateForm(forms.ModelForm):
+    # Same pattern as the API's LocaleField: fr, fr-CA, zh-Hant-TW.
+    locale = forms.RegexField(
+        regex=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        max_length=35,
+        required=False,
+        help_text="Empty for the default locale.",
+    )
+    content = PrettyJSONField(
+        help_text=_CONTENT_HELP,
+        widget=forms.Textarea(attrs={"rows": 20, "cols": 100, "style": "font-family: monospace"}),
+    )
+
+    class Meta:
+        model = Template
+        fields = ["tenant", "key", "locale", "description", "content"]
+
+    def clean_content(self) -> dict[str, Any]:
+        content = self.cleaned_data["content"]
+        problems = content_problems(content)
+        if problems:
+            raise forms.ValidationError(problems)
+        return content
+
+
+def content_problems(content: Any) -> list[str]:
+    """Why `content` cannot be saved: its shape (the API's rules), then template syntax."""
+    if not isinstance(content, dict) or not content:
+        return ["Give an object with content for at least one channel."]
+    problems = [f"Unknown channel {c!r}." for c in content if c not in CHANNEL_PARTS]
+    for channel, parts in content.items():
+        if channel in CHANNEL_PARTS and isinstance(parts, dict):
+            problems += [
+                f"{channel}: unknown part {p!r}." for p in parts if p not in CHANNEL_PARTS[channel]
+            ]
+    if problems:
+        return problems
+    shape = ContentSerializer(data=content)
+    if not shape.is_valid():
+        return _flatten(shape.errors)
+    return [
+        f"{part}: {message}"
+        for part, messages in template_check_syntax(content=content).items()
+        for message in messages
+    ]
+
+
+def _flatten(errors: Any, path: str = "") -> list[str]:
+    """DRF's nested errors as `email.subject: This field is required.` lines."""
+    if isinstance(errors, dict):
+        return [
+            m
+            for key, value in errors.items()
+            for m in _flatten(value, path if key == "non_field_errors" else _join(path, key))
+        ]
+    if isinstance(errors, list):
+        return [m for value in errors for m in _flatten(value, path)]
+    return [f"{path}: {errors}" if path else str(errors)]
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    form = TemplateForm
+    list_display = ["key", "locale", "tenant", "version", "description", "updated_at"]
+    list_filter = ["tenant", "locale"]
+    search_fields = ["key", "description"]
+    ordering = ["tenant", "key", "locale"]
+    change_form_template = "admin/notify/template/change_form.html"
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return [(None, {"fields": ["tenant", "key", "locale", "description", "content"]})]
+        return [
+            (None, {"fields": ["tenant", "key", "locale", "version", "description", "content"]}),
+            ("History", {"fields": ["created_at", "updated_at"]}),
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Key and locale are how callers address the template: changing them is a new
+        # template, not an edit.
+        if obj is None:
+            return []
+        return ["tenant", "key", "locale", "version", "created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: Template, form: Any, change: bool) -> None:
+        saved = template_save(
+            tenant=obj.tenant,
+            key=obj.key,
+            locale=obj.locale,
+            content=form.cleaned_data["content"],
+            description=form.cleaned_data.get("description", ""),
+        )
+        adopt_saved(obj, saved)
+
+    def delete_model(self, request: HttpRequest, obj: Template) -> None:
+        template_delete(template=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Template]) -> None:
+        for template in queryset:
+            template_delete(template=template)
+
+    def render_change_form(  # noqa: PLR0917 (Django's signature)
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Template | None = None,
+    ) -> HttpResponse:
+        if obj is not None and isinstance(obj.content, dict):
+            context["preview"] = template_preview(
+                content=obj.content, raw_data=request.GET.get("preview_data", "")
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
