@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import firebase_admin
+import pytest
+from firebase_admin import messaging
+from twilio.rest import Client
+
+from .helpers import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FCM_PROJECT,
+    FixedTokenCredentials,
+    Sandbox,
+    SandboxTwilioHttpClient,
+    running_sandbox,
+)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    with running_sandbox() as started:
+        yield started
+
+
+@pytest.fixture(autouse=True)
+def fresh_sandbox(sandbox: Sandbox) -> None:
+    sandbox.reset()
+
+
+@pytest.fixture
+def twilio_client(sandbox: Sandbox) -> Client:
+    return Client(ACCOUNT_SID, AUTH_TOKEN, http_client=SandboxTwilioHttpClient(sandbox.base_url))
+
+
+@pytest.fixture
+def fcm_app(sandbox: Sandbox) -> Iterator[firebase_admin.App]:
+    # The messaging service formats FCM_URL once, at the app's first send.
+    original = messaging._MessagingService.FCM_URL
+    messaging._MessagingService.FCM_URL = sandbox.base_url + "/v1/projects/{0}/messages:send"
+    app = firebase_admin.initialize_app(
+        FixedTokenCredentials(),
+        {"projectId": FCM_PROJECT, "httpTimeout": 5},
+        name=f"sandbox-{uuid.uuid4().hex}",
+    )
+    try:
+        yield app
+    finally:
+        firebase_admin.delete_app(app)
+        messaging._MessagingService.FCM_URL = original

@@ -1,0 +1,148 @@
+"""Starting the sandbox as a real process, and pointing the real SDKs at it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import google.auth.credentials
+import requests
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "sandbox-auth-token"
+FCM_PROJECT = "notify-test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Sandbox:
+    http_port: int
+    smtp_port: int | None
+    host: str = "127.0.0.1"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return requests.request(method, self.base_url + path, timeout=5, **kwargs)
+
+    def messages(self, **filters: Any) -> list[dict[str, Any]]:
+        response = self.api("GET", "/_sandbox/messages", params=filters)
+        response.raise_for_status()
+        return list(response.json()["messages"])
+
+    def add_fault(self, **rule: Any) -> dict[str, Any]:
+        response = self.api("POST", "/_sandbox/faults", json=rule)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    def set_latency(self, latency_ms: int) -> None:
+        self.api("POST", "/_sandbox/config", json={"latency_ms": latency_ms}).raise_for_status()
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        return dict(self.api("GET", "/_sandbox/stats").json())
+
+    def reset(self) -> None:
+        self.api("POST", "/_sandbox/reset").raise_for_status()
+
+
+def _wait_until_healthy(sandbox: Sandbox, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sandbox exited early:\n{log.read_text()}")
+        try:
+            if sandbox.api("GET", "/_sandbox/health").ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"sandbox never became healthy:\n{log.read_text()}")
+
+
+@contextmanager
+def running_sandbox(*extra_args: str) -> Iterator[Sandbox]:
+    """`python -m notify.sandbox` on free ports, killed on exit."""
+    http_port, smtp_port = free_port(), free_port()
+    command = [sys.executable, "-m", "notify.sandbox", "--host", "127.0.0.1"]
+    command += ["--http-port", str(http_port), "--smtp-port", str(smtp_port), *extra_args]
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "sandbox.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            sandbox = Sandbox(http_port, smtp_port)
+            _wait_until_healthy(sandbox, process, log)
+            health = sandbox.api("GET", "/_sandbox/health").json()
+            sandbox.smtp_port = health["smtp_port"]
+            yield sandbox
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class SandboxTwilioHttpClient(TwilioHttpClient):
+    """Production's override point: keep the SDK's path and query, swap scheme and host."""
+
+    def __init__(self, base_url: str, timeout: float = 5) -> None:
+        super().__init__(timeout=timeout)
+        self._target = urlsplit(base_url)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        original = urlsplit(url)
+        headers = {**(headers or {}), "X-Forwarded-Host": original.netloc}
+        target = (self._target.scheme, self._target.netloc, original.path, original.query, "")
+        return super().request(
+            method,
+            urlunsplit(target),
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
+
+
+class FixedTokenCredentials(google.auth.credentials.Credentials):
+    """Never expires and never refreshes, so firebase-admin needs no network for auth."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token = "sandbox-access-token"
+        self.expiry = None
+
+    def refresh(self, request: Any) -> None:
+        return None
