@@ -122,6 +122,8 @@ def _classify(exc: Exception) -> DeliveryError:
         return _classify_anymail(exc)
     if isinstance(exc, OSError):
         return DeliveryError(f"SMTP server unreachable: {exc}", code="connect_error")
+    if isinstance(exc, ValueError):  # e.g. BadHeaderError: the message itself is unsendable
+        return DeliveryError(f"invalid message: {exc}", permanent=True, code="invalid_message")
     raise exc
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Any
 
+import firebase_admin
 import requests
 from django.conf import settings
 from firebase_admin import App, credentials, exceptions, initialize_app, messaging
@@ -16,10 +18,11 @@ from channels.base import Channel, DeliveryError, Message
 # firebase-admin retries POSTs on 500/503 and read timeouts by itself, which can deliver one
 # push several times and hides attempts from us. Retries belong to Notify: only a failed
 # connect (nothing was sent) is retried here.
+# read=False (not 0) re-raises the read timeout itself, so it can be told apart as ambiguous.
 _NO_REPLAY = Retry(
     total=None,
     connect=1,
-    read=0,
+    read=False,
     status=0,
     other=0,
     redirect=0,
@@ -27,6 +30,9 @@ _NO_REPLAY = Retry(
     raise_on_status=False,
 )
 _APP_NAME = "notify"
+# firebase-admin 7.7 deprecates Message.token for fid; FCM HTTP v1 still names the field
+# "token", which is what we send.
+warnings.filterwarnings("ignore", message="Message.token is deprecated")
 
 
 class _StaticToken(GoogleCredentials):
@@ -60,7 +66,12 @@ class PushChannel(Channel):
     def _get_app(self) -> App:
         with self._lock:
             if self._app is None:
-                self._app = _build_app()
+                try:
+                    self._app = _build_app()
+                except (ValueError, OSError) as exc:  # unreadable or invalid credentials
+                    raise DeliveryError(
+                        f"FCM set-up failed: {exc}", config=True, code="not_configured"
+                    ) from exc
             return self._app
 
     def send(self, message: Message) -> str:
@@ -79,8 +90,9 @@ class PushChannel(Channel):
             ),
             apns=messaging.APNSConfig(headers={"apns-collapse-id": message.notification_id[:64]}),
         )
+        app = self._get_app()
         try:
-            return str(messaging.send(fcm_message, app=self._get_app()))
+            return str(messaging.send(fcm_message, app=app))
         except exceptions.FirebaseError as exc:
             raise _classify(exc) from exc
         except ValueError as exc:  # the SDK validates the payload before sending
@@ -103,7 +115,10 @@ def _build_app() -> App:
     options = {"httpTimeout": settings.PROVIDER_TIMEOUT}
     if settings.FCM_PROJECT_ID or base_url:
         options["projectId"] = settings.FCM_PROJECT_ID or "notify-sandbox"
-    app = initialize_app(credential, options=options, name=_APP_NAME)
+    try:
+        app = firebase_admin.get_app(_APP_NAME)  # built by an earlier channel instance
+    except ValueError:
+        app = initialize_app(credential, options=options, name=_APP_NAME)
     session = messaging._get_messaging_service(app)._client.session
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=100, pool_maxsize=100, max_retries=_NO_REPLAY

@@ -20,7 +20,10 @@ def mask(text: str) -> str:
 
 class MaskPII(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True  # a malformed call; logging itself reports it, not us
         masked = mask(message)
         if masked != message:
             record.msg, record.args = masked, None

@@ -14,10 +14,10 @@ from django.http import HttpRequest, HttpResponse
 
 from notify.admin.base import adopt_saved
 from notify.admin.preview import template_preview
-from notify.api.content import ContentSerializer
 from notify.models.templates import Template
 from notify.services.rendering import CHANNEL_PARTS, template_check_syntax
 from notify.services.templates import template_delete, template_save
+from notify.validation.content import ContentSerializer
 
 _CONTENT_HELP = (
     'Per channel, in Django template syntax: {"email": {"subject", "text", "html"}, '

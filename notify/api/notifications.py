@@ -13,9 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
-from notify.api.content import ContentSerializer
 from notify.api.errors import Conflict, Unprocessable
-from notify.api.fields import LocaleField, PhoneField, TextField, TimezoneField
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.services.notifications import (
     IdempotencyInFlight,
@@ -26,6 +24,8 @@ from notify.services.notifications import (
     request_fingerprint,
 )
 from notify.services.submission import InvalidRequest, notification_submit
+from notify.validation.content import ContentSerializer
+from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
 
 CHANNELS = ["email", "sms", "push"]
 PRIORITIES = [p.label for p in Priority]

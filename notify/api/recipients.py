@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notify.api.auth import HasScope, caller_key
-from notify.api.fields import LocaleField, PhoneField, TextField, TimezoneField
 from notify.models.recipients import Device, Recipient
 from notify.services.recipients import device_register, device_remove, recipient_upsert
+from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
 
 
 class DeviceOutput(serializers.ModelSerializer):

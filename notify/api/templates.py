@@ -11,10 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
-from notify.api.content import ContentSerializer
-from notify.api.fields import LocaleField, TextField
 from notify.models.templates import Template
 from notify.services.templates import TemplateInvalid, template_delete, template_save
+from notify.validation.content import ContentSerializer
+from notify.validation.fields import LocaleField, TextField
 
 _LOCALE = OpenApiParameter(
     "locale", description="Locale variant, e.g. fr or fr-CA; omit for the default"

@@ -219,7 +219,7 @@ def _log(channel: str, delivery: Delivery, error: DeliveryError, status: str) ->
     level = logging.ERROR if error.config else logging.WARNING
     logger.log(
         level,
-        "%s: delivery %s attempt %d %s (%s): %s",
+        "%s: delivery %s attempt %d %s → %s (%s): %s",
         channel,
         delivery.id,
         delivery.attempts,

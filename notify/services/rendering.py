@@ -3,12 +3,15 @@ missing variable is the caller's 400 and not a failed delivery later."""
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import FilterExpression, Node, NodeList, VariableDoesNotExist
 from django.template.base import Template as DjangoTemplate
+from django.template.defaulttags import ForNode, IfNode, LoadNode, WithNode
+from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from notify.models.templates import Template
 
@@ -18,10 +21,12 @@ CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
     "sms": ("text",),
     "push": ("title", "body", "data"),
 }
-_MISSING = "\x00missing:%s\x00"
-_MISSING_RE = re.compile("\x00missing:(.*?)\x00")
-_TEXT = Engine(autoescape=False, string_if_invalid=_MISSING)
-_HTML = Engine(autoescape=True, string_if_invalid=_MISSING)
+# Message templates are self-contained: no file loaders, so {% include %} and {% extends %}
+# cannot reach the server's files.
+_TEXT = Engine(autoescape=False, loaders=[])
+_HTML = Engine(autoescape=True, loaders=[])
+_FORBIDDEN = (IncludeNode, ExtendsNode, LoadNode)
+_OPTIONAL_FILTERS = {"default", "default_if_none"}
 
 
 class RenderError(Exception):
@@ -32,11 +37,15 @@ class RenderError(Exception):
 
 @lru_cache(maxsize=2048)
 def _compile(source: str, html: bool) -> DjangoTemplate:
-    return (_HTML if html else _TEXT).from_string(source)
+    template = (_HTML if html else _TEXT).from_string(source)
+    for node in _walk(template.nodelist):
+        if isinstance(node, _FORBIDDEN):
+            raise TemplateSyntaxError(f"{node.__class__.__name__[:-4].lower()} is not allowed")
+    return template
 
 
 def template_check_syntax(*, content: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
-    """Field errors for parts that do not compile."""
+    """Field errors for parts that do not compile (or use tags templates may not use)."""
     errors: dict[str, list[str]] = {}
     for channel, parts in content.items():
         for name, source in _sources(parts):
@@ -52,18 +61,21 @@ def content_render(
 ) -> dict[str, dict[str, Any]]:
     """Render every part of every channel. Raises RenderError naming each missing variable.
     `{% if x %}` and `{{ x|default:"…" }}` keep a variable optional."""
-    ctx = Context(context, autoescape=False)
-    html_ctx = Context(context)
     rendered: dict[str, dict[str, Any]] = {}
     errors: dict[str, list[str]] = {}
     for channel, parts in content.items():
         out: dict[str, Any] = {}
         for name, source in _sources(parts):
-            template = _compile(source, html=name == "html")
-            text = str(template.render(html_ctx if name == "html" else ctx))
-            missing = sorted(set(_MISSING_RE.findall(text)))
+            where = f"{channel}.{name}"
+            try:
+                template = _compile(source, html=name == "html")
+                missing = _missing(template, context)
+                text = str(template.render(Context(context, autoescape=name == "html")))
+            except Exception as exc:  # a filter or tag failing on this data
+                errors.setdefault(where, []).append(f"Cannot render: {exc}")
+                continue
             if missing:
-                errors.setdefault(f"{channel}.{name}", []).append(
+                errors.setdefault(where, []).append(
                     "Missing template variable(s): " + ", ".join(missing)
                 )
             if channel == "sms":
@@ -74,6 +86,75 @@ def content_render(
     if errors:
         raise RenderError(errors)
     return rendered
+
+
+def _missing(template: DjangoTemplate, context: dict[str, Any]) -> list[str]:
+    """Variables printed with {{ }} that the context lacks, in the branches that would
+    render, except names bound by {% for %}/{% with %} and values with a default filter."""
+    names: set[str] = set()
+    ctx = Context(context)
+    for expression in _printed(template.nodelist, frozenset(), ctx):
+        try:
+            expression.var.resolve(ctx)
+        except VariableDoesNotExist:
+            names.add(str(expression.var))
+    return sorted(names)
+
+
+def _printed(nodes: NodeList, bound: frozenset[str], ctx: Context) -> Iterator[FilterExpression]:
+    for node in nodes:
+        if isinstance(node, ForNode):
+            yield from _checkable([cast(FilterExpression, node.sequence)], bound)
+            inner = bound | set(node.loopvars) | {"forloop"}
+            yield from _printed(cast(NodeList, node.nodelist_loop), frozenset(inner), ctx)
+            yield from _printed(cast(NodeList, node.nodelist_empty), bound, ctx)
+        elif isinstance(node, WithNode):
+            yield from _checkable(list(node.extra_context.values()), bound)
+            yield from _printed(node.nodelist, bound | frozenset(node.extra_context), ctx)
+        elif isinstance(node, IfNode):
+            yield from _printed(_taken_branch(node, ctx), bound, ctx)
+        else:
+            expression = getattr(node, "filter_expression", None)
+            if isinstance(expression, FilterExpression):
+                yield from _checkable([expression], bound)
+            for attr in getattr(node, "child_nodelists", ()):
+                yield from _printed(getattr(node, attr, None) or NodeList(), bound, ctx)
+
+
+def _taken_branch(node: IfNode, ctx: Context) -> NodeList:
+    for condition, branch in node.conditions_nodelists:
+        try:
+            # django-stubs types the argument as a dict; Django itself passes the Context.
+            taken = condition is None or condition.eval(ctx)  # type: ignore[arg-type]
+        except VariableDoesNotExist:
+            taken = False
+        if taken:
+            return branch
+    return NodeList()
+
+
+def _checkable(
+    expressions: list[FilterExpression], bound: frozenset[str]
+) -> Iterator[FilterExpression]:
+    for expression in expressions:
+        var = expression.var
+        if not hasattr(var, "resolve") or getattr(var, "literal", None) is not None:
+            continue  # a literal string or number
+        if str(var).split(".")[0] in bound:
+            continue
+        if any(f.__name__ in _OPTIONAL_FILTERS for f, _ in expression.filters):
+            continue
+        yield expression
+
+
+def _walk(nodes: NodeList) -> Iterator[Node]:
+    for node in nodes:
+        yield node
+        for attr in getattr(node, "child_nodelists", ()):
+            yield from _walk(getattr(node, attr, None) or NodeList())
+        if isinstance(node, IfNode):
+            for _, branch in node.conditions_nodelists:
+                yield from _walk(branch)
 
 
 def _sources(parts: dict[str, Any]) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@ inline), render it for this recipient, check that every requested channel can be
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from notify.models.apikeys import ApiKey
@@ -11,8 +10,7 @@ from notify.models.notifications import Priority
 from notify.models.recipients import Recipient
 from notify.services.notifications import Accepted, notification_create
 from notify.services.rendering import RenderError, content_render, template_resolve
-
-PUSH_MAX_BYTES = 4096
+from notify.validation.content import ContentSerializer
 
 
 class InvalidRequest(Exception):
@@ -29,10 +27,16 @@ def notification_submit(
 ) -> Accepted:
     recipient: dict[str, Any] = data["recipient"]
     channels: list[str] | None = data.get("channels")
+    # What we already know of the person, overlaid with what this request says.
+    known = {
+        **_stored(api_key.tenant, recipient["id"]),
+        **{k: v for k, v in recipient.items() if k != "push_tokens"},
+    }
     template_key, template_version = "", None
     if data.get("template"):
-        locale = recipient.get("locale") or _stored_locale(api_key.tenant, recipient["id"])
-        template = template_resolve(tenant=api_key.tenant, key=data["template"], locale=locale)
+        template = template_resolve(
+            tenant=api_key.tenant, key=data["template"], locale=known.get("locale", "")
+        )
         if template is None:
             raise InvalidRequest({"template": [f"No template with key '{data['template']}'."]})
         source, template_key, template_version = template.content, template.key, template.version
@@ -46,15 +50,7 @@ def notification_submit(
                 {"channels": [f"No {where} for channel(s): {', '.join(missing)}."]}
             )
         source = {c: source[c] for c in channels}
-    context = {
-        **data.get("data", {}),
-        "recipient": {k: v for k, v in recipient.items() if k != "push_tokens"},
-    }
-    try:
-        content = content_render(content=source, context=context)
-    except RenderError as exc:
-        raise InvalidRequest({f"data ({k})": v for k, v in exc.errors.items()}) from exc
-    _check_push_size(content)
+    content = _render(source, {**data.get("data", {}), "recipient": known})
     return notification_create(
         api_key=api_key,
         recipient=recipient,
@@ -70,18 +66,35 @@ def notification_submit(
     )
 
 
-def _stored_locale(tenant: str, external_id: str) -> str:
+def _render(source: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Render, then hold the result to the rules inline content obeys: data must not be able
+    to smuggle a newline into a subject or blow the push size limit."""
+    try:
+        content = content_render(content=source, context=context)
+    except RenderError as exc:
+        raise InvalidRequest(
+            {"data": [f"{k}: {m}" for k, v in exc.errors.items() for m in v]}
+        ) from exc
+    check = ContentSerializer(data=content)
+    if not check.is_valid():
+        raise InvalidRequest({"data": [f"rendered {k}: {m}" for k, m in _flat(check.errors)]})
+    return content
+
+
+def _flat(errors: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(errors, dict):
+        return [
+            pair
+            for k, v in errors.items()
+            for pair in _flat(v, f"{prefix}.{k}" if prefix else str(k))
+        ]
+    return [(prefix, str(message)) for message in errors]
+
+
+def _stored(tenant: str, external_id: str) -> dict[str, Any]:
     found = (
         Recipient.objects.filter(tenant=tenant, external_id=external_id)
-        .values_list("locale", flat=True)
+        .values("email", "phone", "locale", "timezone")
         .first()
     )
-    return found or ""
-
-
-def _check_push_size(content: dict[str, dict[str, Any]]) -> None:
-    push = content.get("push")
-    if push and len(json.dumps(push, ensure_ascii=False).encode()) > PUSH_MAX_BYTES:
-        raise InvalidRequest(
-            {"content.push": [f"Rendered push payload exceeds {PUSH_MAX_BYTES} bytes."]}
-        )
+    return {k: v for k, v in (found or {}).items() if v}

@@ -47,6 +47,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Workers log through Django's LOGGING (and so through the PII mask), not Celery's own
+# root-logger set-up.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Flower needs task events.
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True

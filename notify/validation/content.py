@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notify.api.fields import TextField
+from notify.validation.fields import TextField
 
 # FCM rejects messages over 4096 bytes of payload.
 PUSH_MAX_BYTES = 4096
