@@ -37,7 +37,7 @@ UPDATE notify_delivery SET status = 'sending', lease_token = %(token)s,
 WHERE id IN (
     SELECT id FROM notify_delivery
     WHERE status = 'pending' AND channel = %(channel)s AND priority <= %(max_priority)s
-      AND next_attempt_at <= now()
+      AND next_attempt_at <= now() AND (error_code = 'worker_lost') = %(quarantined)s
     ORDER BY priority, next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
@@ -77,14 +77,18 @@ def deliveries_drain(*, channel: str, lane: str) -> DrainReport:
                 bell_ring(channel=channel, lane=lane, countdown=min(wait, 60.0) + 0.05)
             break
         token, deliveries = deliveries_claim(channel=channel, lane=lane, limit=granted)
+        if not deliveries:
+            # Deliveries whose worker died go one at a time: if one of them is what kills
+            # workers, it takes down no one else, and runs out of attempts alone.
+            token, deliveries = deliveries_claim(
+                channel=channel, lane=lane, limit=1, quarantined=True
+            )
         rate_give_back(provider=provider, count=granted - len(deliveries))
         if not deliveries:
             break
         batches += 1
         claimed += len(deliveries)
         deliveries_send(channel=channel, token=token, deliveries=deliveries, provider=provider)
-        if len(deliveries) < granted:
-            break
         if time.monotonic() > deadline:
             bell_ring(channel=channel, lane=lane, force=True)
             break
@@ -112,9 +116,12 @@ def _has_due_work(channel: str, lane: str) -> bool:
     ).exists()
 
 
-def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID, list[Delivery]]:
+def deliveries_claim(
+    *, channel: str, lane: str, limit: int, quarantined: bool = False
+) -> tuple[uuid.UUID, list[Delivery]]:
     """Take exclusive, leased ownership of up to `limit` due deliveries. The claim commits
-    before any provider call, so a task run twice (or a message delivered twice) sends once."""
+    before any provider call, so a task run twice (or a message delivered twice) sends once.
+    `quarantined` claims among deliveries whose previous worker died mid-send instead."""
     token = uuid.uuid4()
     max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
     with connection.cursor() as cursor:
@@ -126,6 +133,7 @@ def deliveries_claim(*, channel: str, lane: str, limit: int) -> tuple[uuid.UUID,
                 "channel": channel,
                 "max_priority": int(max_priority),
                 "limit": limit,
+                "quarantined": quarantined,
             },
         )
         ids = [row[0] for row in cursor.fetchall()]
