@@ -58,6 +58,7 @@ def process_env(django_db_setup: Any, redis_db: redis.Redis) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": _database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "NOTIFY_TEST_CHILD": "1",
         "PYTHONUNBUFFERED": "1",
     }
 

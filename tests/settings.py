@@ -45,8 +45,10 @@ _defaults = {
     "NOTIFY_RECONCILE_AFTER_SECONDS": "1",
     "NOTIFY_PUBLIC_URL": "http://testserver",
 }
-# Forced, not defaulted: a test must never reach a real provider or a developer's Redis.
-os.environ.update(_defaults)
+# Forced, not defaulted: a test must never reach a real provider or a developer's Redis. A
+# process a test starts inherits these already, plus the overrides the test chose.
+if os.environ.get("NOTIFY_TEST_CHILD") != "1":
+    os.environ.update(_defaults)
 
 from notify.settings import *  # noqa: E402, F403
 

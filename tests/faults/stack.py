@@ -1,0 +1,169 @@
+"""A whole Notify deployment for fault tests: gunicorn, a Celery worker and beat, a private
+Redis (append-only file on) that tests may kill, and Postgres behind a proxy that tests may
+cut or pause. The provider sandbox is the suite's shared one."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+import requests
+
+from tests.faults.proxy import FaultProxy
+from tests.harness import Proc, start_beat, start_worker, wait_for
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateRedis:
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.dir = log_dir / f"redis-{self.port}"
+        self.log_dir = log_dir
+        self.proc: Proc | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.dir.mkdir(exist_ok=True)
+        binary = shutil.which("redis-server") or "redis-server"
+        args = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+        ]
+        self.proc = Proc(f"redis-{self.port}", args, {}, self.log_dir)
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
+        wait_for(lambda: _pings(client), timeout=10, what="private redis")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.proc is not None:
+            if kill:
+                self.proc.kill()
+                self.proc.popen.wait(5)
+            else:
+                self.proc.stop()  # SIGTERM: Redis flushes its append-only file and exits
+            self.proc = None
+
+    def wipe(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def client(self, db: int = 15) -> redis.Redis:
+        return redis.Redis(port=self.port, db=db)
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+class FaultStack:
+    def __init__(self, base_env: dict[str, str], log_dir: Path, db: dict[str, Any]) -> None:
+        self.log_dir = log_dir
+        self.redis = PrivateRedis(log_dir)
+        self.redis.start()
+        self.pg = FaultProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432))
+        user = db.get("USER") or "postgres"
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        self.env = {
+            **base_env,
+            "DATABASE_URL": f"postgres://{user}{password}@127.0.0.1:{self.pg.port}/{db['NAME']}",
+            "REDIS_URL": self.redis.url,
+            "NOTIFY_LEASE_SECONDS": "4",
+            "NOTIFY_MAX_ATTEMPTS": "4",
+            "NOTIFY_API_RATE": "",
+            "DB_CONNECT_TIMEOUT": "2",
+        }
+        self.web_port = free_port()
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.web: Proc | None = None
+        self.worker: Proc | None = None
+        self.beat: Proc | None = None
+
+    def start_web(self) -> None:
+        args = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "notify.wsgi:application",
+            "-b",
+            f"127.0.0.1:{self.web_port}",
+            "-w",
+            "2",
+            "--threads",
+            "8",
+            "--timeout",
+            "60",
+        ]
+        self.web = Proc(f"web-{self.web_port}", args, self.env, self.log_dir)
+        wait_for(lambda: _healthy(self.url), timeout=30, what="gunicorn to serve /healthz")
+
+    def start_worker(self) -> None:
+        self.worker = start_worker(
+            self.env, self.log_dir, name=f"fault-worker-{time.time_ns()}", concurrency=2
+        )
+
+    def start_beat(self) -> None:
+        self.beat = start_beat(self.env, self.log_dir)
+
+    def start(self) -> None:
+        self.start_web()
+        self.start_worker()
+        self.start_beat()
+
+    def kill_worker_children(self) -> int:
+        """kill -9 the pool processes, as the OOM killer would; the main process lives."""
+        assert self.worker is not None
+        children = psutil.Process(self.worker.popen.pid).children(recursive=True)
+        for child in children:
+            child.send_signal(signal.SIGKILL)
+        return len(children)
+
+    def kill_worker(self) -> None:
+        """kill -9 the whole worker, main process included, with whatever it had reserved."""
+        assert self.worker is not None
+        self.worker.kill()
+        self.worker.popen.wait(10)
+        self.worker = None
+
+    def stop(self) -> None:
+        for proc in (self.web, self.worker, self.beat):
+            if proc is not None:
+                proc.stop()
+        self.redis.stop()
+        self.pg.close()
+
+    def logs(self) -> str:
+        procs = [p for p in (self.web, self.worker, self.beat) if p is not None]
+        return "\n".join(f"--- {p.name}\n{p.output()[-4000:]}" for p in procs)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).ok
+    except requests.RequestException:
+        return False
