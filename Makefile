@@ -1,0 +1,69 @@
+# Developer entry points. A fresh machine needs only python3 (3.11), make and gcc: the venv
+# is created and filled on first use, and refilled only when a requirements file changes.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Stamps record which requirements the venv was last filled from; make compares mtimes.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+# Extra pytest arguments: make test ARGS='-k sandbox -x'
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test bench lint fmt clean venv
+
+help:
+	@echo "make run    - the whole stack (API, worker, beat, Flower, provider sandbox)"
+	@echo "make test   - ruff, mypy and pytest (extra pytest args: ARGS='-k foo')"
+	@echo "make lint   - ruff and mypy only"
+	@echo "make fmt    - format and auto-fix with ruff"
+	@echo "make bench  - benchmarks"
+	@echo "make venv   - create/refresh $(VENV) with the dev requirements"
+	@echo "make clean  - delete .data (embedded databases, keys, static files)"
+
+$(PY):
+	@echo "==> creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "==> upgrading pip"
+	@$(PY) -m pip install --quiet --upgrade pip
+
+$(RUN_STAMP): requirements.txt | $(PY)
+	@echo "==> installing requirements.txt"
+	@$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+# requirements-dev.txt includes requirements.txt, so it refreshes the run stamp too.
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	@echo "==> installing requirements-dev.txt"
+	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@ $(RUN_STAMP)
+
+venv: $(DEV_STAMP)
+
+run: $(RUN_STAMP)
+	@$(PY) -m notify.stack run
+
+test: $(DEV_STAMP)
+	@$(PY) -m notify.stack test -- $(ARGS)
+
+# mypy's Django plugin imports the settings, which refuse to load without a SECRET_KEY.
+lint: $(DEV_STAMP)
+	@echo "==> ruff check" && $(PY) -m ruff check .
+	@echo "==> ruff format --check" && $(PY) -m ruff format --check .
+	@echo "==> mypy" && SECRET_KEY="$${SECRET_KEY:-lint-only-not-secret}" $(PY) -m mypy .
+
+fmt: $(DEV_STAMP)
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+bench: $(DEV_STAMP)
+	@if [ -f bench/__init__.py ] || [ -f bench/__main__.py ]; then \
+		$(PY) -m bench; \
+	else \
+		echo "bench: not yet (no bench/ package)"; \
+	fi
+
+clean:
+	@$(PY) -m notify.stack stop 2>/dev/null || true
+	rm -rf .data

@@ -1,0 +1,75 @@
+"""What `run` prints once everything answers: where things are and how to try them."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+
+from notify.stack.resolve import mask
+
+# The request body of the curl example: one recipient reached on all three channels. It must
+# stay a valid request for POST /api/v1/notifications/ (notify/api).
+DEMO_NOTIFICATION = {
+    "recipient": {
+        "id": "demo-user",
+        "email": "demo@example.com",
+        "phone": "+14155552671",
+        "push_tokens": ["demo-device-token"],
+    },
+    "channels": ["email", "sms", "push"],
+    "content": {
+        "email": {"subject": "Hello from Notify", "text": "It works."},
+        "sms": {"text": "Hello from Notify: it works."},
+        "push": {"title": "Hello from Notify", "body": "It works."},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Urls:
+    web: str
+    flower: str
+    sandbox: str
+
+
+def curl_example(api: str, api_key: str) -> str:
+    body = json.dumps(DEMO_NOTIFICATION)
+    return " \\\n        ".join(
+        [
+            f"curl -sS -X POST {api}notifications/",
+            f"-H {shlex.quote('Authorization: Bearer ' + api_key)}",
+            "-H 'Content-Type: application/json'",
+            f"-d {shlex.quote(body)}",
+        ]
+    )
+
+
+def banner(
+    urls: Urls,
+    *,
+    admin_password: str,
+    api_key: str | None,
+    database_url: str,
+    redis_url: str,
+) -> str:
+    api = f"{urls.web}/api/v1/"
+    rule = "=" * 78
+    rows = [
+        ("API", api),
+        ("API docs", f"{urls.web}/api/docs/"),
+        ("Admin", f"{urls.web}/admin/   user admin, password {admin_password}"),
+        ("Flower", f"{urls.flower}/   user admin, password {admin_password}"),
+        ("Sandbox", f"{urls.sandbox}/   (what the providers received)"),
+        ("API key", api_key or "(none: create_api_key failed, see the log above)"),
+        ("Postgres", mask(database_url)),
+        ("Redis", mask(redis_url)),
+    ]
+    lines = ["", rule, "  Notify is up.", ""]
+    lines += [f"  {name:<9} {value}" for name, value in rows]
+    if api_key:
+        lines += ["", "  Send one notification over email, SMS and push:", ""]
+        lines += ["    " + curl_example(api, api_key), ""]
+        lines += [f"  Then watch it arrive at {urls.sandbox}/ and in Flower."]
+    lines += ["", "  Ctrl-C stops everything.", rule, ""]
+    return "\n".join(lines) + "\n"

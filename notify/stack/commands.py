@@ -1,0 +1,209 @@
+"""The launcher's subcommands: run, env, test, services, stop."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from notify.stack.banner import Urls, banner
+from notify.stack.bootstrap import apply_defaults, load_dotenv, prepare_django, secret_file
+from notify.stack.console import Console
+from notify.stack.embedded_postgres import EmbeddedPostgres
+from notify.stack.embedded_redis import EmbeddedRedis
+from notify.stack.resolve import mask, resolve, running
+from notify.stack.supervisor import ProcessSpec, Supervisor
+
+ROOT = Path(__file__).resolve().parents[2]
+# Embedded databases, generated secrets, static files. Overridable so that tests, or two
+# checkouts sharing a machine, can keep separate state.
+DATA = Path(os.environ.get("NOTIFY_DATA_DIR") or ROOT / ".data").resolve()
+FLOWER_PORT = 5555
+SANDBOX_HTTP_PORT = 8025
+SANDBOX_SMTP_PORT = 2525
+NO_TESTS_COLLECTED = 5  # pytest's exit status
+
+
+def run() -> int:
+    console = Console()
+    env = _base_env(console)
+    web_port = int(env.get("PORT", "8000"))
+    ports = (web_port, FLOWER_PORT, SANDBOX_HTTP_PORT, SANDBOX_SMTP_PORT)
+    # A taken port would make a child die after a confusing retry loop; say it up front.
+    taken = [port for port in ports if listening(port)]
+    if taken:
+        console.say(f"port(s) {', '.join(map(str, taken))} already in use on 127.0.0.1; stop")
+        console.say("whatever holds them (an earlier `make run`?) or set PORT for the web server")
+        return 1
+    with running(env, DATA, console.say) as services:
+        env.update(services.env())
+        apply_defaults(env, DATA)
+        try:
+            creds = prepare_django(ROOT, env, DATA, console)
+        except subprocess.CalledProcessError as exc:
+            console.say(f"`{shlex.join(exc.cmd[1:3])}` failed with status {exc.returncode}")
+            return 1
+        urls = Urls(
+            web=f"http://127.0.0.1:{web_port}",
+            flower=f"http://127.0.0.1:{FLOWER_PORT}",
+            sandbox=f"http://127.0.0.1:{SANDBOX_HTTP_PORT}",
+        )
+        text = banner(
+            urls,
+            admin_password=creds.admin_password,
+            api_key=creds.api_key,
+            database_url=services.database_url,
+            redis_url=services.redis_url,
+        )
+        supervisor = Supervisor(
+            stack_processes(web_port, creds.admin_password),
+            env=env,
+            cwd=ROOT,
+            console=console,
+            watch=services.dead,
+        )
+        return supervisor.run(on_ready=lambda: console.write(text))
+
+
+def stack_processes(web_port: int, admin_password: str) -> list[ProcessSpec]:
+    py = sys.executable  # the venv's interpreter, whatever PATH says
+    celery = [py, "-m", "celery", "-A", "celery_app"]
+    # Access log on stdout: in development, seeing each request is the point.
+    gunicorn = [py, "-m", "gunicorn", "notify.wsgi:application", "--access-logfile", "-"]
+    basic_auth = f"--basic-auth=admin:{admin_password}"
+    sandbox_ports = ["--http-port", str(SANDBOX_HTTP_PORT), "--smtp-port", str(SANDBOX_SMTP_PORT)]
+    return [
+        ProcessSpec(
+            "sandbox",
+            [py, "-m", "notify.sandbox", "--host", "127.0.0.1", *sandbox_ports],
+            ready=lambda: http_ok(f"http://127.0.0.1:{SANDBOX_HTTP_PORT}/_sandbox/health"),
+        ),
+        ProcessSpec(
+            "web",
+            [*gunicorn, "-b", f"127.0.0.1:{web_port}", "-w", "2", "--threads", "4"],
+            ready=lambda: listening(web_port),
+        ),
+        ProcessSpec(
+            "worker",
+            [*celery, "worker", "-l", "info", "--concurrency", "4"],
+            ready_text=" ready.",
+        ),
+        ProcessSpec(
+            "beat",
+            [*celery, "beat", "-l", "info", "--schedule", str(DATA / "celerybeat-schedule")],
+            ready_text="beat: Starting",
+        ),
+        ProcessSpec(
+            "flower",
+            # Loopback only: Flower's default is every interface.
+            [*celery, "flower", "--address=127.0.0.1", f"--port={FLOWER_PORT}", basic_auth],
+            ready=lambda: listening(FLOWER_PORT),
+        ),
+    ]
+
+
+def env_exports() -> int:
+    """Print `export` lines for a shell or Make. Embedded servers started here keep running."""
+    console = Console(sys.stderr)  # stdout is for `eval`
+    env = _base_env(console)
+    services = resolve(env, DATA, console.say)
+    for key, value in services.env().items():
+        print(f"export {key}={shlex.quote(value)}")
+    if any(s.owned for s in services.embedded):
+        console.say("embedded servers keep running; `python -m notify.stack stop` stops them")
+    return 0
+
+
+def test(pytest_args: Sequence[str]) -> int:
+    console = Console()
+    env = _base_env(console)
+    with running(env, DATA, console.say) as services:
+        env.update(services.env())
+        # mypy's Django plugin imports notify.settings, which needs a SECRET_KEY.
+        env.setdefault("SECRET_KEY", secret_file(DATA / "secret-key", 40))
+        for argv in check_commands(ROOT):
+            status = _step(console, argv, env)
+            if status != 0:
+                return status
+        status = _step(console, [sys.executable, "-m", "pytest", *pytest_args], env)
+        if status == NO_TESTS_COLLECTED:
+            console.say("pytest collected no tests: treating that as a failure")
+        return status
+
+
+def check_commands(root: Path) -> list[list[str]]:
+    py = sys.executable
+    commands = [[py, "-m", "ruff", "check", "."], [py, "-m", "ruff", "format", "--check", "."]]
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "mypy" in tomllib.loads(pyproject.read_text()).get("tool", {}):
+        commands.append([py, "-m", "mypy", "."])
+    return commands
+
+
+def services_forever() -> int:
+    console = Console()
+    env = _base_env(console)
+    with running(env, DATA, console.say) as services:
+        for key, value in services.env().items():
+            console.say(f"{key}={mask(value)}")
+        if not any(s.owned for s in services.embedded):
+            console.say("nothing was started here, so there is nothing to keep up")
+            return 0
+        console.say("embedded servers are up; Ctrl-C stops them")
+        while not services.dead():
+            time.sleep(1)
+        console.say(f"{', '.join(services.dead())} stopped unexpectedly")
+        return 1
+
+
+def stop() -> int:
+    """Stop the embedded servers under .data, whoever started them."""
+    console = Console()
+    for server in (EmbeddedRedis(DATA / "redis"), EmbeddedPostgres(DATA / "postgres")):
+        if server.alive():
+            server.stop()
+            console.say(f"stopped embedded {server.name}")
+        else:
+            console.say(f"embedded {server.name} is not running")
+    return 0
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    """True if something accepts connections on host:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - fixed local URL
+            return int(response.status) == 200
+    except OSError:
+        return False
+
+
+def _base_env(console: Console) -> dict[str, str]:
+    env = dict(os.environ)
+    applied = load_dotenv(ROOT / ".env", env)
+    if applied:
+        console.say(f".env: {', '.join(applied)}")
+    DATA.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _step(console: Console, argv: Sequence[str], env: Mapping[str, str]) -> int:
+    shown = shlex.join(["python", *argv[1:]]) if argv[0] == sys.executable else shlex.join(argv)
+    console.say(f"$ {shown}")
+    started = time.monotonic()
+    status = subprocess.run(list(argv), cwd=ROOT, env=dict(env), check=False).returncode  # noqa: S603
+    verdict = "ok" if status == 0 else f"FAILED (status {status})"
+    console.say(f"{shown}: {verdict} in {time.monotonic() - started:.1f}s")
+    return status

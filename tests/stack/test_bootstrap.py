@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+from notify.stack.banner import DEMO_NOTIFICATION, Urls, banner
+from notify.stack.bootstrap import SANDBOX_DEFAULTS, apply_defaults, load_dotenv, secret_file
+from notify.stack.commands import check_commands
+
+
+def test_dotenv_fills_gaps_but_the_real_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# comment\n\nDEBUG=1\nexport SECRET_KEY='quoted value'\nREDIS_URL=redis://dotenv/0\n"
+        'EMPTY=\nURL="postgres://u:p@h/db?x=1"\nnot a pair\n'
+    )
+    env = {"REDIS_URL": "redis://real/0"}
+
+    applied = load_dotenv(dotenv, env)
+
+    assert env == {
+        "REDIS_URL": "redis://real/0",
+        "DEBUG": "1",
+        "SECRET_KEY": "quoted value",
+        "EMPTY": "",
+        "URL": "postgres://u:p@h/db?x=1",
+    }
+    assert applied == ["DEBUG", "SECRET_KEY", "EMPTY", "URL"]
+
+
+def test_a_missing_dotenv_changes_nothing(tmp_path: Path) -> None:
+    env: dict[str, str] = {}
+    assert load_dotenv(tmp_path / ".env", env) == []
+    assert env == {}
+
+
+def test_secrets_are_generated_once_and_kept_private(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "admin-password"
+
+    first = secret_file(path)
+
+    assert len(first) >= 16
+    assert secret_file(path) == first
+    assert path.stat().st_mode & 0o077 == 0
+
+
+def test_sandbox_defaults_do_not_override_explicit_settings(tmp_path: Path) -> None:
+    env = {"EMAIL_PROVIDER": "postmark", "SECRET_KEY": "mine"}
+
+    apply_defaults(env, tmp_path)
+
+    assert env["EMAIL_PROVIDER"] == "postmark"
+    assert env["SECRET_KEY"] == "mine"
+    assert env["EMAIL_PORT"] == SANDBOX_DEFAULTS["EMAIL_PORT"] == "2525"
+    assert env["TWILIO_BASE_URL"] == env["FCM_BASE_URL"] == "http://127.0.0.1:8025"
+
+
+def test_mypy_runs_only_when_configured(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
+    assert [argv[2] for argv in check_commands(tmp_path)] == ["ruff", "ruff"]
+
+    (tmp_path / "pyproject.toml").write_text("[tool.mypy]\nstrict = true\n")
+    assert [argv[2] for argv in check_commands(tmp_path)] == ["ruff", "ruff", "mypy"]
+
+
+def test_the_banner_shows_where_everything_is_and_a_working_curl() -> None:
+    text = banner(
+        Urls("http://127.0.0.1:8000", "http://127.0.0.1:5555", "http://127.0.0.1:8025"),
+        admin_password="pw123",
+        api_key="ntf_abc_def",
+        database_url="postgres://u:secret@h/db",
+        redis_url="redis://127.0.0.1:6379/0",
+    )
+
+    for expected in (
+        "http://127.0.0.1:8000/api/v1/",
+        "http://127.0.0.1:8000/api/docs/",
+        "http://127.0.0.1:8000/admin/   user admin, password pw123",
+        "http://127.0.0.1:5555/   user admin, password pw123",
+        "http://127.0.0.1:8025/",
+        "ntf_abc_def",
+        "postgres://u:***@h/db",
+    ):
+        assert expected in text
+    curl = text[text.index("curl") : text.index("Then watch")].replace("\\\n", " ")
+    argv = shlex.split(curl)
+    assert argv[argv.index("-X") + 1] == "POST"
+    assert "http://127.0.0.1:8000/api/v1/notifications/" in argv
+    assert "Authorization: Bearer ntf_abc_def" in argv
+    assert json.loads(argv[argv.index("-d") + 1]) == DEMO_NOTIFICATION
+    assert set(DEMO_NOTIFICATION["content"]) == {"email", "sms", "push"}
