@@ -161,5 +161,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # twilio logs every request and response at INFO.
-    "loggers": {"mail.log": {"level": "WARNING"}, "twilio.http_client": {"level": "WARNING"}},
+    "loggers": {
+        "mail.log": {"level": "WARNING"},
+        "twilio.http_client": {"level": "WARNING"},
+        # One line per task (a sweep every few seconds) buries everything else; Flower
+        # shows tasks. CELERY_TASK_LOG_LEVEL=INFO brings them back.
+        "celery.app.trace": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        "celery.beat": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+    },
 }

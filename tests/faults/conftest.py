@@ -12,6 +12,7 @@ import requests
 from django.conf import settings
 
 from notify.services.apikeys import api_key_create
+from tests.conftest import Stack
 from tests.faults import invariants
 from tests.faults.stack import FaultStack
 from tests.harness import Sandbox
@@ -27,7 +28,11 @@ def fault_stack(
     sandbox: Sandbox,
     transactional_db: Any,
     request: pytest.FixtureRequest,
+    _stack_session: Stack,
 ) -> Iterator[FaultStack]:
+    # The e2e tests' worker and beat share the test database: they would quietly do this
+    # stack's work (and survive its faults). Only the fault stack may run now.
+    _stack_session.stop()
     stack = FaultStack(process_env, log_dir, settings.DATABASES["default"])
     request.node.fault_stack = stack
     try:

@@ -47,7 +47,14 @@ def test_worker_main_process_killed_with_reserved_tasks(
 ) -> None:
     sandbox.session.post(f"{sandbox.url}/_sandbox/config", json={"latency_ms": 150})
     ids = client.burst(N)
-    time.sleep(0.5)
+    wait_for(
+        lambda: Delivery.objects.filter(
+            notification_id__in=ids, status="sending", lease_token__isnull=False
+        ).exists(),
+        timeout=30,
+        interval=0.01,
+        what="a batch in flight",
+    )
     fault_stack.kill_worker()
     more = client.burst(N // 2, tag="after")  # accepted while no worker runs
     fault_stack.start_worker()
