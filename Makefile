@@ -11,11 +11,12 @@ DEV_STAMP := $(VENV)/.installed-dev
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test bench lint fmt clean venv
+.PHONY: help run test faults bench lint fmt clean venv
 
 help:
 	@echo "make run    - the whole stack (API, worker, beat, Flower, provider sandbox)"
 	@echo "make test   - ruff, mypy and pytest (extra pytest args: ARGS='-k foo')"
+	@echo "make faults - the fault-injection suite alone, larger (FAULT_N=300 by default)"
 	@echo "make lint   - ruff and mypy only"
 	@echo "make fmt    - format and auto-fix with ruff"
 	@echo "make bench  - benchmarks"
@@ -46,6 +47,9 @@ run: $(RUN_STAMP)
 
 test: $(DEV_STAMP)
 	@$(PY) -m notify.stack test -- $(ARGS)
+
+faults: $(DEV_STAMP)
+	@FAULT_N=$${FAULT_N:-300} $(PY) -m notify.stack test -- tests/faults $(ARGS)
 
 # mypy's Django plugin imports the settings, which refuse to load without a SECRET_KEY.
 lint: $(DEV_STAMP)
