@@ -26,6 +26,9 @@ api_v1 = [
     ),
 ]
 
+# An API URL no route matches answers JSON, like every other API error.
+handler404 = "notify.api.errors.not_found"
+
 urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

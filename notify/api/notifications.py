@@ -112,6 +112,12 @@ class NotificationOutput(serializers.ModelSerializer):
         return notification_status(list(obj.deliveries.all()))
 
 
+class ListFilters(serializers.Serializer):
+    status = serializers.ChoiceField(DeliveryStatus.values, required=False)
+    channel = serializers.ChoiceField(CHANNELS, required=False)
+    recipient = serializers.CharField(max_length=255, required=False)
+
+
 class NewestFirst(CursorPagination):
     ordering = "-created_at"
     page_size = 50
@@ -137,7 +143,9 @@ class NotificationViewSet(
             .select_related("recipient")
             .prefetch_related(Prefetch("deliveries", Delivery.objects.order_by("created_at")))
         )
-        params = self.request.query_params
+        filters = ListFilters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
         if status_ := params.get("status"):
             qs = qs.filter(deliveries__status=status_)
         if channel := params.get("channel"):

@@ -118,6 +118,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notify.api.schema.add_error_responses",
+    ],
 }
 
 # Requests per API key; "" disables. DRF syntax: N/s, N/m, N/h.
