@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -43,6 +43,11 @@ WHERE id IN (
     FOR UPDATE SKIP LOCKED)
 RETURNING id
 """
+
+
+# Outcomes are written every this many completed sends, or this often, whichever first.
+_FLUSH_COUNT = 25
+_FLUSH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -163,13 +168,36 @@ def deliveries_claim(
 def deliveries_send(
     *, channel: str, token: uuid.UUID, deliveries: list[Delivery], provider: str = ""
 ) -> None:
+    """Send concurrently and write outcomes back in small groups as sends complete: if this
+    worker dies, only the last few accepted sends are unrecorded (and so may be resent)."""
     handler = get_channel(channel)
+    by_id = {str(d.id): d for d in deliveries}
     # A bounce or STOP may have arrived since the notification was accepted.
-    blocked = _suppressed_now(channel, deliveries)
-    to_send = [_message(d, provider) for d in deliveries if d.id not in blocked]
-    sent = iter(_pool().map(lambda m: _send_one(handler, m), to_send))
-    results = [blocked[d.id] if d.id in blocked else next(sent) for d in deliveries]
-    deliveries_record(channel=channel, token=token, deliveries=deliveries, results=results)
+    done = [(by_id[str(i)], result) for i, result in _suppressed_now(channel, deliveries).items()]
+    skipped = {d.id for d, _ in done}
+    futures = [
+        _pool().submit(_send_one, handler, _message(d, provider))
+        for d in deliveries
+        if d.id not in skipped
+    ]
+    flushed_at = time.monotonic()
+    for future in as_completed(futures):
+        result = future.result()
+        done.append((by_id[result.delivery_id], result))
+        if len(done) >= _FLUSH_COUNT or time.monotonic() - flushed_at > _FLUSH_SECONDS:
+            _record(channel, token, done)
+            done, flushed_at = [], time.monotonic()
+    _record(channel, token, done)
+
+
+def _record(channel: str, token: uuid.UUID, done: list[tuple[Delivery, SendResult]]) -> None:
+    if done:
+        deliveries_record(
+            channel=channel,
+            token=token,
+            deliveries=[d for d, _ in done],
+            results=[r for _, r in done],
+        )
 
 
 def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendResult]:
