@@ -14,14 +14,18 @@ from notify.sandbox.store import DEFAULT_CAPACITY, PROVIDERS
 def parse_args(argv: Sequence[str] | None = None) -> SandboxConfig:
     parser = argparse.ArgumentParser(
         prog="python -m notify.sandbox",
-        description="Local stand-ins for SMTP, Twilio and FCM, with a control API and UI.",
+        description="Stand-ins for SMTP, Postmark, Twilio and FCM, with a control API and UI.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--http-port", type=int, default=8025, help="0 picks a free port")
     parser.add_argument("--smtp-port", type=int, default=2525, help="0 picks a free port")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay before every answer")
     parser.add_argument(
-        "--only", nargs="+", choices=PROVIDERS, metavar="PROVIDER", help="smtp, twilio and/or fcm"
+        "--only",
+        nargs="+",
+        choices=PROVIDERS,
+        metavar="PROVIDER",
+        help="any of " + ", ".join(PROVIDERS),
     )
     parser.add_argument("--capacity", type=int, default=DEFAULT_CAPACITY, help="records kept")
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")

@@ -13,6 +13,7 @@ from typing import Any
 GENERIC_HTTP_KINDS = frozenset({"http_429", "http_500", "http_503", "slow", "drop"})
 
 KINDS: dict[str, frozenset[str]] = {
+    "postmark": GENERIC_HTTP_KINDS | {"postmark_406", "postmark_300", "postmark_10"},
     "twilio": GENERIC_HTTP_KINDS | {"twilio_21211", "twilio_21610", "twilio_21614", "twilio_20003"},
     "fcm": GENERIC_HTTP_KINDS
     | {

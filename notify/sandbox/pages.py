@@ -12,6 +12,7 @@ from notify.sandbox.httputil import PORTS, STORE, Ports
 from notify.sandbox.store import PROVIDERS, Record, Store
 
 SECTION_LIMIT = 100
+EMAIL_HEADINGS = ["time", "to", "subject", "delivery", "status", "content"]
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1rem;color:#222}
 h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.5rem 0 .4rem}
@@ -64,15 +65,21 @@ def email_preview(body: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def email_parts(record: Record) -> dict[str, Any]:
+    """Text and HTML of an email record, whichever stand-in received it."""
+    if record.provider == "postmark":
+        return {"text": record.body.get("TextBody"), "html": record.body.get("HtmlBody")}
+    return record.body
+
+
 def _email_row(record: Record) -> str:
-    body = record.body
     cells = [
         _e(record.received_at[11:19]),
         _e(record.to),
         _link(record, record.summary),
         _e(record.delivery_id),
         _status(record),
-        email_preview(body),
+        email_preview(email_parts(record)),
     ]
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
@@ -127,7 +134,8 @@ def _summary(store: Store, ports: Ports) -> str:
 
 def render_index(store: Store, ports: Ports, *, refresh: bool = True) -> str:
     sections = [
-        ("Email", "smtp", ["time", "to", "subject", "delivery", "status", "content"], _email_row),
+        ("Email (SMTP)", "smtp", EMAIL_HEADINGS, _email_row),
+        ("Email (Postmark)", "postmark", EMAIL_HEADINGS, _email_row),
         ("SMS", "twilio", ["time", "to", "from", "body", "delivery", "status"], _sms_row),
         ("Push", "fcm", ["time", "token", "title", "body", "data", "status"], _push_row),
     ]
@@ -149,8 +157,8 @@ def render_message(record: Record) -> str:
     rows = [f"<tr><th>{name}</th><td>{_e(getattr(record, name))}</td></tr>" for name in fields]
     rows.append(f"<tr><th>status</th><td>{_status(record)}</td></tr>")
     preview = ""
-    if record.provider == "smtp":
-        preview = email_preview(record.body).replace("<details>", "<details open>")
+    if record.provider in ("smtp", "postmark"):
+        preview = email_preview(email_parts(record)).replace("<details>", "<details open>")
     body = json.dumps(record.body, indent=2, ensure_ascii=False)
     content = (
         f'<p><a href="/">← all messages</a></p><h1>Message {record.id}</h1>'

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from notify.sandbox import control, fcm, pages, twilio
+from notify.sandbox import control, fcm, pages, postmark, twilio
 from notify.sandbox.httputil import PORTS, STORE, Ports
 from notify.sandbox.smtp import SmtpListener, start_smtp
 from notify.sandbox.store import DEFAULT_CAPACITY, PROVIDERS, Store
@@ -49,6 +49,8 @@ def build_app(store: Store, providers: frozenset[str]) -> web.Application:
     app[PORTS] = Ports()
     control.add_routes(app)
     pages.add_routes(app)
+    if "postmark" in providers:
+        postmark.add_routes(app)
     if "twilio" in providers:
         twilio.add_routes(app)
     if "fcm" in providers:

@@ -13,7 +13,7 @@ from typing import Any
 
 from notify.sandbox.faults import FaultBook
 
-PROVIDERS: tuple[str, ...] = ("smtp", "twilio", "fcm")
+PROVIDERS: tuple[str, ...] = ("smtp", "postmark", "twilio", "fcm")
 DEFAULT_CAPACITY = 50_000
 
 
@@ -29,7 +29,8 @@ class Record:
     # None when the connection was dropped without an answer.
     status: int | None
     accepted: bool
-    # Twilio sid, FCM message name or SMTP queue id; lets tests join on the SDK's return value.
+    # Twilio sid, FCM message name, Postmark MessageID or SMTP queue id; lets tests join on
+    # the SDK's return value.
     provider_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:

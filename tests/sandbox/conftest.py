@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import firebase_admin
 import pytest
@@ -12,9 +13,12 @@ from .helpers import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     FCM_PROJECT,
+    POSTMARK_BACKEND,
+    POSTMARK_TOKEN,
     FixedTokenCredentials,
     Sandbox,
     SandboxTwilioHttpClient,
+    ensure_django,
     running_sandbox,
 )
 
@@ -50,3 +54,17 @@ def fcm_app(sandbox: Sandbox) -> Iterator[firebase_admin.App]:
     finally:
         firebase_admin.delete_app(app)
         messaging._MessagingService.FCM_URL = original
+
+
+@pytest.fixture
+def postmark_connection(sandbox: Sandbox) -> Any:
+    """anymail's real Postmark backend, pointed at the sandbox the way Notify's settings do."""
+    ensure_django()
+    from django.core.mail import get_connection
+
+    return get_connection(
+        POSTMARK_BACKEND,
+        api_url=f"{sandbox.base_url}/",
+        server_token=POSTMARK_TOKEN,
+        timeout=5,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -23,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "sandbox-auth-token"
 FCM_PROJECT = "notify-test"
+POSTMARK_TOKEN = "sandbox-server-token"
+POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
 
 
 def free_port() -> int:
@@ -146,3 +149,24 @@ class FixedTokenCredentials(google.auth.credentials.Credentials):
 
     def refresh(self, request: Any) -> None:
         return None
+
+
+def ensure_django() -> None:
+    """Give anymail the Django settings it needs, unless a Django is already configured.
+
+    Run as `pytest tests/sandbox` (with or without `-p no:django`) nothing configures Django,
+    so a bare configuration is made once per process. In a whole-suite run pytest-django has
+    loaded tests.settings: those stay, and the sandbox URL and token travel as
+    `get_connection()` arguments instead of settings.
+    """
+    import django
+    from django.conf import settings
+
+    if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
+        return
+    settings.configure(
+        DEFAULT_FROM_EMAIL="Notify <notify@example.com>",
+        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
+        ANYMAIL={},
+    )
+    django.setup()

@@ -11,7 +11,19 @@ def test_only_smtp_leaves_the_http_providers_off() -> None:
         response = sandbox.api("POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json")
 
         assert response.status_code == 404
+        assert sandbox.api("POST", "/email", json={}).status_code == 404
         assert sandbox.api("GET", "/_sandbox/health").json()["smtp_port"] == sandbox.smtp_port
+
+
+def test_only_postmark_serves_email_over_http_alone() -> None:
+    with running_sandbox("--only", "postmark") as sandbox:
+        body = {"From": "n@example.com", "To": "a@example.com", "Subject": "s", "TextBody": "t"}
+        headers = {"X-Postmark-Server-Token": "t"}
+
+        assert sandbox.api("POST", "/email", json=body, headers=headers).status_code == 200
+        assert sandbox.api("GET", "/_sandbox/health").json()["smtp_port"] is None
+        twilio = sandbox.api("POST", f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json")
+        assert twilio.status_code == 404
 
 
 def test_without_smtp_the_health_check_reports_no_smtp_port() -> None:

@@ -47,6 +47,16 @@ def test_messages_filter_newest_first_and_count_all_matches(sandbox: Sandbox) ->
     assert [m["to"] for m in sandbox.messages(delivery_id="d0")] == ["+15550000001"]
 
 
+def test_postmark_records_can_be_listed_by_provider(sandbox: Sandbox) -> None:
+    body = {"From": "n@example.com", "To": "a@example.com", "Subject": "s", "TextBody": "t"}
+    headers = {"X-Postmark-Server-Token": "t"}
+    assert sandbox.api("POST", "/email", json=body, headers=headers).status_code == 200
+    sms(sandbox, "+15550000001")
+
+    assert [m["provider"] for m in sandbox.messages(provider="postmark")] == ["postmark"]
+    assert sandbox.stats()["postmark"] == {"requests": 1, "accepted": 1}
+
+
 def test_one_message_is_served_as_json(sandbox: Sandbox) -> None:
     sms(sandbox, "+15550000001")
     [record] = sandbox.messages()
@@ -73,6 +83,7 @@ def test_stats_count_every_hit_per_provider(sandbox: Sandbox) -> None:
 
     assert sandbox.stats() == {
         "smtp": {"requests": 0, "accepted": 0},
+        "postmark": {"requests": 0, "accepted": 0},
         "twilio": {"requests": 2, "accepted": 1},
         "fcm": {"requests": 1, "accepted": 1},
     }
@@ -111,6 +122,8 @@ def test_one_rule_can_be_deleted_by_id(sandbox: Sandbox) -> None:
         {"provider": "sms", "kind": "http_500"},
         {"provider": "smtp", "kind": "http_429"},
         {"provider": "twilio", "kind": "fcm_unregistered"},
+        {"provider": "postmark", "kind": "smtp_550"},
+        {"provider": "twilio", "kind": "postmark_406"},
         {"provider": "twilio", "kind": "slow"},
         {"provider": "twilio", "kind": "http_500", "times": 0},
         {"provider": "twilio", "kind": "http_500", "retry_after": "soon"},

@@ -26,6 +26,19 @@ def send_email(sandbox: Sandbox, subject: str, html: str) -> None:
         client.send_message(message)
 
 
+def send_postmark(sandbox: Sandbox, subject: str, html: str) -> None:
+    body = {
+        "From": "noreply@notify.test",
+        "To": '"<b>grace</b>"@example.com',
+        "Subject": subject,
+        "TextBody": "plain <i>text</i>",
+        "HtmlBody": html,
+        "Metadata": {"delivery_id": '"><script>alert(4)</script>'},
+    }
+    headers = {"X-Postmark-Server-Token": "t"}
+    assert sandbox.api("POST", "/email", json=body, headers=headers).status_code == 200
+
+
 def test_the_index_shows_recent_sms_and_email(sandbox: Sandbox) -> None:
     send_sms(sandbox, "Your parcel is out for delivery")
     send_email(sandbox, "Invoice 42 is ready", "<p>Invoice</p>")
@@ -65,3 +78,31 @@ def test_one_message_has_its_own_page(sandbox: Sandbox) -> None:
     assert response.status_code == 200
     assert "details please" in response.text
     assert sandbox.api("GET", "/messages/424242").status_code == 404
+
+
+def test_postmark_email_has_its_own_escaped_section(sandbox: Sandbox) -> None:
+    send_email(sandbox, "Sent over SMTP", "<p>smtp</p>")
+    send_postmark(sandbox, "<b>Sent via Postmark</b>", "<script>alert(3)</script><p>pm</p>")
+
+    page = sandbox.api("GET", "/").text
+
+    assert "Email (SMTP)" in page
+    assert "Email (Postmark)" in page
+    assert page.index("Sent over SMTP") < page.index("Email (Postmark)")
+    assert page.index("Email (Postmark)") < page.index("&lt;b&gt;Sent via Postmark&lt;/b&gt;")
+    assert "<script" not in page
+    assert "&quot;&lt;b&gt;grace&lt;/b&gt;&quot;@example.com" in page
+    assert "&quot;&gt;&lt;script&gt;alert(4)&lt;/script&gt;" in page
+    assert "plain &lt;i&gt;text&lt;/i&gt;" in page
+    assert 'sandbox="" srcdoc="&lt;script&gt;alert(3)&lt;/script&gt;&lt;p&gt;pm&lt;/p&gt;"' in page
+
+
+def test_a_postmark_message_page_previews_both_parts(sandbox: Sandbox) -> None:
+    send_postmark(sandbox, "details", "<p>rich</p>")
+    [record] = sandbox.messages(provider="postmark")
+
+    page = sandbox.api("GET", f"/messages/{record['id']}").text
+
+    assert "<details open><summary>text</summary>" in page
+    assert 'srcdoc="&lt;p&gt;rich&lt;/p&gt;"' in page
+    assert "<script" not in page
