@@ -28,6 +28,10 @@ _defaults = {
     "DEBUG": "0",
     "REDIS_URL": _test_redis_url(),
     "EMAIL_PROVIDER": "smtp",
+    # Failover target: the sandbox's Postmark stand-in.
+    "EMAIL_PROVIDERS": "smtp,postmark",
+    "POSTMARK_SERVER_TOKEN": "test-postmark-token",
+    "POSTMARK_API_URL": f"http://127.0.0.1:{_http}/",
     "EMAIL_HOST": "127.0.0.1",
     "EMAIL_PORT": _smtp,
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,

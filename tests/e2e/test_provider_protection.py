@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from rest_framework.test import APIClient
 
-from notify.models import DeliveryAttempt
+from notify.models import Delivery, DeliveryAttempt
 from tests.conftest import Stack
 from tests.harness import Sandbox, wait_for
 
@@ -50,3 +50,36 @@ def test_a_429_with_retry_after_waits_as_asked_and_spends_no_attempt(
         .values_list("outcome", "error_code")
     )
     assert outcomes == [("transient", "20429"), ("sent", "")]
+
+
+def test_an_smtp_outage_opens_its_circuit_and_email_fails_over_to_postmark(
+    api: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
+    sandbox.fault("smtp", "smtp_451", times=None)  # the primary is down until cleared
+    ids = []
+    for i in range(20):
+        response = api.post(
+            "/api/v1/notifications/",
+            {
+                "recipient": {"id": f"fo-{i}", "email": f"fo-{i}@example.com"},
+                "content": {"email": {"subject": "failover", "text": "hi"}},
+            },
+            format="json",
+        )
+        ids.append(response.json()["deliveries"][0]["id"])
+
+    def all_sent() -> bool:
+        return all(
+            api.get(f"/api/v1/notifications/{n}/").json()["status"] == "sent"
+            for n in {d.notification_id for d in Delivery.objects.filter(id__in=ids)}
+        )
+
+    wait_for(all_sent, timeout=40, what="every email to be sent through the secondary")
+
+    rows = Delivery.objects.filter(id__in=ids)
+    assert set(rows.values_list("provider", flat=True)) == {"postmark"}
+    assert len(sandbox.accepted(provider="postmark")) == 20
+    assert sandbox.accepted(provider="smtp") == []
+    first = DeliveryAttempt.objects.filter(delivery_id=ids[0]).order_by("started_at")
+    assert [(a.provider, a.outcome) for a in first][-1] == ("postmark", "sent")
+    assert ("smtp", "transient") in [(a.provider, a.outcome) for a in first]
