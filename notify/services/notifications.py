@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,9 @@ from notify.models.recipients import Recipient
 from notify.services.doorbell import bells_ring_for
 from notify.services.recipients import recipient_upsert
 from notify.services.suppressions import suppressed
+from notify.signals import notification_accepted
+
+logger = logging.getLogger(__name__)
 
 CHANNEL_ORDER = ("email", "sms", "push")
 
@@ -99,8 +103,17 @@ def notification_create(
             if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= timezone.now()
         }
         transaction.on_commit(lambda: bells_ring_for(due))
+        transaction.on_commit(lambda: _announce(notification))
     prefetch_related_objects([notification], "deliveries")
     return Accepted(notification, replayed=False)
+
+
+def _announce(notification: Notification) -> None:
+    for receiver, result in notification_accepted.send_robust(
+        sender=Notification, notification=notification, replayed=False
+    ):
+        if isinstance(result, Exception):
+            logger.error("notification_accepted receiver %r failed: %s", receiver, result)
 
 
 def _lock_key(tenant: str, key: str) -> None:

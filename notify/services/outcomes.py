@@ -17,6 +17,7 @@ from channels import DeliveryError
 from notify.models.notifications import Delivery, DeliveryAttempt
 from notify.models.recipients import Device
 from notify.services.doorbell import bell_ring, lane_for
+from notify.services.events import DeliveryChange, changes_emit
 from notify.services.providers import breaker_record, provider_pause
 from notify.services.suppressions import suppression_add
 
@@ -102,6 +103,7 @@ def deliveries_record(
 ) -> None:
     now = timezone.now()
     rows, attempts, dead_devices, suppress, retries = [], [], [], [], []
+    changes: list[DeliveryChange] = []
     for delivery, result in zip(deliveries, results, strict=True):
         status, next_at = _decide(delivery, result, now)
         error = result.error
@@ -126,6 +128,7 @@ def deliveries_record(
         )
         if not result.skipped:
             attempts.append(_attempt(delivery, result))
+        changes.append(_change(delivery, result, status))
         if error is not None:
             _log(channel, delivery, error, status)
             if error.deactivate_device and delivery.device_id:
@@ -135,6 +138,7 @@ def deliveries_record(
         if status == "pending" and next_at is not None:
             retries.append((next_at, delivery.priority))
     with transaction.atomic(), connection.cursor() as cursor:
+        changes_emit(changes)  # after this commits
         execute_values(cursor.cursor, _RECORD_SQL, rows, template=_RECORD_TEMPLATE, page_size=1000)
         DeliveryAttempt.objects.bulk_create(attempts)
         if dead_devices:
@@ -171,6 +175,21 @@ def _protect_providers(results: list[SendResult]) -> None:
         failures[result.provider] = failures.get(result.provider, 0) + (error is not None)
     for provider, count in calls.items():
         breaker_record(provider=provider, calls=count, failures=failures[provider])
+
+
+def _change(delivery: Delivery, result: SendResult, status: str) -> DeliveryChange:
+    error = result.error
+    return DeliveryChange(
+        delivery_id=str(delivery.id),
+        notification_id=str(delivery.notification_id),
+        channel=delivery.channel,
+        status=status,
+        provider=result.provider,
+        error_code="suppressed" if result.skipped else (error.code if error else ""),
+        outcome="skipped" if result.skipped else (error.outcome if error else "sent"),
+        duration_ms=None if result.skipped else result.duration_ms,
+        accepted_at=delivery.notification.created_at,
+    )
 
 
 def _attempt(delivery: Delivery, result: SendResult) -> DeliveryAttempt:

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from notify.models.notifications import Delivery
+from notify.services.events import DeliveryChange, changes_emit
 from notify.services.suppressions import suppression_add
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,21 @@ def delivery_apply_report(
     if provider_message_id and not target.provider_message_id:
         changes["provider_message_id"] = provider_message_id
     changed = Delivery.objects.filter(movable, pk=target.pk).update(**changes) == 1
+    if changed:
+        changes_emit(
+            [
+                DeliveryChange(
+                    delivery_id=str(target.pk),
+                    notification_id=str(target.notification_id),
+                    channel=target.channel,
+                    status=status,
+                    provider=target.provider,
+                    error_code=changes.get("error_code", ""),
+                    source="webhook",
+                    accepted_at=target.notification.created_at,
+                )
+            ]
+        )
     if suppress_reason:
         suppression_add(
             tenant=target.notification.tenant,

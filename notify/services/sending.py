@@ -160,6 +160,7 @@ def deliveries_claim(
             "notification__content",
             "notification__category",
             "notification__tenant",
+            "notification__created_at",
         )
     )
     return token, deliveries
