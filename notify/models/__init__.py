@@ -3,16 +3,19 @@
 
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryAttempt, Notification
+from notify.models.preferences import Category, Preference
 from notify.models.recipients import Device, Recipient
 from notify.models.suppressions import Suppression
 from notify.models.templates import Template
 
 __all__ = [
     "ApiKey",
+    "Category",
     "Delivery",
     "DeliveryAttempt",
     "Device",
     "Notification",
+    "Preference",
     "Recipient",
     "Suppression",
     "Template",

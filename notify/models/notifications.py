@@ -47,12 +47,20 @@ class Notification(models.Model):
     # What was rendered for each channel, frozen at accept time.
     content = models.JSONField(default=dict)
     send_at = models.DateTimeField(null=True, blank=True)
+    # "fallback": one channel at a time in `channel_order`, the next only if the previous
+    # could not reach the person (no contact point, opted out, permanent failure).
+    strategy = models.CharField(max_length=16, default="all")
+    channel_order = models.JSONField(default=list, blank=True)
     # NULL, not "", when absent: the unique constraint below must ignore keyless rows.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
+        indexes = [
+            # Frequency caps count a recipient's recent notifications.
+            models.Index(fields=["recipient", "created_at"], name="notification_recent"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["tenant", "idempotency_key"],

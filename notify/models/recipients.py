@@ -15,6 +15,10 @@ class Recipient(models.Model):
     phone = models.CharField(max_length=20, blank=True, default="", help_text="E.164")
     locale = models.CharField(max_length=35, blank=True, default="")
     timezone = models.CharField(max_length=64, blank=True, default="")
+    # Local times (in `timezone`) between which non-critical messages wait; may span
+    # midnight (22:00 → 07:00).
+    quiet_hours_start = models.TimeField(null=True, blank=True)
+    quiet_hours_end = models.TimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
