@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from notify.api import health
 from notify.api.notifications import NotificationViewSet
+from notify.api.preferences import CategoryViewSet, PreferencesApi
 from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
 from notify.api.templates import TemplateViewSet
 from notify.webhooks.twilio import twilio_status
@@ -14,11 +15,17 @@ from notify.webhooks.twilio import twilio_status
 router = SimpleRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("templates", TemplateViewSet, basename="template")
+router.register("categories", CategoryViewSet, basename="category")
 
 api_v1 = [
     *router.urls,
     path("recipients/<str:recipient_id>/", RecipientDetailApi.as_view(), name="recipient"),
     path("recipients/<str:recipient_id>/devices/", DeviceListApi.as_view(), name="devices"),
+    path(
+        "recipients/<str:recipient_id>/preferences/",
+        PreferencesApi.as_view(),
+        name="preferences",
+    ),
     path(
         "recipients/<str:recipient_id>/devices/<uuid:device_id>/",
         DeviceDetailApi.as_view(),

@@ -11,7 +11,7 @@ from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest
 
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
-from notify.services.notifications import CHANNEL_ORDER
+from notify.services.planning import CHANNEL_ORDER
 
 # Choices are read from this many newest rows. A DISTINCT over a table of millions is a full
 # scan on every page view; a value older than that still filters when put in the URL.

@@ -55,6 +55,13 @@ class NotificationInput(serializers.Serializer):
     category = TextField(single_line=True, max_length=100, required=False)
     priority = serializers.ChoiceField(PRIORITIES, default="normal")
     send_at = serializers.DateTimeField(required=False)
+    strategy = serializers.ChoiceField(
+        ["all", "fallback"],
+        default="all",
+        help_text="all: every channel at once. fallback: one channel at a time in the order "
+        "of `channels`, the next only if the previous cannot reach the person (no contact "
+        "point, opted out, permanent failure).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("template")) == bool(attrs.get("content")):
@@ -105,6 +112,7 @@ class NotificationOutput(serializers.ModelSerializer):
             "template",
             "template_version",
             "send_at",
+            "strategy",
             "deliveries",
         ]
 

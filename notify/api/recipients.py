@@ -28,17 +28,32 @@ class DeviceInput(serializers.Serializer):
     platform = serializers.ChoiceField(Device.Platform.values, default="unknown")
 
 
+class QuietHours(serializers.Serializer):
+    start = serializers.TimeField(help_text="Local time in the recipient's timezone, e.g. 22:00")
+    end = serializers.TimeField(help_text="e.g. 07:00; may be earlier than start (overnight)")
+
+
 class RecipientUpsertInput(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     phone = PhoneField(required=False, allow_blank=True)
     locale = LocaleField(required=False, allow_blank=True)
     timezone = TimezoneField(required=False, allow_blank=True)
     push_tokens = serializers.ListField(child=DeviceInput(), required=False, max_length=20)
+    quiet_hours = QuietHours(required=False, allow_null=True)
 
 
 class RecipientOutput(serializers.ModelSerializer):
     id = serializers.CharField(source="external_id")
     devices = DeviceOutput(many=True)
+    quiet_hours = serializers.SerializerMethodField()
+
+    def get_quiet_hours(self, obj: Recipient) -> dict[str, str] | None:
+        if obj.quiet_hours_start is None or obj.quiet_hours_end is None:
+            return None
+        return {
+            "start": obj.quiet_hours_start.strftime("%H:%M"),
+            "end": obj.quiet_hours_end.strftime("%H:%M"),
+        }
 
     class Meta:
         model = Recipient
@@ -48,6 +63,7 @@ class RecipientOutput(serializers.ModelSerializer):
             "phone",
             "locale",
             "timezone",
+            "quiet_hours",
             "devices",
             "created_at",
             "updated_at",

@@ -10,22 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
-from notify.models.recipients import Recipient
 from notify.services.doorbell import bells_ring_for
+from notify.services.planning import deliveries_plan
 from notify.services.recipients import recipient_upsert
-from notify.services.suppressions import suppressed
 from notify.signals import notification_accepted
 
 logger = logging.getLogger(__name__)
-
-CHANNEL_ORDER = ("email", "sms", "push")
 
 
 class NothingToSend(Exception):
@@ -60,6 +56,7 @@ def notification_create(
     priority: int = Priority.NORMAL,
     category: str = "",
     send_at: datetime | None = None,
+    strategy: str = "all",
     template_key: str = "",
     template_version: int | None = None,
     idempotency_key: str | None = None,
@@ -90,10 +87,12 @@ def notification_create(
             template_version=template_version,
             content=content,
             send_at=send_at,
+            strategy=strategy,
+            channel_order=list(channels or []),
             idempotency_key=idempotency_key or None,
             request_fingerprint=fingerprint,
         )
-        planned = _deliveries(notification, person, content, channels)
+        planned = deliveries_plan(notification, person, content, channels)
         if not planned:
             raise NothingToSend()
         deliveries = Delivery.objects.bulk_create(planned)
@@ -137,70 +136,6 @@ def _replay(tenant: str, key: str, fingerprint: str) -> Notification | None:
     if existing is not None and existing.request_fingerprint != fingerprint:
         raise IdempotencyMismatch(key)
     return existing
-
-
-@dataclass(frozen=True)
-class _Target:
-    channel: str
-    to: str
-    device_id: Any = None
-    skip_code: str = ""
-    skip_reason: str = ""
-
-
-def _deliveries(
-    notification: Notification,
-    person: Recipient,
-    content: dict[str, dict[str, Any]],
-    channels: list[str] | None,
-) -> list[Delivery]:
-    due = notification.send_at or timezone.now()
-    return [
-        Delivery(
-            notification=notification,
-            channel=t.channel,
-            to=t.to,
-            device_id=t.device_id,
-            status=DeliveryStatus.SKIPPED if t.skip_code else DeliveryStatus.PENDING,
-            error_code=t.skip_code,
-            last_error=t.skip_reason,
-            priority=notification.priority,
-            next_attempt_at=due,
-            max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
-        )
-        for t in _targets(notification.tenant, person, content, channels)
-    ]
-
-
-def _targets(
-    tenant: str, person: Recipient, content: dict[str, Any], channels: list[str] | None
-) -> list[_Target]:
-    """One target per requested channel (per active device for push). A channel asked for
-    explicitly but unreachable is recorded as skipped, as is a suppressed address; by default
-    only the channels the recipient can be reached on are used."""
-    targets: list[_Target] = []
-    for channel in channels or [c for c in CHANNEL_ORDER if c in content]:
-        if channel == "push":
-            devices = list(person.devices.filter(active=True).values_list("id", "token"))
-            targets += [_Target("push", token, device_id) for device_id, token in devices]
-            if not devices and channels:
-                targets.append(
-                    _Target("push", "", None, "no_contact", "recipient has no active push device")
-                )
-            continue
-        address = person.email if channel == "email" else person.phone
-        if not address:
-            if channels:
-                what = "email address" if channel == "email" else "phone number"
-                targets.append(_Target(channel, "", None, "no_contact", f"recipient has no {what}"))
-            continue
-        blocked = suppressed(tenant=tenant, channel=channel, addresses=[address])
-        if blocked:
-            reason = f"address suppressed ({blocked[address]})"
-            targets.append(_Target(channel, address, None, "suppressed", reason))
-        else:
-            targets.append(_Target(channel, address))
-    return targets
 
 
 def notification_cancel(*, notification: Notification) -> int:

@@ -5,33 +5,50 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from notify.models.notifications import Delivery, DeliveryStatus
 from notify.services.doorbell import bells_ring_for
+from notify.services.events import DeliveryChange, changes_emit
 
 
 def deliveries_retry(*, delivery_ids: Iterable[Any]) -> int:
     """Put failed deliveries back in line for a fresh set of attempts; returns how many.
-    Only `failed` rows move, so retrying twice (or racing a worker) changes nothing more."""
+    Only `failed` rows move, so retrying twice (or racing a worker) changes nothing more.
+    Callers record who asked through notify.services.replay.deliveries_replay."""
     with transaction.atomic():
         rows = list(
             Delivery.objects.filter(id__in=list(delivery_ids), status=DeliveryStatus.FAILED)
             .select_for_update(skip_locked=True)
-            .values_list("id", "channel", "priority")
+            .values_list("id", "channel", "priority", "notification_id", "provider")
         )
         Delivery.objects.filter(id__in=[r[0] for r in rows]).update(
             status=DeliveryStatus.PENDING,
             next_attempt_at=timezone.now(),
-            max_attempts=F("attempts") + F("max_attempts"),
+            # A fresh budget: as many attempts from now on as a new delivery gets.
+            max_attempts=F("attempts") + settings.NOTIFY_MAX_ATTEMPTS,
             error_code="",
             last_error="retry requested by an operator",
             updated_at=timezone.now(),
         )
-        pairs = {(channel, priority) for _, channel, priority in rows}
+        pairs = {(channel, priority) for _, channel, priority, _, _ in rows}
         transaction.on_commit(lambda: bells_ring_for(pairs))
+        changes_emit(
+            [
+                DeliveryChange(
+                    delivery_id=str(delivery_id),
+                    notification_id=str(notification_id),
+                    channel=channel,
+                    status=DeliveryStatus.PENDING,
+                    provider=provider,
+                    source="operator",
+                )
+                for delivery_id, channel, _, notification_id, provider in rows
+            ]
+        )
     return len(rows)
 
 

@@ -18,6 +18,7 @@ from notify.models.notifications import Delivery, DeliveryAttempt
 from notify.models.recipients import Device
 from notify.services.doorbell import bell_ring, lane_for
 from notify.services.events import DeliveryChange, changes_emit
+from notify.services.planning import deliveries_fall_back
 from notify.services.providers import breaker_record, provider_pause
 from notify.services.suppressions import suppression_add
 
@@ -153,6 +154,10 @@ def deliveries_record(
             )
     _protect_providers(results)
     _schedule_retries(channel, retries, now)
+    failed = [row[0] for row in rows if row[2] == "failed"]
+    if failed:
+        # "fallback" notifications try their next channel.
+        deliveries_fall_back(failed_ids=failed)
 
 
 def _protect_providers(results: list[SendResult]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 
 import redis
@@ -66,11 +67,31 @@ def provider_pause(*, provider: str, seconds: float) -> None:
         logger.warning("could not record a pause for %s", provider)
 
 
+# An operator's pause (notify.services.pauses) has no expiry: it lasts until resumed.
+PAUSED_UNTIL_RESUMED = math.inf
+
+
+def operator_pause_key(kind: str, target: str) -> str:
+    """kind is "provider" or "channel". Distinct from the 429 pause key, so a provider's
+    Retry-After can never shorten an operator's pause."""
+    return f"notify:pause:{kind}:{target}"
+
+
+def channel_paused(*, channel: str) -> bool:
+    try:
+        return bool(redis_client().exists(operator_pause_key("channel", channel)))
+    except redis.RedisError:
+        return False
+
+
 def provider_wait(*, provider: str) -> float:
-    """Seconds before `provider` may be sent to (0 when it may now): paused, or circuit
-    open and not our turn to probe."""
+    """Seconds before `provider` may be sent to (0 when it may now): paused by an operator
+    (PAUSED_UNTIL_RESUMED), paused at its request, or circuit open and not our turn to
+    probe."""
     try:
         client = redis_client()
+        if client.exists(operator_pause_key("provider", provider)):
+            return PAUSED_UNTIL_RESUMED
         paused_ms = client.pttl(f"notify:pause:{provider}")
         if paused_ms > 0:
             return paused_ms / 1000

@@ -14,6 +14,10 @@ def recipient_upsert(*, tenant: str, external_id: str, **fields: Any) -> Recipie
     of tokens or {"token", "platform"} dicts) registers devices."""
     tokens = fields.pop("push_tokens", None) or []
     changes = {k: v for k, v in fields.items() if k in _CONTACT_FIELDS and v is not None}
+    if "quiet_hours" in fields:  # None clears them
+        quiet = fields["quiet_hours"] or {}
+        changes["quiet_hours_start"] = quiet.get("start")
+        changes["quiet_hours_end"] = quiet.get("end")
     recipient = _get_or_create(tenant=tenant, external_id=external_id, defaults=changes)
     stale = {k: v for k, v in changes.items() if getattr(recipient, k) != v}
     if stale:

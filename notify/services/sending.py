@@ -21,6 +21,8 @@ from notify.models.notifications import Delivery, Priority
 from notify.services.doorbell import URGENT, bell_clear, bell_ring
 from notify.services.outcomes import SendResult, deliveries_record
 from notify.services.providers import (
+    PAUSED_UNTIL_RESUMED,
+    channel_paused,
     provider_wait,
     providers_for,
     rate_give_back,
@@ -78,7 +80,8 @@ def deliveries_drain(*, channel: str, lane: str) -> DrainReport:
         if provider:
             granted, wait = rate_take(provider=provider, want=settings.NOTIFY_BATCH_SIZE)
         if not granted:
-            if _has_due_work(channel, lane):
+            # An operator's pause has no end to wait for: resuming rings the doorbell.
+            if wait != PAUSED_UNTIL_RESUMED and _has_due_work(channel, lane):
                 bell_ring(channel=channel, lane=lane, countdown=min(wait, 60.0) + 0.05)
             break
         token, deliveries = deliveries_claim(channel=channel, lane=lane, limit=granted)
@@ -101,7 +104,10 @@ def deliveries_drain(*, channel: str, lane: str) -> DrainReport:
 
 
 def _choose_provider(channel: str) -> tuple[str, float]:
-    """The first provider for the channel that may be sent to now, else how long to wait."""
+    """The first provider for the channel that may be sent to now, else how long to wait
+    (PAUSED_UNTIL_RESUMED while an operator has paused the channel or all its providers)."""
+    if channel_paused(channel=channel):
+        return "", PAUSED_UNTIL_RESUMED
     waits = []
     for provider in providers_for(channel):
         wait = provider_wait(provider=provider)

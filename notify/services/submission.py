@@ -59,6 +59,7 @@ def notification_submit(
         priority=Priority[data.get("priority", "normal").upper()],
         category=data.get("category", ""),
         send_at=data.get("send_at"),
+        strategy=data.get("strategy", "all"),
         template_key=template_key,
         template_version=template_version,
         idempotency_key=idempotency_key,

@@ -25,6 +25,9 @@ NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
 # An SMS whose send reply was lost waits this long for a status callback before the sweeper
 # asks Twilio whether it has the message.
 NOTIFY_RECONCILE_AFTER_SECONDS = env.float("NOTIFY_RECONCILE_AFTER_SECONDS", default=30.0)
+# At most this many non-critical notifications per recipient per period ("10/h", "3/15m");
+# empty: no cap. Capped messages are recorded as skipped.
+NOTIFY_FREQUENCY_CAP = env.str("NOTIFY_FREQUENCY_CAP", default="")
 # Idempotency keys are kept at least this long.
 NOTIFY_IDEMPOTENCY_TTL_HOURS = env.int("NOTIFY_IDEMPOTENCY_TTL_HOURS", default=24)
 # Public base URL of this service, used for provider status callbacks (e.g. Twilio's

@@ -1,0 +1,122 @@
+"""A recipient's preferences, and the categories they refer to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notify.api.auth import HasScope, caller_key
+from notify.models.preferences import Category
+from notify.models.recipients import Recipient
+from notify.services.preferences import (
+    CHANNELS,
+    UnknownCategory,
+    category_save,
+    preferences_read,
+    preferences_set,
+)
+
+_CHANNEL_FLAGS = serializers.DictField(child=serializers.BooleanField())
+
+
+class PreferencesSerializer(serializers.Serializer):
+    categories = serializers.DictField(
+        child=serializers.DictField(child=serializers.BooleanField()),
+        help_text='{"marketing": {"email": false, "sms": true}}; unknown categories are 400',
+    )
+
+    def validate_categories(self, value: dict[str, dict[str, bool]]) -> dict[str, Any]:
+        for key, channels in value.items():
+            unknown = set(channels) - set(CHANNELS)
+            if unknown:
+                raise serializers.ValidationError(
+                    f"{key}: unknown channel(s) {', '.join(sorted(unknown))}"
+                )
+        return value
+
+
+@extend_schema(tags=["recipients"])
+class PreferencesApi(APIView):
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "PUT": "send"}
+
+    def _recipient(self, request: Request, recipient_id: str) -> Recipient:
+        return get_object_or_404(
+            Recipient.objects.prefetch_related("preferences"),
+            tenant=caller_key(request).tenant,
+            external_id=recipient_id,
+        )
+
+    @extend_schema(responses=PreferencesSerializer)
+    def get(self, request: Request, recipient_id: str) -> Response:
+        recipient = self._recipient(request, recipient_id)
+        return Response({"categories": preferences_read(recipient=recipient)})
+
+    @extend_schema(request=PreferencesSerializer, responses=PreferencesSerializer)
+    def put(self, request: Request, recipient_id: str) -> Response:
+        data = PreferencesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        recipient = self._recipient(request, recipient_id)
+        try:
+            preferences_set(recipient=recipient, choices=data.validated_data["categories"])
+        except UnknownCategory as exc:
+            raise serializers.ValidationError({"categories": [f"No category '{exc}'."]}) from exc
+        recipient = self._recipient(request, recipient_id)
+        return Response({"categories": preferences_read(recipient=recipient)})
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    key = serializers.SlugField(max_length=100)
+    default_channels = serializers.ListField(
+        child=serializers.ChoiceField(CHANNELS),
+        required=False,
+        default=list,
+        help_text="Channels on by default (empty: all)",
+    )
+    fallback_order = serializers.ListField(
+        child=serializers.ChoiceField(CHANNELS), required=False, default=list
+    )
+
+    class Meta:
+        model = Category
+        fields = ["key", "name", "critical", "default_channels", "fallback_order", "created_at"]
+        read_only_fields = ["created_at"]
+        validators: list[Any] = []
+
+
+@extend_schema(tags=["categories"])
+class CategoryViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = CategorySerializer
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "POST": "manage", "PUT": "manage", "DELETE": "manage"}
+    lookup_field = "key"
+
+    def get_queryset(self) -> QuerySet[Category]:
+        if getattr(self, "swagger_fake_view", False):
+            return Category.objects.none()
+        return Category.objects.filter(tenant=caller_key(self.request).tenant).order_by("key")
+
+    def create(self, request: Request) -> Response:
+        data = CategorySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        category = category_save(tenant=caller_key(request).tenant, **data.validated_data)
+        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, key: str) -> Response:
+        body = request.data if isinstance(request.data, dict) else {}
+        data = CategorySerializer(data={**body, "key": key})
+        data.is_valid(raise_exception=True)
+        category = category_save(tenant=caller_key(request).tenant, **data.validated_data)
+        return Response(CategorySerializer(category).data)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from notify.models.preferences import Category, Preference
+from notify.models.recipients import Recipient
+from notify.services.policy import GENERAL
+
+CHANNELS = ("email", "sms", "push")
+
+
+class UnknownCategory(Exception):
+    pass
+
+
+def category_save(*, tenant: str, key: str, **fields: Any) -> Category:
+    category, _ = Category.objects.update_or_create(tenant=tenant, key=key, defaults=fields)
+    return category
+
+
+def preferences_read(*, recipient: Recipient) -> dict[str, dict[str, bool]]:
+    """Every category's effective setting per channel: the recipient's choice, else the
+    category's default."""
+    chosen = {(p.category_id, p.channel): p.enabled for p in recipient.preferences.all()}
+    out: dict[str, dict[str, bool]] = {}
+    for category in Category.objects.filter(tenant=recipient.tenant).order_by("key"):
+        defaults = set(category.default_channels or CHANNELS)
+        out[category.key] = {c: chosen.get((category.pk, c), c in defaults) for c in CHANNELS}
+    return out
+
+
+def preferences_set(*, recipient: Recipient, choices: dict[str, dict[str, bool]]) -> None:
+    """Set opt-ins/opt-outs, e.g. {"marketing": {"email": False}}. The built-in "general"
+    category (notifications without one) is created on first use."""
+    with transaction.atomic():
+        for key, channels in choices.items():
+            category = Category.objects.filter(tenant=recipient.tenant, key=key).first()
+            if category is None and key == GENERAL:
+                category = category_save(tenant=recipient.tenant, key=GENERAL, name="General")
+            if category is None:
+                raise UnknownCategory(key)
+            for channel, enabled in channels.items():
+                Preference.objects.update_or_create(
+                    recipient=recipient,
+                    category=category,
+                    channel=channel,
+                    defaults={"enabled": enabled},
+                )
