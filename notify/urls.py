@@ -10,7 +10,8 @@ from notify.api.notifications import NotificationViewSet
 from notify.api.preferences import CategoryViewSet, PreferencesApi
 from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
 from notify.api.templates import TemplateViewSet
-from notify.webhooks.twilio import twilio_status
+from notify.unsubscribe import unsubscribe
+from notify.webhooks.twilio import twilio_inbound, twilio_status
 
 router = SimpleRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
@@ -43,6 +44,8 @@ urlpatterns = [
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path("webhooks/twilio/status/", twilio_status, name="twilio-status"),
+    path("webhooks/twilio/inbound/", twilio_inbound, name="twilio-inbound"),
+    path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("anymail/", include("anymail.urls")),
     path("admin/", admin.site.urls),
 ]

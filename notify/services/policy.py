@@ -50,6 +50,13 @@ def policy_for(
     )
 
 
+def is_critical(*, tenant: str, category: str, priority: int) -> bool:
+    return (
+        priority == Priority.CRITICAL
+        or Category.objects.filter(tenant=tenant, key=category or GENERAL, critical=True).exists()
+    )
+
+
 def _refused(person: Recipient, category: Category | None, key: str) -> dict[str, str]:
     chosen: dict[str, bool] = {}
     if category is not None and person.pk:

@@ -9,7 +9,9 @@ from notify.models.apikeys import ApiKey
 from notify.models.notifications import Priority
 from notify.models.recipients import Recipient
 from notify.services.notifications import Accepted, notification_create
+from notify.services.policy import is_critical
 from notify.services.rendering import RenderError, content_render, template_resolve
+from notify.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from notify.validation.content import ContentSerializer
 
 
@@ -50,13 +52,23 @@ def notification_submit(
                 {"channels": [f"No {where} for channel(s): {', '.join(missing)}."]}
             )
         source = {c: source[c] for c in channels}
-    content = _render(source, {**data.get("data", {}), "recipient": known})
+    priority = Priority[data.get("priority", "normal").upper()]
+    link = ""
+    if not is_critical(tenant=api_key.tenant, category=data.get("category", ""), priority=priority):
+        link = unsubscribe_url(
+            tenant=api_key.tenant, external_id=recipient["id"], category=data.get("category", "")
+        )
+    context = {**data.get("data", {}), "recipient": known, "unsubscribe_url": link}
+    content = _render(source, context)
+    if link and "email" in content:
+        # RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
+        content["email"]["headers"] = unsubscribe_headers(link)
     return notification_create(
         api_key=api_key,
         recipient=recipient,
         content=content,
         channels=channels,
-        priority=Priority[data.get("priority", "normal").upper()],
+        priority=priority,
         category=data.get("category", ""),
         send_at=data.get("send_at"),
         strategy=data.get("strategy", "all"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from notify.models.recipients import Recipient
 from notify.models.suppressions import Suppression
 
 
@@ -40,3 +41,21 @@ def suppressed(*, tenant: str, channel: str, addresses: Iterable[str]) -> dict[s
 def _normal(channel: str, address: str) -> str:
     # Mailbox names are case-insensitive in practice; E.164 and tokens are exact.
     return address.strip().lower() if channel == "email" else address.strip()
+
+
+def sms_opt_out_or_in(*, phone: str, stop: bool) -> int:
+    """A person texted STOP (or START) to our number: (un)suppress that number for every
+    tenant with a recipient using it. Returns how many tenants changed."""
+    tenants = set(Recipient.objects.filter(phone=phone).values_list("tenant", flat=True))
+    for tenant in tenants:
+        if stop:
+            suppression_add(
+                tenant=tenant,
+                channel="sms",
+                address=phone,
+                reason=Suppression.Reason.UNSUBSCRIBED,
+                detail="replied STOP",
+            )
+        else:
+            suppression_remove(tenant=tenant, channel="sms", address=phone)
+    return len(tenants)

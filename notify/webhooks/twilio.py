@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from notify.services.provider_events import delivery_apply_report
+from notify.services.suppressions import sms_opt_out_or_in
 
 logger = logging.getLogger(__name__)
 
@@ -26,18 +27,24 @@ _STATUS = {
 }
 
 
+def _verified(request: HttpRequest) -> bool:
+    """The signature covers the public URL, so behind a proxy set USE_X_FORWARDED_HOST /
+    SECURE_PROXY_SSL for build_absolute_uri() to match it."""
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if validator.validate(request.build_absolute_uri(), request.POST, signature):
+        return True
+    logger.warning(
+        "twilio: refused a webhook with a bad signature from %s", request.META.get("REMOTE_ADDR")
+    )
+    return False
+
+
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
-    """Twilio's StatusCallback. The signature covers the public URL, so behind a proxy set
-    USE_X_FORWARDED_HOST / SECURE_PROXY_SSL for build_absolute_uri() to match it."""
-    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
-    signature = request.headers.get("X-Twilio-Signature", "")
-    if not validator.validate(request.build_absolute_uri(), request.POST, signature):
-        logger.warning(
-            "twilio: refused a status callback with a bad signature from %s",
-            request.META.get("REMOTE_ADDR"),
-        )
+    """Twilio's StatusCallback for messages we sent."""
+    if not _verified(request):
         return HttpResponse("invalid signature", status=403)
     status = _STATUS.get(request.POST.get("MessageStatus", ""))
     if status is not None:
@@ -53,3 +60,25 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
             suppress_reason="unsubscribed" if code == "21610" else "",
         )
     return HttpResponse(status=204)
+
+
+# Twilio's standard opt-out and opt-in keywords.
+_STOP = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+_START = {"START", "UNSTOP", "YES", "OPTIN"}
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    """Incoming SMS (the number's messaging webhook): STOP suppresses the sender's number for
+    every tenant that knows it, START lifts it. Twilio also blocks sends after STOP itself
+    (error 21610), which suppresses too."""
+    if not _verified(request):
+        return HttpResponse("invalid signature", status=403)
+    word = request.POST.get("Body", "").strip().upper()
+    number = request.POST.get("From", "")
+    if word in _STOP | _START and number:
+        sms_opt_out_or_in(phone=number, stop=word in _STOP)
+    return HttpResponse(
+        '<?xml version="1.0" encoding="UTF-8"?><Response/>', content_type="text/xml"
+    )

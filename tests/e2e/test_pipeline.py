@@ -63,6 +63,9 @@ def test_it_delivers_email_sms_and_push_through_the_real_sdks(
     assert email[0]["body"]["subject"] == "Your password changed"
     assert "it changed" in email[0]["body"]["text"]
     assert "<b>changed</b>" in email[0]["body"]["html"]
+    headers = {k.lower(): v.strip() for k, v in email[0]["body"]["headers"].items()}
+    assert headers["list-unsubscribe"].startswith("<http://testserver/u/")
+    assert headers["list-unsubscribe-post"] == "List-Unsubscribe=One-Click"
     sms = sandbox.accepted(provider="twilio", delivery_id=by_channel["sms"]["id"])
     assert [(m["to"], m["body"]["Body"]) for m in sms] == [
         ("+14155552671", "Your Notify password changed.")
