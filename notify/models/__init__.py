@@ -2,6 +2,7 @@
 `pending` and due is work to do, whatever Redis remembers."""
 
 from notify.models.apikeys import ApiKey
+from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import Delivery, DeliveryAttempt, Notification
 from notify.models.preferences import Category, Preference
 from notify.models.recipients import Device, Recipient
@@ -10,6 +11,7 @@ from notify.models.templates import Template
 
 __all__ = [
     "ApiKey",
+    "Broadcast",
     "Category",
     "Delivery",
     "DeliveryAttempt",
@@ -17,6 +19,8 @@ __all__ = [
     "Notification",
     "Preference",
     "Recipient",
+    "Subscription",
     "Suppression",
     "Template",
+    "Topic",
 ]

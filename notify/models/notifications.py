@@ -50,6 +50,10 @@ class Notification(models.Model):
     # "fallback": one channel at a time in `channel_order`, the next only if the previous
     # could not reach the person (no contact point, opted out, permanent failure).
     strategy = models.CharField(max_length=16, default="all")
+    broadcast = models.ForeignKey(
+        "notify.Broadcast", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="notifications",
+    )
     channel_order = models.JSONField(default=list, blank=True)
     # NULL, not "", when absent: the unique constraint below must ignore keyless rows.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001

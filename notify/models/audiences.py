@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django.db import models
+
+from notify.ids import uuid7
+
+
+class Topic(models.Model):
+    """A named audience recipients subscribe to; sending to it fans out to every subscriber."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant = models.CharField(max_length=64, default="default")
+    key = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="topic_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Subscription(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="subscriptions")
+    recipient = models.ForeignKey(
+        "notify.Recipient", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["topic", "recipient"], name="subscription_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic_id} ← {self.recipient_id}"
+
+
+class Broadcast(models.Model):
+    """One message to many recipients (a list, or a topic's subscribers), accepted at once
+    and expanded into notifications in the background, chunk by chunk."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted"
+        EXPANDING = "expanding"
+        EXPANDED = "expanded"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    tenant = models.CharField(max_length=64, default="default")
+    api_key = models.ForeignKey(
+        "notify.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    topic = models.ForeignKey(Topic, null=True, blank=True, on_delete=models.SET_NULL)
+    # The validated request minus its recipients: template/content, data, channels, ….
+    request = models.JSONField(default=dict)
+    recipients = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    expanded = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.id)
