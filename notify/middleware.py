@@ -18,7 +18,11 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = (
+            settings.NOTIFY_BROADCAST_MAX_BYTES
+            if request.path.startswith("/api/v1/broadcasts/")
+            else settings.MAX_REQUEST_BYTES
+        )
         if request.path.startswith("/api/") and limit and length > limit:
             return JsonResponse(
                 {

@@ -25,3 +25,14 @@ def purge_idempotency_keys() -> int:
     from notify.services.maintenance import idempotency_keys_purge
 
     return idempotency_keys_purge()
+
+
+@app.task(name="notify.expand_broadcast", acks_late=True, ignore_result=True)
+def expand_broadcast(broadcast_id: str) -> bool:
+    """Expand one chunk of a broadcast, then queue the next (short tasks, resumable)."""
+    from notify.services.audiences import broadcast_expand
+
+    more = broadcast_expand(broadcast_id=broadcast_id)
+    if more:
+        expand_broadcast.apply_async(args=[broadcast_id], queue="maintenance")
+    return more

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from notify.api import health
+from notify.api.audiences import BroadcastViewSet, SubscriptionApi, TopicViewSet
 from notify.api.notifications import NotificationViewSet
 from notify.api.preferences import CategoryViewSet, PreferencesApi
 from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
@@ -17,11 +18,18 @@ router = SimpleRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("templates", TemplateViewSet, basename="template")
 router.register("categories", CategoryViewSet, basename="category")
+router.register("topics", TopicViewSet, basename="topic")
+router.register("broadcasts", BroadcastViewSet, basename="broadcast")
 
 api_v1 = [
     *router.urls,
     path("recipients/<str:recipient_id>/", RecipientDetailApi.as_view(), name="recipient"),
     path("recipients/<str:recipient_id>/devices/", DeviceListApi.as_view(), name="devices"),
+    path(
+        "topics/<slug:key>/subscribers/<str:recipient_id>/",
+        SubscriptionApi.as_view(),
+        name="subscription",
+    ),
     path(
         "recipients/<str:recipient_id>/preferences/",
         PreferencesApi.as_view(),

@@ -25,7 +25,12 @@ class InvalidRequest(Exception):
 
 
 def notification_submit(
-    *, api_key: ApiKey, data: dict[str, Any], idempotency_key: str | None, fingerprint: str
+    *,
+    api_key: ApiKey,
+    data: dict[str, Any],
+    idempotency_key: str | None,
+    fingerprint: str,
+    broadcast_id: Any = None,
 ) -> Accepted:
     recipient: dict[str, Any] = data["recipient"]
     channels: list[str] | None = data.get("channels")
@@ -72,6 +77,7 @@ def notification_submit(
         category=data.get("category", ""),
         send_at=data.get("send_at"),
         strategy=data.get("strategy", "all"),
+        broadcast_id=broadcast_id,
         template_key=template_key,
         template_version=template_version,
         idempotency_key=idempotency_key,

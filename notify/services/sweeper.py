@@ -13,6 +13,7 @@ from django.db import connection
 
 from notify.models.notifications import Priority
 from notify.services.doorbell import STANDARD, URGENT, bell_ring
+from notify.services.audiences import broadcasts_resume
 from notify.services.reconcile import deliveries_reconcile
 
 logger = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class SweepReport:
 
 def deliveries_sweep() -> SweepReport:
     reconciled = deliveries_reconcile()  # first, so what it re-queues is rung below
+    broadcasts_resume()
     with connection.cursor() as cursor:
         cursor.execute(_EXPIRED_SQL)
         expired = cursor.fetchall()

@@ -50,3 +50,15 @@ NOTIFY_BREAKER_WINDOW_SECONDS = env.int("NOTIFY_BREAKER_WINDOW_SECONDS", default
 NOTIFY_BREAKER_MIN_CALLS = env.int("NOTIFY_BREAKER_MIN_CALLS", default=10)
 NOTIFY_BREAKER_FAILURE_RATE = env.float("NOTIFY_BREAKER_FAILURE_RATE", default=0.5)
 NOTIFY_BREAKER_OPEN_SECONDS = env.float("NOTIFY_BREAKER_OPEN_SECONDS", default=30.0)
+
+# --- Broadcasts -----------------------------------------------------------------------------
+NOTIFY_BROADCAST_MAX_RECIPIENTS = env.int("NOTIFY_BROADCAST_MAX_RECIPIENTS", default=100_000)
+# Recipients expanded per task run (each run is short; the task re-queues itself).
+NOTIFY_BROADCAST_CHUNK = env.int("NOTIFY_BROADCAST_CHUNK", default=500)
+# Broadcast request bodies may be this large (other API bodies: MAX_REQUEST_BYTES).
+NOTIFY_BROADCAST_MAX_BYTES = env.int("NOTIFY_BROADCAST_MAX_BYTES", default=32 * 1024 * 1024)
+# Django refuses bodies past DATA_UPLOAD_MAX_MEMORY_SIZE (400); our middleware applies the
+# per-endpoint limits first, with a 413.
+from notify.settings.base import DATA_UPLOAD_MAX_MEMORY_SIZE as MAX_REQUEST_BYTES  # noqa: E402
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, NOTIFY_BROADCAST_MAX_BYTES)

@@ -40,7 +40,7 @@ def test_each_key_has_its_own_budget(api: APIClient) -> None:
     assert other.get("/api/v1/notifications/").status_code == 200
 
 
-@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=2048)
+@override_settings(MAX_REQUEST_BYTES=2048)
 def test_an_oversized_body_gets_413_and_nothing_is_stored(api: APIClient) -> None:
     body = {**BODY, "content": {"email": {"subject": "s", "text": "x" * 5000}}}
 

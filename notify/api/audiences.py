@@ -1,0 +1,179 @@
+"""Topics (subscribe/unsubscribe) and broadcasts (one message to a list or a topic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from notify.api.auth import HasScope, caller_key
+from notify.api.notifications import NotificationInput, RecipientInput
+from notify.models.audiences import Broadcast, Topic
+from notify.models.recipients import Recipient
+from notify.services.audiences import (
+    broadcast_cancel,
+    broadcast_create,
+    broadcast_progress,
+    topic_subscribe,
+    topic_unsubscribe,
+)
+from notify.services.recipients import recipient_upsert
+
+
+class TopicSerializer(serializers.ModelSerializer):
+    key = serializers.SlugField(max_length=100)
+    subscribers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Topic
+        fields = ["key", "name", "subscribers", "created_at"]
+        read_only_fields = ["created_at"]
+        validators: list[Any] = []
+
+    def get_subscribers(self, obj: Topic) -> int:
+        return obj.subscriptions.count()
+
+
+@extend_schema(tags=["audiences"])
+class TopicViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = TopicSerializer
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "POST": "manage", "DELETE": "manage"}
+    lookup_field = "key"
+
+    def get_queryset(self) -> QuerySet[Topic]:
+        if getattr(self, "swagger_fake_view", False):
+            return Topic.objects.none()
+        return Topic.objects.filter(tenant=caller_key(self.request).tenant).order_by("key")
+
+    def create(self, request: Request) -> Response:
+        data = TopicSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        topic, _ = Topic.objects.get_or_create(
+            tenant=caller_key(request).tenant,
+            key=data.validated_data["key"],
+            defaults={"name": data.validated_data.get("name", "")},
+        )
+        return Response(TopicSerializer(topic).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["audiences"])
+class SubscriptionApi(APIView):
+    """PUT subscribes the recipient (created if new), DELETE unsubscribes."""
+
+    permission_classes = [HasScope]
+    required_scopes = {"PUT": "send", "DELETE": "send"}
+
+    @extend_schema(request=None, responses={204: None})
+    def put(self, request: Request, key: str, recipient_id: str) -> Response:
+        tenant = caller_key(request).tenant
+        topic = get_object_or_404(Topic, tenant=tenant, key=key)
+        topic_subscribe(
+            topic=topic, recipient=recipient_upsert(tenant=tenant, external_id=recipient_id)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, key: str, recipient_id: str) -> Response:
+        tenant = caller_key(request).tenant
+        topic = get_object_or_404(Topic, tenant=tenant, key=key)
+        recipient = get_object_or_404(Recipient, tenant=tenant, external_id=recipient_id)
+        topic_unsubscribe(topic=topic, recipient=recipient)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BroadcastInput(NotificationInput):
+    recipient = None  # type: ignore[assignment]
+    recipients = serializers.ListField(child=RecipientInput(), required=False, allow_empty=False)
+    topic = serializers.SlugField(max_length=100, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if bool(attrs.get("recipients")) == bool(attrs.get("topic")):
+            raise serializers.ValidationError(
+                {"recipients": ["Give either recipients (a list) or a topic."]}
+            )
+        limit = self.context["max_recipients"]
+        if len(attrs.get("recipients") or []) > limit:
+            raise serializers.ValidationError(
+                {"recipients": [f"At most {limit} recipients per broadcast."]}
+            )
+        return attrs
+
+
+class BroadcastOutput(serializers.ModelSerializer):
+    topic = serializers.CharField(source="topic.key", default=None)
+    deliveries = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Broadcast
+        fields = [
+            "id",
+            "status",
+            "total",
+            "expanded",
+            "topic",
+            "deliveries",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_deliveries(self, obj: Broadcast) -> dict[str, int]:
+        return broadcast_progress(broadcast=obj)
+
+
+@extend_schema(tags=["audiences"])
+class BroadcastViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = BroadcastOutput
+    permission_classes = [HasScope]
+    required_scopes = {"GET": "read", "POST": "send"}
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_queryset(self) -> QuerySet[Broadcast]:
+        if getattr(self, "swagger_fake_view", False):
+            return Broadcast.objects.none()
+        return Broadcast.objects.filter(tenant=caller_key(self.request).tenant)
+
+    @extend_schema(request=BroadcastInput, responses={202: BroadcastOutput})
+    def create(self, request: Request) -> Response:
+        from django.conf import settings
+
+        data = BroadcastInput(
+            data=request.data, context={"max_recipients": settings.NOTIFY_BROADCAST_MAX_RECIPIENTS}
+        )
+        data.is_valid(raise_exception=True)
+        message = {k: v for k, v in data.validated_data.items() if k not in ("recipients", "topic")}
+        topic = None
+        if data.validated_data.get("topic"):
+            topic = Topic.objects.filter(
+                tenant=caller_key(request).tenant, key=data.validated_data["topic"]
+            ).first()
+            if topic is None:
+                raise serializers.ValidationError({"topic": ["No such topic."]})
+        broadcast = broadcast_create(
+            api_key=caller_key(request),
+            message=message,
+            recipients=data.validated_data.get("recipients"),
+            topic=topic,
+        )
+        return Response(BroadcastOutput(broadcast).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: BroadcastOutput})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        broadcast = self.get_object()
+        broadcast_cancel(broadcast=broadcast)
+        broadcast.refresh_from_db()
+        return Response(BroadcastOutput(broadcast).data)
