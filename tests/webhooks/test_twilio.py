@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 from twilio.request_validator import RequestValidator
 
 from notify.models import Delivery, Suppression
@@ -142,3 +142,31 @@ def test_an_unknown_delivery_is_acknowledged_and_ignored(client: Client, db: Any
     response = client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
 
     assert response.status_code == 204
+
+
+@override_settings(
+    USE_X_FORWARDED_HOST=True,
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+    ALLOWED_HOSTS=["notify.example.com", "testserver"],
+)
+def test_a_callback_signed_for_the_public_https_url_is_accepted_behind_a_proxy(
+    client: Client, make_delivery: Any
+) -> None:
+    """Twilio signs https://notify.example.com/…; the request reaches Django as plain HTTP
+    from the proxy, which passes the public host and scheme along."""
+    delivery = make_delivery(provider_message_id="SMp")
+    public = f"https://notify.example.com/webhooks/twilio/status/?delivery={delivery.id}"
+    params = _status("SMp", "delivered")
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(public, params)
+
+    response = client.post(
+        f"/webhooks/twilio/status/?delivery={delivery.id}",
+        params,
+        HTTP_X_TWILIO_SIGNATURE=signature,
+        HTTP_X_FORWARDED_HOST="notify.example.com",
+        HTTP_X_FORWARDED_PROTO="https",
+    )
+
+    assert response.status_code == 204
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered"
