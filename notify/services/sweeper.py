@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from django.db import connection
 
 from notify.models.notifications import Priority
-from notify.services.doorbell import STANDARD, URGENT, bell_ring
 from notify.services.audiences import broadcasts_resume
+from notify.services.doorbell import STANDARD, URGENT, bell_ring
 from notify.services.reconcile import deliveries_reconcile
 
 logger = logging.getLogger(__name__)
