@@ -9,8 +9,12 @@ import os
 
 from celery import Celery
 
+from notify.observability import worker as observability
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
 
 app = Celery("notify")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["notify"])
+# Log context per task, tracing in worker children, metrics bookkeeping on child exit.
+observability.connect()

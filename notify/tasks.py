@@ -15,9 +15,12 @@ def drain(channel: str, lane: str) -> int:
 
 @app.task(name="notify.sweep", ignore_result=True)
 def sweep() -> int:
+    from notify.observability.receivers import sweep_counted
     from notify.services.sweeper import deliveries_sweep
 
-    return deliveries_sweep().expired
+    report = deliveries_sweep()
+    sweep_counted(report)
+    return report.expired
 
 
 @app.task(name="notify.purge_idempotency_keys", ignore_result=True)
@@ -25,6 +28,29 @@ def purge_idempotency_keys() -> int:
     from notify.services.maintenance import idempotency_keys_purge
 
     return idempotency_keys_purge()
+
+
+@app.task(name="notify.send_webhooks", acks_late=True, ignore_result=True)
+def send_webhooks() -> int:
+    """Send due outbound webhook events (rung after events are recorded, and run by beat)."""
+    from notify.services.webhook_delivery import webhook_deliveries_send
+
+    return webhook_deliveries_send()
+
+
+@app.task(name="notify.purge_webhook_deliveries", ignore_result=True)
+def purge_webhook_deliveries() -> int:
+    from notify.services.webhook_delivery import webhook_deliveries_purge
+
+    return webhook_deliveries_purge()
+
+
+@app.task(name="notify.restore_pauses", ignore_result=True)
+def restore_pauses() -> int:
+    """Put operators' pauses back in Redis if it lost them."""
+    from notify.services.pauses import pauses_restore
+
+    return pauses_restore()
 
 
 @app.task(name="notify.expand_broadcast", acks_late=True, ignore_result=True)

@@ -1,18 +1,32 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from notify.api import health
 from notify.api.audiences import BroadcastViewSet, SubscriptionApi, TopicViewSet
+from notify.api.deliveries import DeliveryViewSet
 from notify.api.notifications import NotificationViewSet
 from notify.api.preferences import CategoryViewSet, PreferencesApi
+from notify.api.providers import PauseApi, PauseStateListApi, ResumeApi
 from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
 from notify.api.templates import TemplateViewSet
+from notify.api.webhooks import WebhookViewSet
+from notify.observability.dashboard import dashboard_view
+from notify.observability.views import metrics_view
 from notify.unsubscribe import unsubscribe
 from notify.webhooks.twilio import twilio_inbound, twilio_status
+
+
+def pause_routes(kind: str, prefix: str) -> list[URLPattern]:
+    return [
+        path(f"{prefix}/", PauseStateListApi.as_view(kind=kind), name=prefix),
+        path(f"{prefix}/<str:name>/pause/", PauseApi.as_view(kind=kind), name=f"{kind}-pause"),
+        path(f"{prefix}/<str:name>/resume/", ResumeApi.as_view(kind=kind), name=f"{kind}-resume"),
+    ]
+
 
 router = SimpleRouter()
 router.register("notifications", NotificationViewSet, basename="notification")
@@ -20,6 +34,8 @@ router.register("templates", TemplateViewSet, basename="template")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("topics", TopicViewSet, basename="topic")
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 api_v1 = [
     *router.urls,
@@ -40,6 +56,9 @@ api_v1 = [
         DeviceDetailApi.as_view(),
         name="device",
     ),
+    # Operator controls: pause/resume a provider or a channel.
+    *pause_routes("provider", "providers"),
+    *pause_routes("channel", "channels"),
 ]
 
 # An API URL no route matches answers JSON, like every other API error.
@@ -51,9 +70,12 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
+    path("metrics", metrics_view, name="metrics"),
     path("webhooks/twilio/status/", twilio_status, name="twilio-status"),
     path("webhooks/twilio/inbound/", twilio_inbound, name="twilio-inbound"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
     path("anymail/", include("anymail.urls")),
+    # Staff only (admin_view redirects anyone else to the admin login).
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),
 ]

@@ -12,7 +12,9 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from notify.models.notifications import DeliveryStatus
-from notify.services.operations import deliveries_cancel, deliveries_retry
+from notify.models.operations import Replay
+from notify.services.operations import deliveries_cancel
+from notify.services.replay import deliveries_replay
 
 
 class DeliveryOperationsAdmin(admin.ModelAdmin):
@@ -33,8 +35,10 @@ class DeliveryOperationsAdmin(admin.ModelAdmin):
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         # Narrowing by status here only keeps the id list short; the service re-checks.
         ids = self.selected_delivery_ids(queryset, DeliveryStatus.FAILED)
-        count = deliveries_retry(delivery_ids=ids)
-        _report(self, request, count, "put back in line for sending", "failed")
+        replay = deliveries_replay(
+            delivery_ids=ids, requested_by=request.user.get_username(), source=Replay.Source.ADMIN
+        )
+        _report(self, request, replay.count, "put back in line for sending", "failed")
 
     @admin.action(description="Cancel pending deliveries", permissions=["operate"])
     def cancel_pending(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

@@ -16,6 +16,7 @@ from notify.admin.base import DeliveryOperationsAdmin, ReadOnlyAdmin
 from notify.admin.display import admin_link, attempt_timeline, mask_address
 from notify.admin.filters import (
     DeliveryChannelFilter,
+    DeliveryErrorClassFilter,
     DeliveryErrorCodeFilter,
     DeliveryProviderFilter,
 )
@@ -42,6 +43,7 @@ class DeliveryAdmin(DeliveryOperationsAdmin, ReadOnlyAdmin):
         "status",
         DeliveryChannelFilter,
         DeliveryProviderFilter,
+        DeliveryErrorClassFilter,
         DeliveryErrorCodeFilter,
         "updated_at",
     ]

@@ -10,8 +10,9 @@ from django.contrib import admin
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest
 
-from notify.models.notifications import Delivery, DeliveryStatus, Notification
+from notify.models.notifications import Delivery, DeliveryAttempt, DeliveryStatus, Notification
 from notify.services.planning import CHANNEL_ORDER
+from notify.services.replay import deliveries_filter
 
 # Choices are read from this many newest rows. A DISTINCT over a table of millions is a full
 # scan on every page view; a value older than that still filters when put in the URL.
@@ -95,6 +96,21 @@ class DeliveryProviderFilter(_RecentValues):
 class DeliveryErrorCodeFilter(_RecentValues):
     title = "error code"
     parameter_name = field = "error_code"
+
+
+class DeliveryErrorClassFilter(admin.SimpleListFilter):
+    """The error class (outcome) of a delivery's last attempt: transient errors that ran out
+    of attempts, permanent refusals, our own configuration, ambiguous sends."""
+
+    title = "error class"
+    parameter_name = "error_class"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(v), str(label)) for v, label in DeliveryAttempt.Outcome.choices if v != "sent"]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return deliveries_filter(queryset, outcome=value) if value else queryset
 
 
 def recent_values(model: type[Model], field: str) -> list[str]:

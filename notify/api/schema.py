@@ -27,6 +27,7 @@ _ALWAYS = {
 }
 _BY_OPERATION = {
     ("get", "/api/v1/notifications/"): {"404": "Invalid pagination cursor"},
+    ("get", "/api/v1/deliveries/"): {"404": "Invalid pagination cursor"},
     ("post", "/api/v1/notifications/"): {
         "409": "The same Idempotency-Key is being processed; retry after Retry-After",
         "413": "Request body too large",

@@ -4,10 +4,12 @@
 from notify.models.apikeys import ApiKey
 from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import Delivery, DeliveryAttempt, Notification
+from notify.models.operations import Pause, Replay
 from notify.models.preferences import Category, Preference
 from notify.models.recipients import Device, Recipient
 from notify.models.suppressions import Suppression
 from notify.models.templates import Template
+from notify.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -17,10 +19,14 @@ __all__ = [
     "DeliveryAttempt",
     "Device",
     "Notification",
+    "Pause",
     "Preference",
     "Recipient",
+    "Replay",
     "Subscription",
     "Suppression",
     "Template",
     "Topic",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -51,7 +51,10 @@ class Notification(models.Model):
     # could not reach the person (no contact point, opted out, permanent failure).
     strategy = models.CharField(max_length=16, default="all")
     broadcast = models.ForeignKey(
-        "notify.Broadcast", null=True, blank=True, on_delete=models.SET_NULL,
+        "notify.Broadcast",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="notifications",
     )
     channel_order = models.JSONField(default=list, blank=True)

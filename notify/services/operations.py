@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from notify.models.notifications import Delivery, DeliveryStatus
 from notify.services.doorbell import bells_ring_for
-from notify.services.events import DeliveryChange, changes_emit
+from notify.services.events import DeliveryChange
+from notify.signals import deliveries_changed
+
+logger = logging.getLogger(__name__)
 
 
 def deliveries_retry(*, delivery_ids: Iterable[Any]) -> int:
@@ -28,27 +31,29 @@ def deliveries_retry(*, delivery_ids: Iterable[Any]) -> int:
         Delivery.objects.filter(id__in=[r[0] for r in rows]).update(
             status=DeliveryStatus.PENDING,
             next_attempt_at=timezone.now(),
-            # A fresh budget: as many attempts from now on as a new delivery gets.
-            max_attempts=F("attempts") + settings.NOTIFY_MAX_ATTEMPTS,
+            max_attempts=F("attempts") + F("max_attempts"),
             error_code="",
             last_error="retry requested by an operator",
             updated_at=timezone.now(),
         )
         pairs = {(channel, priority) for _, channel, priority, _, _ in rows}
-        transaction.on_commit(lambda: bells_ring_for(pairs))
-        changes_emit(
-            [
-                DeliveryChange(
-                    delivery_id=str(delivery_id),
-                    notification_id=str(notification_id),
-                    channel=channel,
-                    status=DeliveryStatus.PENDING,
-                    provider=provider,
-                    source="operator",
-                )
-                for delivery_id, channel, _, notification_id, provider in rows
-            ]
-        )
+        changes = [
+            DeliveryChange(
+                delivery_id=str(delivery_id),
+                notification_id=str(notification_id),
+                channel=channel,
+                status=DeliveryStatus.PENDING,
+                provider=provider,
+                source="operator",
+            )
+            for delivery_id, channel, _, notification_id, provider in rows
+        ]
+
+        def after_commit() -> None:
+            bells_ring_for(pairs)
+            _changes_send(changes)
+
+        transaction.on_commit(after_commit)
     return len(rows)
 
 
@@ -59,3 +64,13 @@ def deliveries_cancel(*, delivery_ids: Iterable[Any]) -> int:
         last_error="cancelled by an operator",
         updated_at=timezone.now(),
     )
+
+
+def _changes_send(changes: list[DeliveryChange]) -> None:
+    # Already after the commit (events.changes_emit would defer once more): tell observers
+    # now, without letting one of them break the operator's action.
+    if not changes:
+        return
+    for receiver, result in deliveries_changed.send_robust(sender=DeliveryChange, changes=changes):
+        if isinstance(result, Exception):
+            logger.error("deliveries_changed receiver %r failed: %s", receiver, result)

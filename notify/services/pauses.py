@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 PROVIDERS = ("twilio", "fcm", "smtp", "postmark", "mailgun")
 CHANNELS = ("email", "sms", "push")
-TARGETS = {Pause.Kind.PROVIDER: PROVIDERS, Pause.Kind.CHANNEL: CHANNELS}
+TARGETS: dict[str, tuple[str, ...]] = {"provider": PROVIDERS, "channel": CHANNELS}
 
 
 class PauseUnavailable(Exception):
@@ -124,4 +124,3 @@ def _channels_of(provider: str) -> list[str]:
 def _check(kind: str, target: str) -> None:
     if target not in TARGETS.get(kind, ()):
         raise ValueError(f"unknown {kind}: {target!r}")
-

@@ -116,7 +116,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     # The channel list appears in several serializers: one name for it in the schema.
-    "ENUM_NAME_OVERRIDES": {"ChannelEnum": ["email", "sms", "push"]},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": ["email", "sms", "push"],
+        "DeliveryStatusEnum": "notify.models.notifications.DeliveryStatus",
+        "BroadcastStatusEnum": "notify.models.audiences.Broadcast.Status",
+    },
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
@@ -153,21 +157,39 @@ if env.bool("SECURE_HTTPS", default=False):
     # Health probes come from the orchestrator over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
+# LOG_FORMAT=json: one JSON object per line, with notification/delivery/task ids
+# (notify/observability/jsonlogs.py); "plain" for a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"mask_pii": {"()": "notify.logs.MaskPII"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "notify.observability.jsonlogs.JsonFormatter"},
+    },
+    "filters": {
+        "mask_pii": {"()": "notify.logs.MaskPII"},
+        "log_context": {"()": "notify.observability.jsonlogs.LogContextFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["mask_pii"],
+            "formatter": LOG_FORMAT,
+            "filters": ["mask_pii", "log_context"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # twilio logs every request and response at INFO.
     "loggers": {
+        # One line per delivery status change: on by default for JSON logs only.
+        "notify.events": {
+            "level": env.str(
+                "LOG_EVENTS_LEVEL", default="INFO" if LOG_FORMAT == "json" else "WARNING"
+            )
+        },
         "mail.log": {"level": "WARNING"},
         "twilio.http_client": {"level": "WARNING"},
         # One line per task (a sweep every few seconds) buries everything else; Flower

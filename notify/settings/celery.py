@@ -70,4 +70,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": "maintenance"},
     },
+    # Outbound webhooks due for a (re)try; new events also ring at once.
+    "send-webhooks": {
+        "task": "notify.send_webhooks",
+        "schedule": env.float("NOTIFY_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=5.0),
+        "options": {"queue": "maintenance", "expires": 30},
+    },
+    "purge-webhook-deliveries": {
+        "task": "notify.purge_webhook_deliveries",
+        "schedule": 3600.0,
+        "options": {"queue": "maintenance"},
+    },
+    # Operators' pauses survive a Redis restart: put back from their audit rows.
+    "restore-pauses": {
+        "task": "notify.restore_pauses",
+        "schedule": 10.0,
+        "options": {"queue": "maintenance", "expires": 30},
+    },
 }

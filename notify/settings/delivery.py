@@ -51,6 +51,25 @@ NOTIFY_BREAKER_MIN_CALLS = env.int("NOTIFY_BREAKER_MIN_CALLS", default=10)
 NOTIFY_BREAKER_FAILURE_RATE = env.float("NOTIFY_BREAKER_FAILURE_RATE", default=0.5)
 NOTIFY_BREAKER_OPEN_SECONDS = env.float("NOTIFY_BREAKER_OPEN_SECONDS", default=30.0)
 
+# --- Outbound status webhooks (notify/services/webhooks.py) -----------------------------------
+# A webhook URL that resolves to a loopback, private, link-local, multicast or reserved
+# address is refused, at registration and before every send, unless this is set: callers
+# must not be able to make Notify call into its own network (SSRF). Tests and local
+# set-ups with a receiver on 127.0.0.1 set it.
+NOTIFY_WEBHOOKS_ALLOW_PRIVATE = env.bool("NOTIFY_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# Seconds for the whole POST (connect, send, first bytes of the answer).
+NOTIFY_WEBHOOK_TIMEOUT_SECONDS = env.float("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Attempts per event; between them, exponential backoff with jitter from BASE up to MAX
+# seconds (the defaults spread 8 attempts over about two hours). Waits live in the outbox
+# row and beat sends what is due, never a Celery countdown.
+NOTIFY_WEBHOOK_MAX_ATTEMPTS = env.int("NOTIFY_WEBHOOK_MAX_ATTEMPTS", default=8)
+NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = env.float("NOTIFY_WEBHOOK_RETRY_BASE_SECONDS", default=60.0)
+NOTIFY_WEBHOOK_RETRY_MAX_SECONDS = env.float("NOTIFY_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# Endpoints per API key.
+NOTIFY_WEBHOOK_MAX_ENDPOINTS = env.int("NOTIFY_WEBHOOK_MAX_ENDPOINTS", default=10)
+# Sent and failed webhook events are kept this long for the admin's delivery log.
+NOTIFY_WEBHOOK_RETENTION_DAYS = env.int("NOTIFY_WEBHOOK_RETENTION_DAYS", default=14)
+
 # --- Broadcasts -----------------------------------------------------------------------------
 NOTIFY_BROADCAST_MAX_RECIPIENTS = env.int("NOTIFY_BROADCAST_MAX_RECIPIENTS", default=100_000)
 # Recipients expanded per task run (each run is short; the task re-queues itself).

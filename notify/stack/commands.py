@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,6 +30,13 @@ FLOWER_PORT = 5555
 SANDBOX_HTTP_PORT = 8025
 SANDBOX_SMTP_PORT = 2525
 NO_TESTS_COLLECTED = 5  # pytest's exit status
+# The browser tests (tests/browser) drive Debian's Chromium, never a browser Playwright
+# downloads; tests/browser/conftest.py reads the same path and NOTIFY_BROWSER_UNAVAILABLE.
+CHROMIUM = Path("/usr/bin/chromium")
+# fonts-liberation is the one recommendation worth having (legible screenshots); the rest
+# (GL drivers, printing, udev...) would triple the install.
+BROWSER_PACKAGES = ["chromium", "fonts-liberation"]
+BROWSER_INSTALL_TIMEOUT = 600.0  # seconds, update and install together
 
 
 def run() -> int:
@@ -45,6 +53,7 @@ def run() -> int:
     with running(env, DATA, console.say) as services:
         env.update(services.env())
         apply_defaults(env, DATA)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(DATA / "prometheus"))
         try:
             creds = prepare_django(ROOT, env, DATA, console)
         except subprocess.CalledProcessError as exc:
@@ -77,6 +86,8 @@ def stack_processes(web_port: int, admin_password: str) -> list[ProcessSpec]:
     celery = [py, "-m", "celery", "-A", "celery_app"]
     # Access log on stdout: in development, seeing each request is the point.
     gunicorn = [py, "-m", "gunicorn", "notify.wsgi:application", "--access-logfile", "-"]
+    # Hooks only (multiprocess-metrics bookkeeping when a web worker exits).
+    gunicorn += ["-c", "python:notify.observability.gunicorn"]
     basic_auth = f"--basic-auth=admin:{admin_password}"
     sandbox_ports = ["--http-port", str(SANDBOX_HTTP_PORT), "--smtp-port", str(SANDBOX_SMTP_PORT)]
     return [
@@ -109,6 +120,14 @@ def stack_processes(web_port: int, admin_password: str) -> list[ProcessSpec]:
     ]
 
 
+def metrics_dir(path: Path) -> Path:
+    """An empty directory for the processes' metric files (docs/operations.md): web workers,
+    Celery children and the scrape all use it, and files of an earlier run must not count."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
 def env_exports() -> int:
     """Print `export` lines for a shell or Make. Embedded servers started here keep running."""
     console = Console(sys.stderr)  # stdout is for `eval`
@@ -128,6 +147,9 @@ def test(pytest_args: Sequence[str]) -> int:
         env.update(services.env())
         # mypy's Django plugin imports notify.settings, which needs a SECRET_KEY.
         env.setdefault("SECRET_KEY", secret_file(DATA / "secret-key", 40))
+        unavailable = ensure_browser(console)
+        if unavailable:
+            env["NOTIFY_BROWSER_UNAVAILABLE"] = unavailable
         for argv in check_commands(ROOT):
             status = _step(console, argv, env)
             if status != 0:
@@ -136,6 +158,56 @@ def test(pytest_args: Sequence[str]) -> int:
         if status == NO_TESTS_COLLECTED:
             console.say("pytest collected no tests: treating that as a failure")
         return status
+
+
+def ensure_browser(console: Console, chromium: Path = CHROMIUM) -> str:
+    """Install Debian's Chromium for the browser tests if it is missing. Returns "" when the
+    browser is there, else why not: the browser tests then skip with that reason, and the rest
+    of the run goes on (a machine without apt or root still runs every other test)."""
+    if chromium.exists():
+        return ""
+    if os.environ.get("NOTIFY_BROWSER_INSTALL", "1") == "0":
+        reason = f"{chromium} is missing and NOTIFY_BROWSER_INSTALL=0"
+    elif os.geteuid() != 0:
+        reason = f"{chromium} is missing and installing it needs root (apt-get install chromium)"
+    elif shutil.which("apt-get") is None:
+        reason = f"{chromium} is missing and there is no apt-get to install it with"
+    else:
+        reason = _apt_install_browser(console, chromium)
+    if reason:
+        console.say(f"browser: {reason}; the browser tests will be skipped")
+    return reason
+
+
+def _apt_install_browser(console: Console, chromium: Path) -> str:
+    console.say(f"browser: installing Debian's {' '.join(BROWSER_PACKAGES)} (about 1-2 minutes)")
+    log = DATA / "browser-install.log"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=120"]
+    steps = [
+        [*apt, "update", "-qq"],
+        [*apt, "install", "-y", "-qq", "--no-install-recommends", *BROWSER_PACKAGES],
+    ]
+    started = time.monotonic()
+    with log.open("w") as out:
+        for argv in steps:
+            left = BROWSER_INSTALL_TIMEOUT - (time.monotonic() - started)
+            try:
+                status = subprocess.run(  # noqa: S603 - fixed argv
+                    argv, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=left, check=False
+                ).returncode
+            except subprocess.TimeoutExpired:
+                return f"`{shlex.join(argv)}` timed out after {BROWSER_INSTALL_TIMEOUT:.0f}s"
+            if status != 0:
+                tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+                console.say(f"browser: `{shlex.join(argv)}` failed (status {status}); {log}:")
+                for line in tail:
+                    console.say(f"  {line}")
+                return f"`{shlex.join(argv)}` failed with status {status} (see {log})"
+    if not chromium.exists():
+        return f"apt-get installed {' '.join(BROWSER_PACKAGES)} but {chromium} is still missing"
+    console.say(f"browser: {chromium} installed in {time.monotonic() - started:.1f}s")
+    return ""
 
 
 def check_commands(root: Path) -> list[list[str]]:

@@ -14,8 +14,16 @@ def test_healthz_answers_200_without_a_key() -> None:
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_reports_postgres_and_redis_ok(db: Any) -> None:
+def test_readyz_reports_postgres_redis_and_broker_ok(db: Any, settings: Any) -> None:
+    # Workers are covered in tests/observability/test_readyz.py; here none need to run.
+    settings.READYZ_REQUIRE_WORKERS = False
     response = Client().get("/readyz")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"postgres": "ok", "redis": "ok"}}
+    checks = response.json()["checks"]
+    assert {k: checks[k] for k in ("postgres", "redis", "broker")} == {
+        "postgres": "ok",
+        "redis": "ok",
+        "broker": "ok",
+    }
+    assert response.json()["status"] == ("ok" if checks["workers"] == "ok" else "degraded")
