@@ -196,5 +196,6 @@ LOGGING = {
         # shows tasks. CELERY_TASK_LOG_LEVEL=INFO brings them back.
         "celery.app.trace": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
         "celery.beat": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        "celery.worker.strategy": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
     },
 }

@@ -109,7 +109,8 @@ def stack_processes(web_port: int, admin_password: str) -> list[ProcessSpec]:
         ProcessSpec(
             "beat",
             [*celery, "beat", "-l", "info", "--schedule", str(DATA / "celerybeat-schedule")],
-            ready_text="beat: Starting",
+            # Beat's start-up banner goes to stdout whatever the log level.
+            ready_text="is starting.",
         ),
         ProcessSpec(
             "flower",

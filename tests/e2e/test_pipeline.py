@@ -226,3 +226,14 @@ def test_a_cancelled_notification_is_never_sent(
     time.sleep(3.5)  # past send_at, and past several sweeps
     assert sandbox.messages(provider="smtp", to="cancel@example.com") == []
     assert Delivery.objects.get(id=created["deliveries"][0]["id"]).status == "cancelled"
+
+
+def test_make_run_recognises_a_started_worker_and_beat(stack: Stack) -> None:
+    """`make run` prints its banner once every process shows its ready text; a log-level
+    change must not silence the line it waits for."""
+    from notify.stack.commands import stack_processes
+
+    waits = {spec.name: spec.ready_text for spec in stack_processes(8000, "x")}
+    assert stack.worker is not None and stack.beat is not None
+    wait_for(lambda: waits["beat"] in stack.beat.output(), timeout=15, what="beat's ready text")
+    assert waits["worker"] in stack.worker.output()
