@@ -1,0 +1,109 @@
+"""What a run measures and for how long: the full benchmark, the CI-sized smoke run and the
+soak. Every figure in the results comes with the configuration that produced it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+KINDS = ("email", "sms", "push", "mix")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the Celery workers are laid out on the machine."""
+
+    # Worker instances (`celery worker` processes), each consuming every queue.
+    workers: int = 2
+    # Pool processes per instance (prefork). 2 x 1 gives one drain process per core.
+    concurrency: int = 1
+    # Extra instance serving only the urgent queue (critical/high traffic), 0 or 1.
+    urgent_workers: int = 0
+
+    @property
+    def pool_processes(self) -> int:
+        return self.workers * self.concurrency
+
+    def describe(self) -> str:
+        text = f"{self.workers} worker(s) x prefork -c {self.concurrency}, all queues"
+        if self.urgent_workers:
+            text += f" + {self.urgent_workers} worker(s) -Q urgent -c 1"
+        return text
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    mode: str = "full"
+    latency_ms: int = 50
+    # Stand-in ceiling and bare-SDK loops, per channel.
+    standin_seconds: float = 6.0
+    sdk_seconds: float = 15.0
+    # End-to-end phases: load before the window, then the measured steady window.
+    warmup_seconds: float = 10.0
+    steady_seconds: float = 60.0
+    e2e_kinds: tuple[str, ...] = KINDS
+    baseline_kinds: tuple[str, ...] = ("sms", "mix")
+    # Closed-loop API clients during e2e; the backlog governor keeps the pipeline fed.
+    e2e_clients: int = 12
+    backlog_high: int = 4000
+    backlog_low: int = 1500
+    # API latency: open-loop steps at fixed rates, then a closed-loop saturation run.
+    api_rates: tuple[int, ...] = (50, 100)
+    api_step_seconds: float = 30.0
+    api_max_clients: int = 16
+    # Accept -> provider receipt at a moderate open-loop rate (requests/s, mix = 3 deliveries).
+    receipt_rate: int = 50
+    receipt_seconds: float = 30.0
+    # Critical traffic under a backlog inserted straight into Postgres.
+    backlog: int = 50_000
+    critical_rate: float = 4.0
+    critical_max_seconds: float = 300.0
+    # Thread pool per drain (NOTIFY_SEND_CONCURRENCY) and the bare-SDK loop's threads.
+    send_threads: int = 32
+    layout: Layout = field(default_factory=Layout)
+    # Baseline (one Celery task per delivery): prefork processes, all on one instance.
+    baseline_concurrency: int = 32
+    web_workers: int = 2
+    web_threads: int = 8
+    scaleout: bool = True
+    urgent_variant: bool = True
+    profile: bool = True
+    profile_seconds: float = 30.0
+    soak_seconds: float = 0.0
+    # Longest wait for other people's CPU load to pass before a measurement (shared machine).
+    quiet_wait_seconds: float = 10.0
+    # Longest wait, after the load stops, for the pipeline to finish what it accepted.
+    drain_wait_seconds: float = 180.0
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def full() -> BenchConfig:
+    return BenchConfig()
+
+
+def smoke() -> BenchConfig:
+    """Same phases, CI-sized: the whole run in about four minutes."""
+    return BenchConfig(
+        mode="smoke",
+        standin_seconds=3.0,
+        sdk_seconds=4.0,
+        warmup_seconds=3.0,
+        steady_seconds=8.0,
+        baseline_kinds=("mix",),
+        api_step_seconds=6.0,
+        receipt_seconds=8.0,
+        backlog=5_000,
+        critical_max_seconds=40.0,
+        quiet_wait_seconds=0.0,
+        drain_wait_seconds=20.0,
+        scaleout=False,
+        urgent_variant=False,
+        profile=False,
+    )
+
+
+def soak(seconds: float) -> BenchConfig:
+    return dataclasses.replace(full(), mode="soak", soak_seconds=seconds, profile=False)

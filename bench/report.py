@@ -1,0 +1,250 @@
+"""The results: latest.json (every figure, the machine and the configuration) and latest.md
+(each target of issue 4 with the figure, the target and whether it was met)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.procs import ROOT
+
+Row = tuple[str, str, str, str]  # what, figure, target, verdict
+
+
+def machine_info(sql: Callable[..., list[tuple[Any, ...]]] | None) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpu": _cpu_model(),
+        "cores": psutil.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain")),
+    }
+    if sql is not None:
+        info["postgres"] = str(sql("SHOW server_version")[0][0])
+    return info
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(  # noqa: S603 - fixed argv
+            ["git", *args],  # noqa: S607 - git from PATH, as a developer runs it
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+    except OSError:
+        return ""
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.write_text(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _get(results: dict[str, Any], *keys: str) -> Any:
+    node: Any = results
+    for key in keys:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _verdict(ok: bool | None, shortfall: str = "") -> str:
+    if ok is None:
+        return "not measured"
+    return "met" if ok else f"**missed**{' (' + shortfall + ')' if shortfall else ''}"
+
+
+def target_rows(results: dict[str, Any], backlog: int) -> list[Row]:
+    rows: list[Row] = []
+    sdk = results.get("sdk_ceiling", {})
+    e2e = results.get("e2e", {})
+    for kind in ("email", "sms", "push", "mix"):
+        got, ceiling = _get(e2e, kind, "deliveries_per_s"), _get(sdk, kind, "messages_per_s")
+        if got is None or not ceiling:
+            continue
+        ratio = got / ceiling
+        rows.append(
+            (
+                f"e2e {kind} vs bare-SDK ceiling",
+                f"{got:.0f} / {ceiling:.0f} /s = {ratio:.0%}",
+                ">= 70 %",
+                _verdict(ratio >= 0.7, f"{0.7 - ratio:.0%} short"),
+            )
+        )
+    mix = _get(e2e, "mix", "deliveries_per_s")
+    if mix is not None:
+        rows.append(
+            (
+                "e2e mix deliveries/s",
+                f"{mix:.0f}",
+                ">= 500",
+                _verdict(mix >= 500, f"{mix / 500:.0%} of it"),
+            )
+        )
+    for kind, base in results.get("baseline", {}).items():
+        if not isinstance(base, dict) or kind not in e2e:
+            continue
+        ratio = e2e[kind]["deliveries_per_s"] / max(base["deliveries_per_s"], 1e-9)
+        rows.append(
+            (
+                f"e2e {kind} vs one-task-per-delivery baseline",
+                f"{e2e[kind]['deliveries_per_s']:.0f} / {base['deliveries_per_s']:.0f} /s "
+                f"= {ratio:.1f}x",
+                ">= 5x",
+                _verdict(ratio >= 5, f"{ratio:.1f}x"),
+            )
+        )
+    p99 = _get(results, "api", "rate_100", "latency_ms", "p99")
+    if p99 is not None:
+        rows.append(
+            ("single create p99 at 100 req/s", f"{p99:.0f} ms", "<= 50 ms", _verdict(p99 <= 50))
+        )
+    bulk = _get(results, "api", "bulk")
+    if bulk is not None:
+        rows.append(("bulk accept", bulk.get("note", ""), ">= 5,000 recipients/s", "not measured"))
+    crit = _get(results, "critical", "configured", "all", "p95")
+    if crit is not None:
+        rows.append(
+            (
+                f"critical p95 accept -> provider, {backlog:,} backlog",
+                f"{crit:.0f} ms",
+                "< 1,000 ms (50k backlog)",
+                _verdict(crit < 1000, f"{crit / 1000:.1f} s"),
+            )
+        )
+    urgent = _get(results, "critical", "with_urgent_worker", "all", "p95")
+    if urgent is not None:
+        rows.append(
+            (
+                "  same, + a dedicated -Q urgent worker",
+                f"{urgent:.0f} ms",
+                "< 1,000 ms",
+                _verdict(urgent < 1000),
+            )
+        )
+    soak = results.get("soak")
+    rows.append(
+        (
+            "worker memory over a long soak",
+            soak["verdict_text"] if soak else "soak mode only (python -m bench --soak)",
+            "flat over 1M deliveries",
+            _verdict(soak["flat"]) if soak else "not measured",
+        )
+    )
+    return rows
+
+
+def info_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    return [*_ceiling_rows(results), *_pipeline_rows(results), *_latency_rows(results)]
+
+
+def _ceiling_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = [
+        (f"stand-in ceiling {provider} (trivial client)", f"{data['requests_per_s']:.0f} req/s")
+        for provider, data in results.get("standin_ceiling", {}).items()
+    ]
+    for kind in ("email", "sms", "push", "mix"):
+        value = _get(results, "sdk_ceiling", kind, "messages_per_s")
+        if value is not None:
+            rows.append((f"bare-SDK ceiling {kind}", f"{value:.0f} msg/s"))
+    return rows
+
+
+def _pipeline_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for group in ("e2e", "baseline"):
+        for kind, data in results.get(group, {}).items():
+            if not isinstance(data, dict):
+                continue
+            rate, standin = data["deliveries_per_s"], data["standin_accepted_per_s"]
+            cpu, foreign = data["cpu_ms_per_delivery"], data["cores"]["foreign"]
+            rows.append(
+                (
+                    f"{group} {kind}",
+                    f"{rate:.0f} deliveries/s (stand-ins {standin:.0f}/s); "
+                    f"{cpu:.2f} ms CPU/delivery (web+workers+beat); "
+                    f"machine {data['cores']['machine']:.2f} cores busy, "
+                    f"{foreign:.2f} of them not ours",
+                )
+            )
+    drain = _get(results, "critical", "configured", "backlog_drain_per_s")
+    if drain:
+        rows.append(("backlog drain, workers only (no API load)", f"{drain:.0f} deliveries/s"))
+    scale = results.get("scaleout")
+    if scale:
+        one = scale["one_worker"]["deliveries_per_s"]
+        two = scale["configured"].get("deliveries_per_s") or 0
+        rows.append(("scale-out mix: 1 worker process vs configured", f"{one:.0f} vs {two:.0f} /s"))
+    for role, mem in results.get("memory", {}).items():
+        peak, total = mem["peak_process_mb"], mem["peak_total_mb"]
+        rows.append((f"peak RSS {role}", f"{peak:.0f} MB per process, {total:.0f} MB total"))
+    return rows
+
+
+def _latency_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    api = results.get("api", {})
+    for key in ("rate_50", "rate_100", "max_rate"):
+        if key in api:
+            lat = api[key]["latency_ms"]
+            what = (
+                "max create rate (closed loop)" if key == "max_rate" else f"create at {key[5:]}/s"
+            )
+            rows.append(
+                (
+                    what,
+                    f"{api[key]['achieved_per_s']:.0f} req/s; "
+                    f"p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms",
+                )
+            )
+    receipt = _get(results, "receipt", "all")
+    if receipt:
+        rows.append(
+            (
+                "accept -> provider (mix, steady)",
+                " / ".join(f"{q} {receipt.get(q)}" for q in ("p50", "p95", "p99")) + " ms",
+            )
+        )
+    return rows
+
+
+def markdown(document: dict[str, Any]) -> str:
+    results = document["results"]
+    cfg = document["config"]
+    dirty = " (dirty)" if document["machine"]["dirty"] else ""
+    lines = [
+        f"# Notify benchmark ({cfg['mode']}) — {document['finished']}",
+        "",
+        f"{document['machine']['cores']} cores, {document['machine']['cpu']}; provider latency "
+        f"{cfg['latency_ms']} ms; layout: {results.get('e2e', {}).get('layout', '?')}; "
+        f"code: {cfg.get('code') or document['machine']['commit'] + dirty}; "
+        f"run took {document['duration_s'] / 60:.1f} min.",
+        "",
+        "| target | figure | target value | verdict |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in target_rows(results, cfg["backlog"])]
+    lines += ["", "| measurement | figure |", "|---|---|"]
+    lines += [f"| {a} | {b} |" for a, b in info_rows(results)]
+    return "\n".join(lines) + "\n"

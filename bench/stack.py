@@ -1,0 +1,268 @@
+"""The deployment under test: a dedicated database (notify_bench) and Redis database (/13) on
+the Postgres and Redis that `notify.stack.resolve` finds or starts, gunicorn, Celery workers and
+beat, all started as an operator would start them, with the environment below."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import redis
+import requests
+
+from bench.config import BenchConfig, Layout
+from bench.procs import ROOT, SOURCE, Proc, free_port, wait_for
+from bench.sandboxes import Sandboxes
+from notify.stack.resolve import Services, resolve
+
+DATABASE = "notify_bench"
+REDIS_DB = 13
+# Deleting these (children first) empties the bench database but keeps the API key.
+_TABLES = (
+    "notify_deliveryattempt",
+    "notify_delivery",
+    "notify_notification",
+    "notify_device",
+    "notify_recipient",
+)
+_QUEUES = ("urgent", "email", "sms", "push", "maintenance", "naive")
+
+
+def with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=path))
+
+
+class Stack:
+    def __init__(self, cfg: BenchConfig, log_dir: Path) -> None:
+        self.cfg = cfg
+        self.log_dir = log_dir
+        self.services: Services | None = None
+        self.sandboxes: Sandboxes | None = None
+        self.web: Proc | None = None
+        self.workers: list[Proc] = []
+        self.beat: Proc | None = None
+        self.web_port = free_port()
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.env: dict[str, str] = {}
+        self.api_key = ""
+        self.db: psycopg2.extensions.connection | None = None
+        self.redis: redis.Redis | None = None
+
+    def say(self, text: str) -> None:
+        print(f"[bench] {text}", flush=True)
+
+    # --- set-up -------------------------------------------------------------------------
+    def start_services(self, base_env: dict[str, str]) -> None:
+        services = resolve(base_env, ROOT / ".data", self.say)
+        self.services = services
+        database_url = with_path(services.database_url, f"/{DATABASE}")
+        _recreate_database(with_path(services.database_url, "/postgres"))
+        self.env = {
+            **base_env,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": with_path(services.redis_url, f"/{REDIS_DB}"),
+            "SECRET_KEY": "bench-only-not-secret",
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Per-key throttling would cap the load generator, not measure Notify.
+            "NOTIFY_API_RATE": "",
+            "NOTIFY_SEND_CONCURRENCY": str(self.cfg.send_threads),
+            "NOTIFY_PUBLIC_URL": self.url,
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+        for key in ("CELERY_BROKER_URL", "NOTIFY_BATCH_SIZE", "NOTIFY_DRAIN_BUDGET_SECONDS"):
+            self.env.pop(key, None)
+        self.db = psycopg2.connect(database_url)
+        self.db.autocommit = True
+        self.redis = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=5)
+
+    def prepare_django(self) -> None:
+        self._manage("migrate", "--noinput", "-v", "0")
+        out = self._manage("create_api_key", "bench", capture=True)
+        self.api_key = [line for line in out.splitlines() if line.strip()][-1].strip()
+
+    def _manage(self, *args: str, capture: bool = False) -> str:
+        result = subprocess.run(  # noqa: S603 - fixed argv
+            [sys.executable, "manage.py", *args],
+            cwd=SOURCE.path,
+            env={**self.env, "PYTHONPATH": str(SOURCE.path)},
+            check=True,
+            capture_output=capture,
+            text=True,
+            timeout=300,
+        )
+        return result.stdout or ""
+
+    def start_sandboxes(self) -> Sandboxes:
+        self.sandboxes = Sandboxes.start(self.log_dir, self.cfg.latency_ms)
+        self.env.update(self.sandboxes.channel_env())
+        return self.sandboxes
+
+    def start_web(self) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "notify.wsgi:application",
+            "-b",
+            f"127.0.0.1:{self.web_port}",
+            "-w",
+            str(self.cfg.web_workers),
+            "--threads",
+            str(self.cfg.web_threads),
+            "--timeout",
+            "60",
+            "--backlog",
+            "2048",
+        ]
+        self.web = Proc("web", argv, self.env, self.log_dir)
+        wait_for(self._healthy, timeout=60, what="gunicorn /healthz")
+
+    def _healthy(self) -> bool:
+        if self.web is not None and not self.web.alive():
+            raise RuntimeError(f"gunicorn exited:\n{self.web.output()}")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def start_beat(self) -> None:
+        schedule = self.log_dir / "celerybeat-schedule"
+        argv = [*_celery(), "beat", "-l", "warning", "--schedule", str(schedule)]
+        self.beat = Proc("beat", argv, self.env, self.log_dir)
+
+    def start_workers(self, layout: Layout, extra_env: dict[str, str] | None = None) -> None:
+        self.stop_workers()
+        env = {**self.env, **(extra_env or {})}
+        specs: list[tuple[str, int, list[str]]] = [
+            (f"worker{i + 1}", layout.concurrency, []) for i in range(layout.workers)
+        ]
+        specs += [(f"urgent{i + 1}", 1, ["-Q", "urgent"]) for i in range(layout.urgent_workers)]
+        for name, concurrency, queues in specs:
+            self.workers.append(start_worker(name, env, self.log_dir, concurrency, queues))
+        for proc in self.workers:
+            wait_for(partial(_ready, proc), timeout=60, what=f"celery {proc.name}")
+
+    def start_naive_workers(self, concurrency: int) -> None:
+        """The baseline's worker: one task per delivery, from bench/naive.py only."""
+        self.stop_workers()
+        extra = ["-I", "bench.naive", "-Q", "naive", "--max-tasks-per-child", "1000000"]
+        proc = start_worker("naive", self.env, self.log_dir, concurrency, extra)
+        self.workers.append(proc)
+        wait_for(lambda: _ready(proc), timeout=90, what="celery naive worker")
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            proc.stop(timeout=30)
+        self.workers = []
+
+    # --- between phases -----------------------------------------------------------------
+    def sql(self, query: str, params: object = None) -> list[tuple[Any, ...]]:
+        assert self.db is not None
+        with self.db.cursor() as cursor:
+            cursor.execute(query, params)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def insert_backlog(self, deliveries: int) -> None:
+        """bench/backlog.py, run against the code under test."""
+        subprocess.run(  # noqa: S603 - fixed argv
+            [sys.executable, "-m", "bench.backlog", str(deliveries)],
+            cwd=SOURCE.path,
+            env={**self.env, "PYTHONPATH": str(SOURCE.path)},
+            check=True,
+            timeout=600,
+        )
+        self.sql("ANALYZE notify_delivery")
+
+    def pending(self) -> int:
+        return int(self.sql("SELECT count(*) FROM notify_delivery WHERE status = 'pending'")[0][0])
+
+    def reset_data(self) -> None:
+        """Empty the bench tables, queues and Notify's Redis keys, and the stand-ins' records,
+        so each phase starts from the same state (the API key stays)."""
+        self.sql("SET lock_timeout = '20s'")
+        # CASCADE: tables added later that point at these (preferences, ...) are emptied too.
+        self.sql(f"TRUNCATE {', '.join(_TABLES)} CASCADE")
+        assert self.redis is not None
+        keys = list(self.redis.scan_iter("notify:*", count=1000))
+        if keys:
+            self.redis.delete(*keys)
+        self.redis.delete(*_QUEUES)
+        self.sql("VACUUM ANALYZE notify_delivery")
+        if self.sandboxes is not None:
+            self.sandboxes.clear()
+
+    def wait_idle(self, timeout: float) -> float:
+        """Wait until nothing is pending or sending; returns the seconds it took."""
+        started = time.monotonic()
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            (left,) = self.sql(
+                "SELECT count(*) FROM notify_delivery WHERE status IN ('pending', 'sending')"
+            )[0]
+            if left == 0:
+                break
+            time.sleep(0.5)
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        self.stop_workers()
+        for proc in (self.beat, self.web):
+            if proc is not None:
+                proc.stop()
+        if self.sandboxes is not None:
+            self.sandboxes.stop()
+        if self.db is not None:
+            self.db.close()
+        if self.services is not None:
+            self.services.stop()
+
+
+def _recreate_database(admin_url: str) -> None:
+    """A new, empty notify_bench every run: its schema then matches the code under test even
+    when migrations were added or rewritten since the last run."""
+    conn = psycopg2.connect(admin_url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        conn.close()
+
+
+def _celery() -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "celery_app"]
+
+
+def start_worker(
+    name: str, env: dict[str, str], log_dir: Path, concurrency: int, extra: list[str]
+) -> Proc:
+    argv = [
+        *_celery(),
+        "worker",
+        "-l",
+        "info",
+        "-c",
+        str(concurrency),
+        "-n",
+        f"{name}@bench",
+        "--without-gossip",
+        "--without-mingle",
+        *extra,
+    ]
+    return Proc(name, argv, env, log_dir)
+
+
+def _ready(proc: Proc) -> bool:
+    if not proc.alive():
+        raise RuntimeError(f"{proc.name} exited:\n{proc.output()}")
+    return " ready." in proc.output(tail=20000)
