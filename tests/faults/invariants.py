@@ -46,6 +46,19 @@ def drain(ids: list[str], *, timeout: float = 90) -> float:
     return time.monotonic() - started
 
 
+def wait_in_flight(ids: list[str]) -> None:
+    """Until some batch of these notifications is in a worker's hands (claimed, leased), so
+    a fault injected now lands mid-send."""
+    wait_for(
+        lambda: Delivery.objects.filter(
+            notification_id__in=ids, status="sending", lease_token__isnull=False
+        ).exists(),
+        timeout=30,
+        interval=0.01,
+        what="a batch in flight",
+    )
+
+
 def check(
     scenario: str, sandbox: Sandbox, ids: list[str], drain_seconds: float, *, expect_failed: int = 0
 ) -> Figures:

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from notify.models import Delivery, Notification
+from notify.models import Notification
 from tests.faults.conftest import Client, N, body
-from tests.faults.invariants import check, drain
+from tests.faults.invariants import check, drain, wait_in_flight
 from tests.faults.stack import FaultStack
-from tests.harness import Sandbox, wait_for
+from tests.harness import Sandbox
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
@@ -42,14 +42,7 @@ def test_postgres_paused_while_workers_send(
 ) -> None:
     sandbox.session.post(f"{sandbox.url}/_sandbox/config", json={"latency_ms": 200})
     ids = client.burst(N)
-    wait_for(
-        lambda: Delivery.objects.filter(
-            notification_id__in=ids, status="sending", lease_token__isnull=False
-        ).exists(),
-        timeout=30,
-        interval=0.01,
-        what="a batch in flight",
-    )
+    wait_in_flight(ids)
     fault_stack.pg.pause()  # workers are mid-batch: their outcome writes hang
     time.sleep(3)
     fault_stack.pg.resume()

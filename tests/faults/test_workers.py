@@ -10,7 +10,7 @@ import pytest
 
 from notify.models import Delivery
 from tests.faults.conftest import Client, N, body
-from tests.faults.invariants import check, drain
+from tests.faults.invariants import check, drain, wait_in_flight
 from tests.faults.stack import FaultStack
 from tests.harness import Sandbox, wait_for
 
@@ -24,14 +24,7 @@ def test_worker_children_killed_mid_burst(
     ids = client.burst(N)
     kills = 0
     for _ in range(3):  # each time some batch is in the providers' hands
-        wait_for(
-            lambda: Delivery.objects.filter(
-                notification_id__in=ids, status="sending", lease_token__isnull=False
-            ).exists(),
-            timeout=30,
-            interval=0.01,
-            what="a batch in flight",
-        )
+        wait_in_flight(ids)
         kills += fault_stack.kill_worker_children() > 0
 
     seconds = drain(ids)
@@ -47,14 +40,7 @@ def test_worker_main_process_killed_with_reserved_tasks(
 ) -> None:
     sandbox.session.post(f"{sandbox.url}/_sandbox/config", json={"latency_ms": 150})
     ids = client.burst(N)
-    wait_for(
-        lambda: Delivery.objects.filter(
-            notification_id__in=ids, status="sending", lease_token__isnull=False
-        ).exists(),
-        timeout=30,
-        interval=0.01,
-        what="a batch in flight",
-    )
+    wait_in_flight(ids)
     fault_stack.kill_worker()
     more = client.burst(N // 2, tag="after")  # accepted while no worker runs
     fault_stack.start_worker()
