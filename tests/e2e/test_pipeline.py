@@ -233,7 +233,8 @@ def test_make_run_recognises_a_started_worker_and_beat(stack: Stack) -> None:
     change must not silence the line it waits for."""
     from notify.stack.commands import stack_processes
 
-    waits = {spec.name: spec.ready_text for spec in stack_processes(8000, "x")}
-    assert stack.worker is not None and stack.beat is not None
-    wait_for(lambda: waits["beat"] in stack.beat.output(), timeout=15, what="beat's ready text")
-    assert waits["worker"] in stack.worker.output()
+    waits = {spec.name: spec.ready_text or "" for spec in stack_processes(8000, "x")}
+    worker, beat = stack.worker, stack.beat
+    assert worker is not None and beat is not None
+    wait_for(lambda: waits["beat"] in beat.output(), timeout=15, what="beat's ready text")
+    assert waits["worker"] and waits["worker"] in worker.output()
