@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 def test_worker_children_killed_mid_burst(
     fault_stack: FaultStack, client: Client, sandbox: Sandbox
 ) -> None:
-    sandbox.session.post(f"{sandbox.url}/_sandbox/config", json={"latency_ms": 150})
+    sandbox.session.post(f"{sandbox.url}/_sandbox/config", json={"latency_ms": 400})
+    # Slow enough that a kill seen "in flight" lands mid-send, not just after it.
     ids = client.burst(N)
     kills = 0
     for _ in range(3):  # each time some batch is in the providers' hands
