@@ -20,7 +20,7 @@ help:
 	@echo "make lint   - ruff and mypy only"
 	@echo "make fmt    - format and auto-fix with ruff"
 	@echo "make bench  - the full benchmark (~25 min), results in bench/results/"
-	@echo "make bench-smoke - the CI-sized benchmark (~4 min)"
+	@echo "make bench-smoke - the CI-sized benchmark (~5 min)"
 	@echo "make venv   - create/refresh $(VENV) with the dev requirements"
 	@echo "make clean  - delete .data (embedded databases, keys, static files)"
 
@@ -66,7 +66,7 @@ fmt: $(DEV_STAMP)
 bench: $(DEV_STAMP)
 	@$(PY) -m bench
 
-# CI-sized benchmark (~4 min). Results in bench/results/smoke/.
+# CI-sized benchmark (~5 min). Results in bench/results/smoke/.
 bench-smoke: $(DEV_STAMP)
 	@$(PY) -m bench --smoke
 

@@ -40,7 +40,7 @@ PHASES: dict[str, Phase] = {
 def parse() -> tuple[config.BenchConfig, list[str], Path, str]:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--smoke", action="store_true", help="CI-sized run (~4 minutes)")
+    mode.add_argument("--smoke", action="store_true", help="CI-sized run (~5 minutes)")
     mode.add_argument("--soak", action="store_true", help="long run; worker RSS over time")
     parser.add_argument("--duration", type=float, default=1800.0, help="soak seconds")
     parser.add_argument("--latency-ms", type=int, default=50, help="stand-in answer latency")
@@ -126,7 +126,9 @@ def _write(run: Run, started: float, out_dir: Path, failed: list[str]) -> int:
         role: {
             "peak_process_mb": round(m.peak_process_mb),
             "peak_total_mb": round(m.peak_total_mb),
-            "processes": m.processes,
+            "processes_seen": len(m.processes),
+            # The largest only: Postgres backends and pool processes come and go by the hundred.
+            "largest_processes_mb": dict(sorted(m.processes.items(), key=lambda kv: -kv[1])[:12]),
         }
         for role, m in sorted(run.monitor.memory.items())
         if m.processes

@@ -85,7 +85,7 @@ def full() -> BenchConfig:
 
 
 def smoke() -> BenchConfig:
-    """Same phases, CI-sized: the whole run in about four minutes."""
+    """Same phases but scale-out, the urgent variant and the profile, CI-sized: ~5 minutes."""
     return BenchConfig(
         mode="smoke",
         standin_seconds=3.0,
