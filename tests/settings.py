@@ -18,7 +18,9 @@ def _free_port() -> int:
 def _test_redis_url() -> str:
     # Keep test traffic off the database a running `make run` uses.
     base = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    return urlunsplit((base.scheme, base.netloc, "/15", base.query, ""))
+    # NOTIFY_TEST_REDIS_DB lets two suites run side by side on one Redis.
+    db = os.environ.get("NOTIFY_TEST_REDIS_DB", "15")
+    return urlunsplit((base.scheme, base.netloc, f"/{db}", base.query, ""))
 
 
 _http = os.environ.setdefault("SANDBOX_HTTP_PORT", str(_free_port()))
