@@ -1,6 +1,7 @@
 """Topics and broadcasts. A broadcast is accepted at once (one row); a background task
-expands it chunk by chunk through the same path as a single notification, each recipient
-under its own idempotency key, so a chunk re-run after a crash creates nothing twice."""
+expands it chunk by chunk (notify/services/fanout.py: the same rendering and policy as a
+single notification, in bulk), each recipient under its own idempotency key, so a chunk
+re-run after a crash creates nothing twice."""
 
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from notify.models.apikeys import ApiKey
 from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import Delivery, DeliveryStatus
 from notify.models.recipients import Recipient
-from notify.services.notifications import NothingToSend
-from notify.services.submission import InvalidRequest, notification_submit
+from notify.services.fanout import notifications_fan_out
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +56,8 @@ def broadcast_create(
 
 
 def broadcast_expand(*, broadcast_id: Any) -> bool:
-    """Expand the next chunk; returns whether more remain (the task re-queues itself)."""
+    """Expand the next chunk; returns whether more remain (the task re-queues itself). The
+    chunk and the progress counter commit together: a crash re-runs the whole chunk."""
     with transaction.atomic():
         broadcast = (
             Broadcast.objects.select_for_update(skip_locked=True)
@@ -68,8 +68,15 @@ def broadcast_expand(*, broadcast_id: Any) -> bool:
             return False  # done, cancelled, or another worker holds it
         start, chunk = broadcast.expanded, settings.NOTIFY_BROADCAST_CHUNK
         people = _chunk(broadcast, start, chunk)
-        for offset, person in enumerate(people):
-            _accept_one(broadcast, start + offset, person)
+        if people:
+            report = notifications_fan_out(
+                api_key=broadcast.api_key or ApiKey(tenant=broadcast.tenant),
+                request=broadcast.request,
+                # Each recipient's own idempotency key: re-running a chunk adds nothing.
+                people=[(f"broadcast:{broadcast.pk}:{start + i}", p) for i, p in enumerate(people)],
+                broadcast_id=broadcast.pk,
+            )
+            logger.info("broadcast %s: chunk at %d: %s", broadcast.pk, start, report)
         broadcast.expanded = (
             min(broadcast.total, start + len(people)) if people else broadcast.total
         )
@@ -88,25 +95,6 @@ def _chunk(broadcast: Broadcast, start: int, size: int) -> list[dict[str, Any]]:
         .values_list("recipient__external_id", flat=True)[start : start + size]
     )
     return [{"id": external_id} for external_id in ids]
-
-
-def _accept_one(broadcast: Broadcast, index: int, person: dict[str, Any]) -> None:
-    key = broadcast.api_key or ApiKey(tenant=broadcast.tenant)
-    data = {**broadcast.request, "recipient": person}
-    if isinstance(data.get("send_at"), str):
-        data["send_at"] = parse_datetime(data["send_at"])
-    try:
-        with transaction.atomic():
-            notification_submit(
-                api_key=key,
-                data=data,
-                fingerprint="",
-                idempotency_key=f"broadcast:{broadcast.pk}:{index}",
-                broadcast_id=broadcast.pk,
-            )
-    except (InvalidRequest, NothingToSend) as exc:
-        # One unreachable or invalid recipient does not stop the others.
-        logger.info("broadcast %s: recipient #%d not sent: %s", broadcast.pk, index, exc)
 
 
 def broadcast_cancel(*, broadcast: Broadcast) -> int:

@@ -57,7 +57,6 @@ def notification_create(
     category: str = "",
     send_at: datetime | None = None,
     strategy: str = "all",
-    broadcast_id: Any = None,
     template_key: str = "",
     template_version: int | None = None,
     idempotency_key: str | None = None,
@@ -89,7 +88,6 @@ def notification_create(
             content=content,
             send_at=send_at,
             strategy=strategy,
-            broadcast_id=broadcast_id,
             channel_order=list(channels or []),
             idempotency_key=idempotency_key or None,
             request_fingerprint=fingerprint,
@@ -104,12 +102,13 @@ def notification_create(
             if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= timezone.now()
         }
         transaction.on_commit(lambda: bells_ring_for(due))
-        transaction.on_commit(lambda: _announce(notification))
+        transaction.on_commit(lambda: announce(notification))
     prefetch_related_objects([notification], "deliveries")
     return Accepted(notification, replayed=False)
 
 
-def _announce(notification: Notification) -> None:
+def announce(notification: Notification) -> None:
+    """Tell observers (metrics, event log) a notification was accepted."""
     for receiver, result in notification_accepted.send_robust(
         sender=Notification, notification=notification, replayed=False
     ):

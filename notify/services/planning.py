@@ -15,8 +15,8 @@ from django.utils import timezone
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.recipients import Recipient
 from notify.services.doorbell import bells_ring_for
+from notify.services.facts import Facts, LiveFacts
 from notify.services.policy import Policy, policy_for
-from notify.services.suppressions import suppressed
 
 CHANNEL_ORDER = ("email", "sms", "push")
 
@@ -35,7 +35,10 @@ def deliveries_plan(
     person: Recipient,
     content: dict[str, dict[str, Any]],
     channels: list[str] | None,
+    facts: Facts | None = None,
 ) -> list[Delivery]:
+    """`facts` answers the lookups; by default the database, one question at a time."""
+    facts = facts or LiveFacts(notification.tenant)
     due = notification.send_at or timezone.now()
     policy = policy_for(
         tenant=notification.tenant,
@@ -43,38 +46,39 @@ def deliveries_plan(
         category=notification.category,
         priority=notification.priority,
         now=due,
+        facts=facts,
     )
     order = notification.channel_order or channels or [c for c in CHANNEL_ORDER if c in content]
     if notification.strategy == "fallback":
-        targets = _first_reachable(notification.tenant, person, order, policy)
+        targets = _first_reachable(facts, person, order, policy)
     else:
         targets = [
             _apply(t, policy)
             for channel in order
-            for t in _targets(notification.tenant, person, channel, explicit=bool(channels))
+            for t in _targets(facts, person, channel, explicit=bool(channels))
         ]
     return [_delivery(notification, t, due, policy) for t in targets]
 
 
 def _first_reachable(
-    tenant: str, person: Recipient, order: list[str], policy: Policy
+    facts: Facts, person: Recipient, order: list[str], policy: Policy
 ) -> list[Target]:
     """Channels in order until one can carry the message; the ones passed over are recorded
     as skipped, with why."""
     passed: list[Target] = []
     for channel in order:
-        targets = [_apply(t, policy) for t in _targets(tenant, person, channel, explicit=True)]
+        targets = [_apply(t, policy) for t in _targets(facts, person, channel, explicit=True)]
         if any(not t.skip_code for t in targets):
             return passed + targets
         passed += targets
     return passed
 
 
-def _targets(tenant: str, person: Recipient, channel: str, *, explicit: bool) -> list[Target]:
+def _targets(facts: Facts, person: Recipient, channel: str, *, explicit: bool) -> list[Target]:
     """A channel asked for explicitly but unreachable is recorded as skipped; by default
     only the channels the recipient can be reached on are used."""
     if channel == "push":
-        devices = list(person.devices.filter(active=True).values_list("id", "token"))
+        devices = facts.devices(person)
         if not devices:
             return (
                 [Target("push", "", None, "no_contact", "recipient has no active push device")]
@@ -90,11 +94,9 @@ def _targets(tenant: str, person: Recipient, channel: str, *, explicit: bool) ->
             if explicit
             else []
         )
-    blocked = suppressed(tenant=tenant, channel=channel, addresses=[address])
-    if blocked:
-        return [
-            Target(channel, address, None, "suppressed", f"address suppressed ({blocked[address]})")
-        ]
+    reason = facts.suppression(channel, address)
+    if reason:
+        return [Target(channel, address, None, "suppressed", f"address suppressed ({reason})")]
     return [Target(channel, address)]
 
 
@@ -150,7 +152,8 @@ def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
                 priority=notification.priority,
                 now=now,
             )
-            targets = _first_reachable(notification.tenant, notification.recipient, rest, policy)
+            facts = LiveFacts(notification.tenant)
+            targets = _first_reachable(facts, notification.recipient, rest, policy)
             added += Delivery.objects.bulk_create(
                 [_delivery(notification, t, now, policy) for t in targets]
             )

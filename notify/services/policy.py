@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 
-from notify.models.notifications import Delivery, Notification, Priority
-from notify.models.preferences import Category, Preference
+from notify.models.notifications import Priority
+from notify.models.preferences import Category
 from notify.models.recipients import Recipient
+from notify.services.facts import Facts, LiveFacts
 
 # Notifications without a category are "general": one can opt out of those too.
 GENERAL = "general"
-_LIVE = ("pending", "sending", "sent", "delivered")
 
 
 @dataclass(frozen=True)
@@ -35,18 +34,26 @@ class Policy:
 
 
 def policy_for(
-    *, tenant: str, person: Recipient, category: str, priority: int, now: datetime
+    *,
+    tenant: str,
+    person: Recipient,
+    category: str,
+    priority: int,
+    now: datetime,
+    facts: Facts | None = None,
 ) -> Policy:
+    facts = facts or LiveFacts(tenant)
     key = category or GENERAL
-    found = Category.objects.filter(tenant=tenant, key=key).first()
+    found = facts.category(key)
     if priority == Priority.CRITICAL or (found is not None and found.critical):
         return Policy(critical=True, category_key=key)
+    chosen = facts.preferences(person, found) if found is not None else {}
     return Policy(
         critical=False,
         category_key=key,
-        refused=_refused(person, found, key),
+        refused=_refused(chosen, found, key),
         hold_until=quiet_hours_end(person, now),
-        capped=_capped(person, now),
+        capped=_capped(person, now, facts),
     )
 
 
@@ -57,14 +64,7 @@ def is_critical(*, tenant: str, category: str, priority: int) -> bool:
     )
 
 
-def _refused(person: Recipient, category: Category | None, key: str) -> dict[str, str]:
-    chosen: dict[str, bool] = {}
-    if category is not None and person.pk:
-        chosen = dict(
-            Preference.objects.filter(recipient=person, category=category).values_list(
-                "channel", "enabled"
-            )
-        )
+def _refused(chosen: dict[str, bool], category: Category | None, key: str) -> dict[str, str]:
     defaults = set(category.default_channels) if category and category.default_channels else None
     refused = {}
     for channel in ("email", "sms", "push"):
@@ -92,20 +92,18 @@ def quiet_hours_end(person: Recipient, now: datetime) -> datetime | None:
     return datetime.combine(day, end, tzinfo=tz)
 
 
-def _capped(person: Recipient, now: datetime) -> str:
+def cap_window_start(now: datetime) -> datetime | None:
+    """Where the frequency-cap window starts, or None when no cap is configured."""
+    limit = _parse_cap(settings.NOTIFY_FREQUENCY_CAP)
+    return None if limit is None else now - limit[1]
+
+
+def _capped(person: Recipient, now: datetime, facts: Facts) -> str:
     limit = _parse_cap(settings.NOTIFY_FREQUENCY_CAP)
     if limit is None or not person.pk:
         return ""
     count, window = limit
-    live = Delivery.objects.filter(notification=OuterRef("pk"), status__in=_LIVE)
-    recent = (
-        Notification.objects.filter(recipient=person, created_at__gte=now - window)
-        .exclude(priority=Priority.CRITICAL)
-        .filter(Exists(live))
-        .count()
-    )
-    if recent >= count:
-        period = settings.NOTIFY_FREQUENCY_CAP.split("/")[1].strip()
+    if facts.recent(person, now - window) >= count:
         period = settings.NOTIFY_FREQUENCY_CAP.split("/")[1].strip()
         return f"frequency cap: {count} non-critical messages per {period}"
     return ""

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
 
@@ -13,11 +14,7 @@ def recipient_upsert(*, tenant: str, external_id: str, **fields: Any) -> Recipie
     """Create the recipient or merge the given contact points into it. `push_tokens` (a list
     of tokens or {"token", "platform"} dicts) registers devices."""
     tokens = fields.pop("push_tokens", None) or []
-    changes = {k: v for k, v in fields.items() if k in _CONTACT_FIELDS and v is not None}
-    if "quiet_hours" in fields:  # None clears them
-        quiet = fields["quiet_hours"] or {}
-        changes["quiet_hours_start"] = quiet.get("start")
-        changes["quiet_hours_end"] = quiet.get("end")
+    changes = _changes(fields)
     recipient = _get_or_create(tenant=tenant, external_id=external_id, defaults=changes)
     stale = {k: v for k, v in changes.items() if getattr(recipient, k) != v}
     if stale:
@@ -58,3 +55,57 @@ def device_register(*, recipient: Recipient, token: str, platform: str = "unknow
 
 def device_remove(*, device: Device) -> None:
     device.delete()
+
+
+def recipients_upsert_many(*, tenant: str, people: list[dict[str, Any]]) -> dict[str, Recipient]:
+    """`recipient_upsert` for many people at once, in a few queries: {external id: row}.
+    Used by broadcast expansion; the merge rules are the same."""
+    wanted = {p["id"]: p for p in people}
+    found = {
+        r.external_id: r
+        for r in Recipient.objects.filter(tenant=tenant, external_id__in=list(wanted))
+    }
+    fresh = [
+        Recipient(tenant=tenant, external_id=external_id, **_changes(spec))
+        for external_id, spec in wanted.items()
+        if external_id not in found
+    ]
+    if fresh:
+        # A concurrent request may create some of them first: keep its row, merge below.
+        Recipient.objects.bulk_create(fresh, ignore_conflicts=True)
+        found.update(
+            (r.external_id, r)
+            for r in Recipient.objects.filter(
+                tenant=tenant, external_id__in=[r.external_id for r in fresh]
+            )
+        )
+    stale, fields, now = [], set(), timezone.now()
+    for external_id, spec in wanted.items():
+        recipient = found[external_id]
+        changed = {k: v for k, v in _changes(spec).items() if getattr(recipient, k) != v}
+        for k, v in changed.items():
+            setattr(recipient, k, v)
+        if changed:
+            recipient.updated_at = now  # bulk_update does not apply auto_now
+            stale.append(recipient)
+            fields |= set(changed)
+    if stale:
+        Recipient.objects.bulk_update(stale, [*sorted(fields), "updated_at"])
+    for external_id, spec in wanted.items():
+        for token in spec.get("push_tokens") or []:
+            device = token if isinstance(token, dict) else {"token": token}
+            device_register(
+                recipient=found[external_id],
+                token=device["token"],
+                platform=device.get("platform") or "unknown",
+            )
+    return found
+
+
+def _changes(fields: dict[str, Any]) -> dict[str, Any]:
+    changes = {k: v for k, v in fields.items() if k in _CONTACT_FIELDS and v is not None}
+    if "quiet_hours" in fields:  # None clears them
+        quiet = fields["quiet_hours"] or {}
+        changes["quiet_hours_start"] = quiet.get("start")
+        changes["quiet_hours_end"] = quiet.get("end")
+    return changes

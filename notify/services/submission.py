@@ -3,16 +3,19 @@ inline), render it for this recipient, check that every requested channel can be
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Priority
 from notify.models.recipients import Recipient
+from notify.models.templates import Template
 from notify.services.notifications import Accepted, notification_create
 from notify.services.policy import is_critical
 from notify.services.rendering import RenderError, content_render, template_resolve
 from notify.services.unsubscribe import unsubscribe_headers, unsubscribe_url
-from notify.validation.content import ContentSerializer
+from notify.validation.content import rendered_errors
 
 
 class InvalidRequest(Exception):
@@ -24,26 +27,71 @@ class InvalidRequest(Exception):
         self.fields = fields
 
 
+@dataclass(frozen=True)
+class Draft:
+    """A request made ready for one recipient: content chosen and rendered."""
+
+    content: dict[str, dict[str, Any]]
+    template_key: str
+    template_version: int | None
+
+
 def notification_submit(
     *,
     api_key: ApiKey,
     data: dict[str, Any],
     idempotency_key: str | None,
     fingerprint: str,
-    broadcast_id: Any = None,
 ) -> Accepted:
     recipient: dict[str, Any] = data["recipient"]
-    channels: list[str] | None = data.get("channels")
     # What we already know of the person, overlaid with what this request says.
     known = {
         **_stored(api_key.tenant, recipient["id"]),
         **{k: v for k, v in recipient.items() if k != "push_tokens"},
     }
+    draft = notification_draft(
+        tenant=api_key.tenant,
+        data=data,
+        known=known,
+        critical=is_critical(
+            tenant=api_key.tenant, category=data.get("category", ""), priority=priority_of(data)
+        ),
+    )
+    return notification_create(
+        api_key=api_key,
+        recipient=recipient,
+        content=draft.content,
+        channels=data.get("channels"),
+        priority=priority_of(data),
+        category=data.get("category", ""),
+        send_at=data.get("send_at"),
+        strategy=data.get("strategy", "all"),
+        template_key=draft.template_key,
+        template_version=draft.template_version,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+    )
+
+
+def priority_of(data: dict[str, Any]) -> Priority:
+    return Priority[data.get("priority", "normal").upper()]
+
+
+def notification_draft(
+    *,
+    tenant: str,
+    data: dict[str, Any],
+    known: dict[str, Any],
+    critical: bool,
+    resolve: Callable[..., Template | None] = template_resolve,
+) -> Draft:
+    """Choose the content (a template in the recipient's locale, or inline) and render it
+    for the recipient `known` describes. Raises InvalidRequest. A broadcast passes a
+    `resolve` that remembers templates across its recipients."""
+    channels: list[str] | None = data.get("channels")
     template_key, template_version = "", None
     if data.get("template"):
-        template = template_resolve(
-            tenant=api_key.tenant, key=data["template"], locale=known.get("locale", "")
-        )
+        template = resolve(tenant=tenant, key=data["template"], locale=known.get("locale", ""))
         if template is None:
             raise InvalidRequest({"template": [f"No template with key '{data['template']}'."]})
         source, template_key, template_version = template.content, template.key, template.version
@@ -57,32 +105,17 @@ def notification_submit(
                 {"channels": [f"No {where} for channel(s): {', '.join(missing)}."]}
             )
         source = {c: source[c] for c in channels}
-    priority = Priority[data.get("priority", "normal").upper()]
     link = ""
-    if not is_critical(tenant=api_key.tenant, category=data.get("category", ""), priority=priority):
+    if not critical:
         link = unsubscribe_url(
-            tenant=api_key.tenant, external_id=recipient["id"], category=data.get("category", "")
+            tenant=tenant, external_id=known["id"], category=data.get("category", "")
         )
     context = {**data.get("data", {}), "recipient": known, "unsubscribe_url": link}
     content = _render(source, context)
     if link and "email" in content:
         # RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
         content["email"]["headers"] = unsubscribe_headers(link)
-    return notification_create(
-        api_key=api_key,
-        recipient=recipient,
-        content=content,
-        channels=channels,
-        priority=priority,
-        category=data.get("category", ""),
-        send_at=data.get("send_at"),
-        strategy=data.get("strategy", "all"),
-        broadcast_id=broadcast_id,
-        template_key=template_key,
-        template_version=template_version,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-    )
+    return Draft(content, template_key, template_version)
 
 
 def _render(source: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -94,20 +127,10 @@ def _render(source: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRequest(
             {"data": [f"{k}: {m}" for k, v in exc.errors.items() for m in v]}
         ) from exc
-    check = ContentSerializer(data=content)
-    if not check.is_valid():
-        raise InvalidRequest({"data": [f"rendered {k}: {m}" for k, m in _flat(check.errors)]})
+    errors = rendered_errors(content)
+    if errors:
+        raise InvalidRequest({"data": [f"rendered {k}: {m}" for k, m in errors]})
     return content
-
-
-def _flat(errors: Any, prefix: str = "") -> list[tuple[str, str]]:
-    if isinstance(errors, dict):
-        return [
-            pair
-            for k, v in errors.items()
-            for pair in _flat(v, f"{prefix}.{k}" if prefix else str(k))
-        ]
-    return [(prefix, str(message)) for message in errors]
 
 
 def _stored(tenant: str, external_id: str) -> dict[str, Any]:

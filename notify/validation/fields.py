@@ -11,11 +11,11 @@ from rest_framework import serializers
 
 # C0 controls other than tab/newline/carriage return, and DEL: never meaningful in a message,
 # and a classic way to smuggle headers or confuse logs.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def reject_control_chars(value: str) -> None:
-    if _CONTROL.search(value):
+    if CONTROL_CHARS.search(value):
         raise serializers.ValidationError("Control characters are not allowed.")
 
 

@@ -1,0 +1,189 @@
+"""Broadcast chunks are accepted in bulk, but each recipient must get exactly what a single
+request would have given them: the same channels, skips, holds and rendered text."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from notify.models import ApiKey, Delivery, Notification, Recipient, Template
+from notify.services.fanout import notifications_fan_out
+from notify.services.preferences import category_save, preferences_set
+from notify.services.recipients import device_register, recipient_upsert
+from notify.services.submission import notification_submit
+from notify.services.suppressions import suppression_add
+
+pytestmark = pytest.mark.django_db
+
+MESSAGE: dict[str, Any] = {
+    "template": "news",
+    "category": "marketing",
+    "data": {"headline": "Spring sale"},
+}
+
+
+def _people(api_key: ApiKey) -> list[dict[str, Any]]:
+    """Recipients who each exercise one rule, plus plain ones."""
+    tenant = api_key.tenant
+    category_save(tenant=tenant, key="marketing", name="Marketing")
+    Template.objects.create(
+        tenant=tenant,
+        key="news",
+        content={
+            "email": {"subject": "{{ headline }}", "text": "Hi {{ recipient.id }}"},
+            "sms": {"text": "{{ headline }} for {{ recipient.id }}"},
+            "push": {"title": "{{ headline }}"},
+        },
+    )
+    Template.objects.create(
+        tenant=tenant,
+        key="news",
+        locale="fr",
+        content={"email": {"subject": "Soldes : {{ headline }}", "text": "Bonjour"}},
+    )
+    opted_out = recipient_upsert(tenant=tenant, external_id="opted-out", email="o@example.com")
+    preferences_set(recipient=opted_out, choices={"marketing": {"email": False}})
+    suppression_add(tenant=tenant, channel="email", address="bounced@example.com", reason="bounce")
+    quiet = recipient_upsert(
+        tenant=tenant, external_id="asleep", phone="+14155552671", timezone="UTC"
+    )
+    Recipient.objects.filter(pk=quiet.pk).update(
+        quiet_hours_start=time(0, 0), quiet_hours_end=time(23, 59, 59)
+    )
+    with_device = recipient_upsert(tenant=tenant, external_id="phone-app")
+    device_register(recipient=with_device, token="tok-1", platform="android")
+    device_register(recipient=with_device, token="tok-2", platform="ios")
+    return [
+        {"id": "plain", "email": "plain@example.com", "phone": "+14155552672"},
+        {"id": "opted-out", "phone": "+14155552673"},
+        {"id": "bounced", "email": "bounced@example.com"},
+        {"id": "asleep"},
+        {"id": "phone-app"},
+        {"id": "french", "email": "fr@example.com", "locale": "fr-CA"},
+        {"id": "nobody"},
+    ]
+
+
+def _outcome(notification: Notification) -> list[tuple[Any, ...]]:
+    return sorted(
+        (d.channel, d.to, d.status, d.error_code, d.device_id is not None)
+        for d in notification.deliveries.all()
+    )
+
+
+@override_settings(NOTIFY_FREQUENCY_CAP="")
+def test_a_chunk_gives_each_recipient_what_a_single_request_would(
+    api_key: tuple[ApiKey, str],
+) -> None:
+    key = api_key[0]
+    people = _people(key)
+    with transaction.atomic():
+        report = notifications_fan_out(
+            api_key=key,
+            request=MESSAGE,
+            people=[(f"chunk:{p['id']}", p) for p in people],
+            broadcast_id=None,
+        )
+    assert (report.accepted, report.unreachable, report.refused) == (6, 1, 0)
+    for person in people[:-1]:
+        single = notification_submit(
+            api_key=key,
+            data={**MESSAGE, "recipient": person},
+            idempotency_key=f"single:{person['id']}",
+            fingerprint="",
+        ).notification
+        bulk = Notification.objects.get(idempotency_key=f"chunk:{person['id']}")
+        assert _outcome(bulk) == _outcome(single), person["id"]
+        assert bulk.content == single.content
+        assert bulk.template_version == single.template_version
+    french = Notification.objects.get(idempotency_key="chunk:french")
+    assert french.content["email"]["subject"] == "Soldes : Spring sale"
+    assert "List-Unsubscribe" in french.content["email"]["headers"]
+    held = Delivery.objects.get(notification__idempotency_key="chunk:asleep")
+    assert held.error_code == "quiet_hours"
+
+
+def test_a_chunk_run_again_creates_nothing_new(api_key: tuple[ApiKey, str]) -> None:
+    key = api_key[0]
+    people = [{"id": f"p{i}", "email": f"p{i}@example.com"} for i in range(20)]
+    request = {"content": {"email": {"subject": "Hi", "text": "t"}}}
+    pairs = [(f"b:{i}", p) for i, p in enumerate(people)]
+    with transaction.atomic():
+        first = notifications_fan_out(api_key=key, request=request, people=pairs, broadcast_id=None)
+    with transaction.atomic():
+        again = notifications_fan_out(api_key=key, request=request, people=pairs, broadcast_id=None)
+    assert (first.accepted, again.accepted, again.replayed) == (20, 0, 20)
+    assert Delivery.objects.count() == 20
+
+
+def test_one_recipient_the_message_cannot_be_rendered_for_does_not_stop_the_others(
+    api_key: tuple[ApiKey, str],
+) -> None:
+    request = {"content": {"sms": {"text": "Code for {{ recipient.email }}"}}}
+    people = [
+        {"id": "a", "phone": "+14155552671", "email": "a@example.com"},
+        {"id": "b", "phone": "+14155552672"},  # no email: the variable is missing
+    ]
+    with transaction.atomic():
+        report = notifications_fan_out(
+            api_key=api_key[0],
+            request=request,
+            people=[(f"r:{p['id']}", p) for p in people],
+            broadcast_id=None,
+        )
+    assert (report.accepted, report.refused) == (1, 1)
+    assert list(Delivery.objects.values_list("to", flat=True)) == ["+14155552671"]
+
+
+@override_settings(NOTIFY_FREQUENCY_CAP="2/h")
+def test_the_frequency_cap_counts_what_each_recipient_already_received(
+    api_key: tuple[ApiKey, str],
+) -> None:
+    key = api_key[0]
+    request = {"content": {"email": {"subject": "Hi", "text": "t"}}}
+    busy = {"id": "busy", "email": "busy@example.com"}
+    for n in range(2):
+        notification_submit(
+            api_key=key,
+            data={**request, "recipient": busy},
+            idempotency_key=f"s{n}",
+            fingerprint="",
+        )
+    fresh = {"id": "fresh", "email": "fresh@example.com"}
+    with transaction.atomic():
+        notifications_fan_out(
+            api_key=key,
+            request=request,
+            people=[("c:busy", busy), ("c:fresh", fresh)],
+            broadcast_id=None,
+        )
+    assert Delivery.objects.get(notification__idempotency_key="c:busy").error_code == (
+        "frequency_cap"
+    )
+    assert Delivery.objects.get(notification__idempotency_key="c:fresh").status == "pending"
+
+
+def test_a_chunk_costs_a_fixed_number_of_queries(api_key: tuple[ApiKey, str]) -> None:
+    """Cost linear in recipients means per-chunk queries, not per-person ones."""
+    request = {
+        "content": {"email": {"subject": "Hi", "text": "t"}, "push": {"title": "t"}},
+        "category": "news",
+    }
+
+    def run(n: int, prefix: str) -> int:
+        people = [{"id": f"{prefix}{i}", "email": f"{prefix}{i}@example.com"} for i in range(n)]
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            notifications_fan_out(
+                api_key=api_key[0],
+                request=request,
+                people=[(f"{prefix}:{i}", p) for i, p in enumerate(people)],
+                broadcast_id=None,
+            )
+        return len(queries)
+
+    assert run(300, "big") == run(10, "small")
