@@ -7,8 +7,10 @@ from django.contrib import admin
 
 from notify.admin import (
     apikeys,
+    audiences,
     deliveries,
     notifications,
+    preferences,
     recipients,
     suppressions,
     templates,
@@ -20,8 +22,10 @@ admin.site.index_title = "Notifications, deliveries, templates and keys"
 
 __all__ = [
     "apikeys",
+    "audiences",
     "deliveries",
     "notifications",
+    "preferences",
     "recipients",
     "suppressions",
     "templates",
