@@ -1,24 +1,37 @@
 """Message templates. Saving goes through template_save (syntax check, version bump) and the
-change page previews every part with sample data from `?preview_data=<json>`."""
+change page previews every part with sample data from `?preview_data=<json>`. Below the
+preview, the newest versions are listed with their source; restoring one saves its content
+again as a new version."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms.fields import InvalidJSONInput
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import URLPattern, path
 
 from notify.admin.base import adopt_saved
 from notify.admin.preview import template_preview
 from notify.models.templates import Template
 from notify.services.rendering import CHANNEL_PARTS, template_check_syntax
-from notify.services.templates import template_delete, template_save
+from notify.services.templates import (
+    template_delete,
+    template_save,
+    template_version_restore,
+    template_versions,
+)
 from notify.validation.content import ContentSerializer
 
+_VERSIONS_SHOWN = 50
 _CONTENT_HELP = (
     'Per channel, in Django template syntax: {"email": {"subject", "text", "html"}, '
     '"sms": {"text"}, "push": {"title", "body", "data": {…}}}.'
@@ -98,6 +111,30 @@ def _join(path: str, key: Any) -> str:
     return f"{path}.{key}" if path else str(key)
 
 
+@dataclass(frozen=True)
+class VersionRow:
+    version: int
+    created_at: datetime
+    created_by: str
+    description: str
+    content_json: str
+    current: bool
+
+
+def _version_rows(template: Template) -> list[VersionRow]:
+    return [
+        VersionRow(
+            version=v.version,
+            created_at=v.created_at,
+            created_by=v.created_by,
+            description=v.description,
+            content_json=json.dumps(v.content, indent=2, ensure_ascii=False),
+            current=v.version == template.version,
+        )
+        for v in template_versions(template=template)[:_VERSIONS_SHOWN]
+    ]
+
+
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
     form = TemplateForm
@@ -129,6 +166,7 @@ class TemplateAdmin(admin.ModelAdmin):
             locale=obj.locale,
             content=form.cleaned_data["content"],
             description=form.cleaned_data.get("description", ""),
+            created_by=request.user.get_username(),
         )
         adopt_saved(obj, saved)
 
@@ -152,4 +190,40 @@ class TemplateAdmin(admin.ModelAdmin):
             context["preview"] = template_preview(
                 content=obj.content, raw_data=request.GET.get("preview_data", "")
             )
+        if obj is not None:
+            context["versions"] = _version_rows(obj)
+            context["versions_total"] = template_versions(template=obj).count()
+            context["can_restore"] = self.has_change_permission(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        restore = path(
+            "<path:object_id>/versions/<int:number>/restore/",
+            self.admin_site.admin_view(self.restore_version),
+            name="notify_template_restore",
+        )
+        # Before the inherited patterns: their "<path:object_id>/" catch-all would take it.
+        return [restore, *super().get_urls()]
+
+    def restore_version(self, request: HttpRequest, object_id: str, number: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        template = self.get_object(request, object_id)
+        if template is None:
+            raise Http404
+        if not self.has_change_permission(request, template):
+            raise PermissionDenied
+        old = get_object_or_404(template_versions(template=template), version=number)
+        saved = template_version_restore(version=old, created_by=request.user.get_username())
+        if saved.version == template.version:
+            self.message_user(
+                request,
+                f"Version {number} has the current content; nothing changed.",
+                messages.INFO,
+            )
+        else:
+            self.log_change(request, saved, f"Restored version {number} as {saved.version}.")
+            self.message_user(
+                request, f"Version {number} restored as version {saved.version}.", messages.SUCCESS
+            )
+        return redirect("admin:notify_template_change", template.pk)

@@ -1,18 +1,27 @@
-"""/api/v1/templates/: message templates by key (and optional ?locale=)."""
+"""/api/v1/templates/: message templates by key (and optional ?locale=), and the history of
+each one's versions."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
-from notify.models.templates import Template
-from notify.services.templates import TemplateInvalid, template_delete, template_save
+from notify.models.templates import Template, TemplateVersion
+from notify.services.templates import (
+    TemplateInvalid,
+    template_delete,
+    template_save,
+    template_versions,
+)
 from notify.validation.content import ContentSerializer
 from notify.validation.fields import LocaleField, TextField
 
@@ -41,11 +50,30 @@ class TemplateSerializer(serializers.ModelSerializer):
         validators: list[Any] = []
 
 
+class TemplateVersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TemplateVersion
+        fields = ["version", "description", "content", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class NewestVersionFirst(CursorPagination):
+    ordering = "-version"  # unique and unchanging within one template
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
 @extend_schema(tags=["templates"])
 @extend_schema_view(
     retrieve=extend_schema(parameters=[_LOCALE]),
     update=extend_schema(parameters=[_LOCALE]),
     destroy=extend_schema(parameters=[_LOCALE]),
+    versions=extend_schema(parameters=[_LOCALE], responses=TemplateVersionSerializer(many=True)),
+    version_detail=extend_schema(
+        parameters=[_LOCALE, OpenApiParameter("number", int, OpenApiParameter.PATH)],
+        responses=TemplateVersionSerializer,
+    ),
 )
 class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = TemplateSerializer
@@ -64,15 +92,17 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         locale = self.request.query_params.get("locale", "")
         qs = self.get_queryset().filter(locale=locale)
         self.kwargs["key"] = self.kwargs[self.lookup_field]
-        from django.shortcuts import get_object_or_404
-
         return get_object_or_404(qs, key=self.kwargs["key"])
 
     def _save(self, request: Request, data: dict[str, Any]) -> Template:
         serializer = TemplateSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         try:
-            return template_save(tenant=caller_key(request).tenant, **serializer.validated_data)
+            return template_save(
+                tenant=caller_key(request).tenant,
+                created_by=caller_key(request).name,
+                **serializer.validated_data,
+            )
         except TemplateInvalid as exc:
             raise serializers.ValidationError(exc.fields) from exc
 
@@ -96,3 +126,16 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def destroy(self, request: Request, key: str) -> Response:
         template_delete(template=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get"], pagination_class=NewestVersionFirst)
+    def versions(self, request: Request, key: str) -> Response:
+        page = self.paginate_queryset(template_versions(template=self.get_object()))
+        return self.get_paginated_response(TemplateVersionSerializer(page, many=True).data)
+
+    # At most 9 digits: a larger number would overflow the integer column (a 500, not a 404).
+    @action(detail=True, methods=["get"], url_path=r"versions/(?P<number>[0-9]{1,9})")
+    def version_detail(self, request: Request, key: str, number: str) -> Response:
+        version = get_object_or_404(
+            template_versions(template=self.get_object()), version=int(number)
+        )
+        return Response(TemplateVersionSerializer(version).data)

@@ -8,7 +8,7 @@ from notify.models.operations import Pause, Replay
 from notify.models.preferences import Category, Preference
 from notify.models.recipients import Device, Recipient
 from notify.models.suppressions import Suppression
-from notify.models.templates import Template
+from notify.models.templates import Template, TemplateVersion
 from notify.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Subscription",
     "Suppression",
     "Template",
+    "TemplateVersion",
     "Topic",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -1,10 +1,15 @@
+"""Writing templates. Every write (API, admin, load_templates) comes through template_save,
+which keeps the invariant that a template's `version` names a TemplateVersion row holding
+that version's source."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F
+from django.db import transaction
+from django.db.models import QuerySet
 
-from notify.models.templates import Template
+from notify.models.templates import Template, TemplateVersion
 from notify.services.rendering import template_check_syntax
 
 
@@ -15,26 +20,66 @@ class TemplateInvalid(Exception):
 
 
 def template_save(
-    *, tenant: str, key: str, locale: str, content: dict[str, Any], description: str = ""
+    *,
+    tenant: str,
+    key: str,
+    locale: str,
+    content: dict[str, Any],
+    description: str = "",
+    created_by: str = "",
 ) -> Template:
-    """Create the template or replace its content, bumping its version. What was already
-    sent keeps the content it was rendered with."""
+    """Create the template, or give it new content as a new version. The same content again
+    only updates the description: a version is a change to what would be sent. What was
+    already sent keeps the content it was rendered with."""
     errors = template_check_syntax(content=content)
     if errors:
         raise TemplateInvalid({f"content.{k}": v for k, v in errors.items()})
-    template, created = Template.objects.get_or_create(
-        tenant=tenant,
-        key=key,
-        locale=locale,
-        defaults={"content": content, "description": description},
-    )
-    if not created:
-        Template.objects.filter(pk=template.pk).update(
-            content=content, description=description, version=F("version") + 1
+    with transaction.atomic():
+        template, created = Template.objects.get_or_create(
+            tenant=tenant,
+            key=key,
+            locale=locale,
+            defaults={"content": content, "description": description},
         )
-        template.refresh_from_db()
+        if not created:
+            # The lock orders concurrent saves, so each gets its own version number.
+            template = Template.objects.select_for_update().get(pk=template.pk)
+            if template.content == content:
+                if template.description != description:
+                    template.description = description
+                    template.save(update_fields=["description", "updated_at"])
+                return template
+            template.content, template.description = content, description
+            template.version += 1
+            template.save(update_fields=["content", "description", "version", "updated_at"])
+        TemplateVersion.objects.create(
+            template=template,
+            version=template.version,
+            content=content,
+            description=description,
+            created_by=created_by,
+        )
     return template
 
 
+def template_version_restore(*, version: TemplateVersion, created_by: str = "") -> Template:
+    """Make an old version current again, as a new version: history is never rewritten."""
+    template = version.template
+    return template_save(
+        tenant=template.tenant,
+        key=template.key,
+        locale=template.locale,
+        content=version.content,
+        description=version.description,
+        created_by=created_by,
+    )
+
+
+def template_versions(*, template: Template) -> QuerySet[TemplateVersion]:
+    """Newest first."""
+    return TemplateVersion.objects.filter(template=template).order_by("-version")
+
+
 def template_delete(*, template: Template) -> None:
+    # Its history goes with it; sent notifications keep their rendered content regardless.
     template.delete()

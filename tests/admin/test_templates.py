@@ -1,11 +1,13 @@
 """Templates: saving goes through template_save (syntax errors are form errors, versions
-bump) and the change page previews each part with sample data."""
+bump), the change page previews each part with sample data and lists the versions, and an
+old version can be restored as a new one."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from notify.models import Template
@@ -187,3 +189,63 @@ def test_deleting_a_template_from_the_list(admin_client: Client, db: Any) -> Non
 
     assert response.status_code == 200
     assert not Template.objects.exists()
+
+
+def test_the_change_page_lists_versions_newest_first_with_their_source(
+    admin_client: Client, db: Any
+) -> None:
+    _add(admin_client, CONTENT, description="Login code")
+    template = Template.objects.get()
+    admin_client.post(
+        f"{URL}{template.pk}/change/",
+        {"description": "", "content": json.dumps({"sms": {"text": "New {{ code }}"}})},
+    )
+
+    response = admin_client.get(f"{URL}{template.pk}/change/")
+
+    rows = response.context["versions"]
+    assert [(r.version, r.current, r.created_by) for r in rows] == [
+        (2, True, "admin"),
+        (1, False, "admin"),
+    ]
+    page = response.content.decode()
+    assert "2 (current)" in page and "Login code" in page
+    assert "Code {{ code }} for {{ name }}" in page  # version 1's source, not rendered
+    assert page.count("Restore as a new version") == 1  # not offered for the current one
+
+
+def test_restoring_a_version_saves_its_content_as_a_new_version(
+    admin_client: Client, db: Any
+) -> None:
+    template = template_save(tenant="default", key="k", locale="", content=CONTENT)
+    template_save(tenant="default", key="k", locale="", content={"sms": {"text": "v2"}})
+    restore = f"{URL}{template.pk}/versions/1/restore/"
+
+    assert admin_client.get(restore).status_code == 405
+    response = admin_client.post(restore, follow=True)
+
+    template.refresh_from_db()
+    assert (template.version, template.content) == (3, CONTENT)
+    assert template.versions.get(version=3).created_by == "admin"
+    assert "Version 1 restored as version 3." in response.content.decode()
+    assert admin_client.post(f"{URL}{template.pk}/versions/9/restore/").status_code == 404
+
+
+def test_a_view_only_user_sees_versions_but_cannot_restore(
+    client: Client, django_user_model: Any, db: Any
+) -> None:
+    template = template_save(tenant="default", key="k", locale="", content=CONTENT)
+    template_save(tenant="default", key="k", locale="", content={"sms": {"text": "v2"}})
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_template"))
+    client.force_login(viewer)
+
+    page = client.get(f"{URL}{template.pk}/change/")
+    restore = client.post(f"{URL}{template.pk}/versions/1/restore/")
+
+    assert page.status_code == 200
+    assert [r.version for r in page.context["versions"]] == [2, 1]
+    assert "Restore as a new version" not in page.content.decode()
+    assert restore.status_code == 403
+    template.refresh_from_db()
+    assert template.version == 2

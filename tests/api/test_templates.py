@@ -199,3 +199,85 @@ def test_templates_are_private_to_their_tenant(api: APIClient) -> None:
     )
     assert sent.status_code == 400
     assert "template" in sent.json()["fields"]
+
+
+def _rows(response: Any) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.content
+    return list(response.json()["results"])
+
+
+def test_versions_list_every_version_newest_first_with_its_source(api: APIClient) -> None:
+    _create(api)
+    new = {"sms": {"text": "Hi {{ name }}"}}
+    api.put(f"{URL}welcome/", {"content": new, "description": "SMS only"}, format="json")
+
+    rows = _rows(api.get(f"{URL}welcome/versions/"))
+
+    assert [(r["version"], r["content"], r["description"]) for r in rows] == [
+        (2, new, "SMS only"),
+        (1, WELCOME, ""),
+    ]
+    assert {r["created_by"] for r in rows} == {"tests"}  # the API key's name
+    assert set(rows[0]) == {"version", "description", "content", "created_by", "created_at"}
+
+
+def test_a_put_with_the_same_content_is_not_a_new_version(api: APIClient) -> None:
+    _create(api)
+
+    response = api.put(f"{URL}welcome/", {"content": WELCOME}, format="json")
+
+    assert response.json()["version"] == 1
+    assert [r["version"] for r in _rows(api.get(f"{URL}welcome/versions/"))] == [1]
+
+
+def test_versions_are_addressed_by_locale_like_the_template(api: APIClient) -> None:
+    _create(api)
+    french = {"email": {"subject": "Bienvenue", "text": "Salut"}}
+    _create(api, content=french, locale="fr")
+
+    fr = _rows(api.get(f"{URL}welcome/versions/?locale=fr"))
+    one = api.get(f"{URL}welcome/versions/1/?locale=fr")
+
+    assert [r["content"] for r in fr] == [french]
+    assert (one.status_code, one.json()["content"]) == (200, french)
+    assert api.get(f"{URL}welcome/versions/?locale=de").status_code == 404
+    assert api.get(f"{URL}welcome/versions/2/").status_code == 404
+    assert api.get(f"{URL}nope/versions/1/").status_code == 404
+
+
+def test_a_sent_notification_names_a_version_whose_source_is_kept(api: APIClient) -> None:
+    _create(api)
+    sent = api.post(
+        "/api/v1/notifications/",
+        {
+            "recipient": {"id": "u", "email": "ada@example.com"},
+            "template": "welcome",
+            "data": {"name": "Ada"},
+        },
+        format="json",
+    )
+    api.put(f"{URL}welcome/", {"content": {"sms": {"text": "changed"}}}, format="json")
+
+    detail = api.get(f"/api/v1/notifications/{sent.json()['id']}/").json()
+    version = api.get(f"{URL}welcome/versions/{detail['template_version']}/")
+
+    assert (detail["template"], detail["template_version"]) == ("welcome", 1)
+    assert version.status_code == 200
+    assert version.json()["content"] == WELCOME
+    # What was sent is still what version 1 rendered.
+    assert Notification.objects.get().content["email"]["text"] == "Hello Ada"
+
+
+def test_versions_need_read_scope_and_stay_within_the_tenant(api: APIClient) -> None:
+    _create(api)
+    _, sender = api_key_create(name="sender", scopes=["send"])
+    _, other = api_key_create(name="other", tenant="other")
+
+    def get(raw: str, path: str) -> int:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return int(client.get(path).status_code)
+
+    assert get(sender, f"{URL}welcome/versions/") == 403
+    assert get(other, f"{URL}welcome/versions/") == 404
+    assert get(other, f"{URL}welcome/versions/1/") == 404
