@@ -93,6 +93,50 @@ class DeliveryOutput(serializers.ModelSerializer):
         ]
 
 
+# One field instance, reused: DRF's own formatting without building a serializer per answer.
+_TIME = serializers.DateTimeField()
+
+
+def _time(value: Any) -> Any:
+    return None if value is None else _TIME.to_representation(value)
+
+
+def delivery_body(d: Delivery) -> dict[str, Any]:
+    """DeliveryOutput's representation, in plain code (it is on every 202)."""
+    return {
+        "id": str(d.id),
+        "channel": d.channel,
+        "to": d.to,
+        "status": d.status,
+        "attempts": d.attempts,
+        "provider": d.provider,
+        "provider_message_id": d.provider_message_id,
+        "error_code": d.error_code,
+        "last_error": d.last_error,
+        "created_at": _time(d.created_at),
+        "updated_at": _time(d.updated_at),
+        "sent_at": _time(d.sent_at),
+        "delivered_at": _time(d.delivered_at),
+    }
+
+
+def notification_body(n: Notification, deliveries: list[Delivery]) -> dict[str, Any]:
+    """NotificationOutput's representation, in plain code."""
+    return {
+        "id": str(n.id),
+        "status": notification_status(deliveries),
+        "created_at": _time(n.created_at),
+        "recipient": n.recipient.external_id,
+        "category": n.category,
+        "priority": n.get_priority_display(),
+        "template": n.template_key,
+        "template_version": n.template_version,
+        "send_at": _time(n.send_at),
+        "strategy": n.strategy,
+        "deliveries": [delivery_body(d) for d in deliveries],
+    }
+
+
 class NotificationOutput(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     recipient = serializers.CharField(source="recipient.external_id")
@@ -118,6 +162,10 @@ class NotificationOutput(serializers.ModelSerializer):
 
     def get_status(self, obj: Notification) -> str:
         return notification_status(list(obj.deliveries.all()))
+
+    def to_representation(self, instance: Notification) -> dict[str, Any]:
+        # The fields above document the shape; the body is built in one place.
+        return notification_body(instance, list(instance.deliveries.all()))
 
 
 class ListFilters(serializers.Serializer):
@@ -224,7 +272,7 @@ class NotificationViewSet(
                 "This Idempotency-Key was used with a different request body."
             ) from exc
         headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
-        body = NotificationOutput(accepted.notification).data
+        body = notification_body(accepted.notification, accepted.deliveries)
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
     @extend_schema(request=None, responses={200: NotificationOutput})

@@ -17,13 +17,18 @@ from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.templates import Template
 from notify.services.doorbell import bells_ring_for
-from notify.services.facts import ChunkFacts
+from notify.services.facts import Facts, category_find
 from notify.services.notifications import announce
 from notify.services.planning import CHANNEL_ORDER, deliveries_plan
 from notify.services.policy import GENERAL, cap_window_start, is_critical
 from notify.services.recipients import recipients_upsert_many
 from notify.services.rendering import template_resolve
-from notify.services.submission import InvalidRequest, notification_draft, priority_of
+from notify.services.submission import (
+    InvalidRequest,
+    notification_draft,
+    priority_of,
+    recipient_contact,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,21 +66,26 @@ def notifications_fan_out(
         data["send_at"] = parse_datetime(data["send_at"])
     priority = priority_of(data)
     category = data.get("category", "")
-    critical = is_critical(tenant=tenant, category=category, priority=priority)
+    found = category_find(tenant=tenant, key=category or GENERAL)
+    critical = is_critical(category=found, priority=priority)
     channels: list[str] | None = data.get("channels")
-    facts = ChunkFacts(
+    facts = Facts(
         tenant=tenant,
         people=rows.values(),
         category_key=category or GENERAL,
         since=None if critical else cap_window_start(data.get("send_at") or timezone.now()),
         channels=channels or CHANNEL_ORDER,
+        category=found,
     )
     resolve = _TemplateCache()
     notifications: list[Notification] = []
     deliveries: list[Delivery] = []
     for key, person in todo:
         row = rows[person["id"]]
-        known = {**_contact(row), **{k: v for k, v in person.items() if k != "push_tokens"}}
+        known = {
+            **recipient_contact(row),
+            **{k: v for k, v in person.items() if k != "push_tokens"},
+        }
         try:
             draft = notification_draft(
                 tenant=tenant, data=data, known=known, critical=critical, resolve=resolve
@@ -137,8 +147,3 @@ class _TemplateCache:
                 tenant=tenant, key=key, locale=locale
             )
         return self._found[(tenant, key, locale)]
-
-
-def _contact(row: Any) -> dict[str, Any]:
-    fields = ("email", "phone", "locale", "timezone")
-    return {k: getattr(row, k) for k in fields if getattr(row, k)}

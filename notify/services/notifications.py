@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.services.doorbell import bells_ring_for
+from notify.services.facts import LOOK_UP
 from notify.services.planning import deliveries_plan
 from notify.services.recipients import recipient_upsert
 from notify.signals import notification_accepted
@@ -39,6 +39,7 @@ class IdempotencyMismatch(Exception):
 @dataclass(frozen=True)
 class Accepted:
     notification: Notification
+    deliveries: list[Delivery]
     replayed: bool
 
 
@@ -61,20 +62,25 @@ def notification_create(
     template_version: int | None = None,
     idempotency_key: str | None = None,
     fingerprint: str = "",
+    stored: Any = LOOK_UP,
+    category_row: Any = LOOK_UP,
 ) -> Accepted:
     """`content` is already rendered, per channel. With an Idempotency-Key, a request seen
     before is answered with the notification it created (IdempotencyMismatch if its body
-    differed; IdempotencyInFlight while the first request with that key is still running)."""
+    differed; IdempotencyInFlight while the first request with that key is still running).
+    `stored` and `category_row` are the recipient and category rows if the caller has read
+    them already."""
     tenant = api_key.tenant
     with transaction.atomic():
         if idempotency_key:
             _lock_key(tenant, idempotency_key)
             existing = _replay(tenant, idempotency_key, fingerprint)
             if existing is not None:
-                return Accepted(existing, replayed=True)
+                return Accepted(existing, list(existing.deliveries.all()), replayed=True)
         person = recipient_upsert(
             tenant=tenant,
             external_id=recipient["id"],
+            stored=stored,
             **{k: v for k, v in recipient.items() if k != "id"},
         )
         notification = Notification.objects.create(
@@ -92,7 +98,7 @@ def notification_create(
             idempotency_key=idempotency_key or None,
             request_fingerprint=fingerprint,
         )
-        planned = deliveries_plan(notification, person, content, channels)
+        planned = deliveries_plan(notification, person, content, channels, category=category_row)
         if not planned:
             raise NothingToSend()
         deliveries = Delivery.objects.bulk_create(planned)
@@ -103,8 +109,7 @@ def notification_create(
         }
         transaction.on_commit(lambda: bells_ring_for(due))
         transaction.on_commit(lambda: announce(notification))
-    prefetch_related_objects([notification], "deliveries")
-    return Accepted(notification, replayed=False)
+    return Accepted(notification, deliveries, replayed=False)
 
 
 def announce(notification: Notification) -> None:

@@ -4,6 +4,7 @@ checked against suppressions and the recipient's policy (preferences, quiet hour
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -12,11 +13,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from notify.models.notifications import Delivery, DeliveryStatus, Notification
+from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
+from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.services.doorbell import bells_ring_for
-from notify.services.facts import Facts, LiveFacts
-from notify.services.policy import Policy, policy_for
+from notify.services.facts import LOOK_UP, Facts
+from notify.services.policy import GENERAL, Policy, cap_window_start, policy_for
 
 CHANNEL_ORDER = ("email", "sms", "push")
 
@@ -35,11 +37,15 @@ def deliveries_plan(
     person: Recipient,
     content: dict[str, dict[str, Any]],
     channels: list[str] | None,
+    *,
     facts: Facts | None = None,
+    category: Category | None = LOOK_UP,
 ) -> list[Delivery]:
-    """`facts` answers the lookups; by default the database, one question at a time."""
-    facts = facts or LiveFacts(notification.tenant)
+    """`facts` answers every lookup; fetched here for this one person unless given (with
+    `category` when the caller already looked it up)."""
     due = notification.send_at or timezone.now()
+    order = notification.channel_order or channels or [c for c in CHANNEL_ORDER if c in content]
+    facts = facts or facts_for(notification, person, order, due, category)
     policy = policy_for(
         tenant=notification.tenant,
         person=person,
@@ -48,7 +54,6 @@ def deliveries_plan(
         now=due,
         facts=facts,
     )
-    order = notification.channel_order or channels or [c for c in CHANNEL_ORDER if c in content]
     if notification.strategy == "fallback":
         targets = _first_reachable(facts, person, order, policy)
     else:
@@ -128,6 +133,24 @@ def _delivery(notification: Notification, t: Target, due: datetime, policy: Poli
     )
 
 
+def facts_for(
+    notification: Notification,
+    person: Recipient,
+    channels: Iterable[str],
+    now: datetime,
+    category: Category | None = LOOK_UP,
+) -> Facts:
+    critical = notification.priority == Priority.CRITICAL
+    return Facts(
+        tenant=notification.tenant,
+        people=[person],
+        category_key=notification.category or GENERAL,
+        since=None if critical else cap_window_start(now),
+        channels=channels,
+        category=category,
+    )
+
+
 def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
     """After permanent failures: for "fallback" notifications, plan the next channel in
     their order that has not been tried. Returns how many deliveries were added."""
@@ -145,14 +168,15 @@ def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
             if not rest:
                 continue
             now = timezone.now()
+            facts = facts_for(notification, notification.recipient, rest, now)
             policy = policy_for(
                 tenant=notification.tenant,
                 person=notification.recipient,
                 category=notification.category,
                 priority=notification.priority,
                 now=now,
+                facts=facts,
             )
-            facts = LiveFacts(notification.tenant)
             targets = _first_reachable(facts, notification.recipient, rest, policy)
             added += Delivery.objects.bulk_create(
                 [_delivery(notification, t, now, policy) for t in targets]

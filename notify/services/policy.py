@@ -14,7 +14,7 @@ from django.conf import settings
 from notify.models.notifications import Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.services.facts import Facts, LiveFacts
+from notify.services.facts import Facts
 
 # Notifications without a category are "general": one can opt out of those too.
 GENERAL = "general"
@@ -40,9 +40,8 @@ def policy_for(
     category: str,
     priority: int,
     now: datetime,
-    facts: Facts | None = None,
+    facts: Facts,
 ) -> Policy:
-    facts = facts or LiveFacts(tenant)
     key = category or GENERAL
     found = facts.category(key)
     if priority == Priority.CRITICAL or (found is not None and found.critical):
@@ -57,11 +56,9 @@ def policy_for(
     )
 
 
-def is_critical(*, tenant: str, category: str, priority: int) -> bool:
-    return (
-        priority == Priority.CRITICAL
-        or Category.objects.filter(tenant=tenant, key=category or GENERAL, critical=True).exists()
-    )
+def is_critical(*, category: Category | None, priority: int) -> bool:
+    """`category` as found by `category_find` (None: not defined, so not critical)."""
+    return priority == Priority.CRITICAL or (category is not None and category.critical)
 
 
 def _refused(chosen: dict[str, bool], category: Category | None, key: str) -> dict[str, str]:

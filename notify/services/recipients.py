@@ -6,16 +6,22 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
+from notify.services.facts import LOOK_UP
 
 _CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
 
 
-def recipient_upsert(*, tenant: str, external_id: str, **fields: Any) -> Recipient:
+def recipient_upsert(
+    *, tenant: str, external_id: str, stored: Any = LOOK_UP, **fields: Any
+) -> Recipient:
     """Create the recipient or merge the given contact points into it. `push_tokens` (a list
-    of tokens or {"token", "platform"} dicts) registers devices."""
+    of tokens or {"token", "platform"} dicts) registers devices. `stored` is the row (or
+    None) when the caller has just read it."""
     tokens = fields.pop("push_tokens", None) or []
     changes = _changes(fields)
-    recipient = _get_or_create(tenant=tenant, external_id=external_id, defaults=changes)
+    if stored is LOOK_UP:
+        stored = Recipient.objects.filter(tenant=tenant, external_id=external_id).first()
+    recipient = stored or _create(tenant=tenant, external_id=external_id, defaults=changes)
     stale = {k: v for k, v in changes.items() if getattr(recipient, k) != v}
     if stale:
         Recipient.objects.filter(pk=recipient.pk).update(**stale)
@@ -29,14 +35,11 @@ def recipient_upsert(*, tenant: str, external_id: str, **fields: Any) -> Recipie
     return recipient
 
 
-def _get_or_create(*, tenant: str, external_id: str, defaults: dict[str, Any]) -> Recipient:
-    recipient = Recipient.objects.filter(tenant=tenant, external_id=external_id).first()
-    if recipient is not None:
-        return recipient
+def _create(*, tenant: str, external_id: str, defaults: dict[str, Any]) -> Recipient:
     try:
         with transaction.atomic():
             return Recipient.objects.create(tenant=tenant, external_id=external_id, **defaults)
-    except IntegrityError:  # created concurrently by another request
+    except IntegrityError:  # created concurrently by another request: merge into theirs
         return Recipient.objects.get(tenant=tenant, external_id=external_id)
 
 

@@ -11,8 +11,9 @@ from notify.models.apikeys import ApiKey
 from notify.models.notifications import Priority
 from notify.models.recipients import Recipient
 from notify.models.templates import Template
+from notify.services.facts import category_find
 from notify.services.notifications import Accepted, notification_create
-from notify.services.policy import is_critical
+from notify.services.policy import GENERAL, is_critical
 from notify.services.rendering import RenderError, content_render, template_resolve
 from notify.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from notify.validation.content import rendered_errors
@@ -43,19 +44,19 @@ def notification_submit(
     idempotency_key: str | None,
     fingerprint: str,
 ) -> Accepted:
-    recipient: dict[str, Any] = data["recipient"]
+    tenant, recipient = api_key.tenant, data["recipient"]
+    stored = Recipient.objects.filter(tenant=tenant, external_id=recipient["id"]).first()
     # What we already know of the person, overlaid with what this request says.
     known = {
-        **_stored(api_key.tenant, recipient["id"]),
+        **recipient_contact(stored),
         **{k: v for k, v in recipient.items() if k != "push_tokens"},
     }
+    category = category_find(tenant=tenant, key=data.get("category") or GENERAL)
     draft = notification_draft(
-        tenant=api_key.tenant,
+        tenant=tenant,
         data=data,
         known=known,
-        critical=is_critical(
-            tenant=api_key.tenant, category=data.get("category", ""), priority=priority_of(data)
-        ),
+        critical=is_critical(category=category, priority=priority_of(data)),
     )
     return notification_create(
         api_key=api_key,
@@ -70,7 +71,16 @@ def notification_submit(
         template_version=draft.template_version,
         idempotency_key=idempotency_key,
         fingerprint=fingerprint,
+        # Read once here, used again by the planning: no second round trip.
+        stored=stored,
+        category_row=category,
     )
+
+
+def recipient_contact(row: Recipient | None) -> dict[str, Any]:
+    """The contact points and settings a template may use, from the stored recipient."""
+    fields = ("email", "phone", "locale", "timezone")
+    return {k: getattr(row, k) for k in fields if getattr(row, k)} if row else {}
 
 
 def priority_of(data: dict[str, Any]) -> Priority:
@@ -131,12 +141,3 @@ def _render(source: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise InvalidRequest({"data": [f"rendered {k}: {m}" for k, m in errors]})
     return content
-
-
-def _stored(tenant: str, external_id: str) -> dict[str, Any]:
-    found = (
-        Recipient.objects.filter(tenant=tenant, external_id=external_id)
-        .values("email", "phone", "locale", "timezone")
-        .first()
-    )
-    return {k: v for k, v in (found or {}).items() if v}

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from notify.models.recipients import Recipient
 from notify.models.suppressions import Suppression
 
@@ -29,13 +31,27 @@ def suppression_remove(*, tenant: str, channel: str, address: str) -> int:
 
 def suppressed(*, tenant: str, channel: str, addresses: Iterable[str]) -> dict[str, str]:
     """{address: reason} for the given addresses that are suppressed on `channel`."""
-    wanted = {_normal(channel, a): a for a in addresses if a}
+    found = suppressed_any(tenant=tenant, addresses={channel: addresses})
+    return {address: reason for (_, address), reason in found.items()}
+
+
+def suppressed_any(
+    *, tenant: str, addresses: dict[str, Iterable[str]]
+) -> dict[tuple[str, str], str]:
+    """{(channel, address): reason} for addresses suppressed on their channel: one query
+    for every channel."""
+    wanted = {
+        (channel, _normal(channel, a)): a for channel, some in addresses.items() for a in some if a
+    }
     if not wanted:
         return {}
-    rows = Suppression.objects.filter(
-        tenant=tenant, channel=channel, address__in=list(wanted)
-    ).values_list("address", "reason")
-    return {wanted[address]: reason for address, reason in rows}
+    match = Q()
+    for channel in {channel for channel, _ in wanted}:
+        match |= Q(channel=channel, address__in=[a for c, a in wanted if c == channel])
+    rows = Suppression.objects.filter(match, tenant=tenant).values_list(
+        "channel", "address", "reason"
+    )
+    return {(channel, wanted[(channel, address)]): reason for channel, address, reason in rows}
 
 
 def _normal(channel: str, address: str) -> str:

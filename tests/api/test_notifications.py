@@ -651,3 +651,22 @@ def test_a_read_only_key_cannot_cancel(api: APIClient) -> None:
 
     assert response.status_code == 403
     assert Delivery.objects.get().status == "pending"
+
+
+def test_the_202_body_is_what_a_later_get_shows(api: APIClient) -> None:
+    """The accept answer is built without re-reading the rows; it must not differ from the
+    representation of the stored notification."""
+    response = api.post(
+        "/api/v1/notifications/",
+        {
+            "recipient": {"id": "same-body", "email": "s@example.com", "phone": "+14155552671"},
+            "content": {"email": {"subject": "Hi", "text": "t"}, "sms": {"text": "t"}},
+            "send_at": "2099-01-01T00:00:00Z",
+        },
+        format="json",
+    )
+    assert response.status_code == 202
+    accepted = response.json()
+    shown = api.get(f"/api/v1/notifications/{accepted['id']}/").json()
+    assert accepted == shown
+    assert [d["channel"] for d in accepted["deliveries"]] == ["email", "sms"]
