@@ -18,11 +18,12 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = (
-            settings.NOTIFY_BROADCAST_MAX_BYTES
-            if request.path.startswith("/api/v1/broadcasts/")
-            else settings.MAX_REQUEST_BYTES
-        )
+        limit = settings.MAX_REQUEST_BYTES
+        # Bulk endpoints carry lists of people: their own, larger limits.
+        if request.path.startswith("/api/v1/broadcasts/"):
+            limit = settings.NOTIFY_BROADCAST_MAX_BYTES
+        elif request.path.startswith("/api/v1/recipient-imports/"):
+            limit = settings.NOTIFY_IMPORT_MAX_BYTES
         if request.path.startswith("/api/") and limit and length > limit:
             return JsonResponse(
                 {

@@ -11,6 +11,7 @@ from notify.api.deliveries import DeliveryViewSet
 from notify.api.notifications import NotificationViewSet
 from notify.api.preferences import CategoryViewSet, PreferencesApi
 from notify.api.providers import PauseApi, PauseStateListApi, ResumeApi
+from notify.api.recipient_import import RecipientImportApi
 from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
 from notify.api.templates import TemplateViewSet
 from notify.api.webhooks import WebhookViewSet
@@ -39,6 +40,7 @@ router.register("webhooks", WebhookViewSet, basename="webhook")
 
 api_v1 = [
     *router.urls,
+    path("recipient-imports/", RecipientImportApi.as_view(), name="recipient-imports"),
     path("recipients/<str:recipient_id>/", RecipientDetailApi.as_view(), name="recipient"),
     path("recipients/<str:recipient_id>/devices/", DeviceListApi.as_view(), name="devices"),
     path(

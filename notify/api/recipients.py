@@ -42,6 +42,17 @@ class RecipientUpsertInput(serializers.Serializer):
     quiet_hours = QuietHours(required=False, allow_null=True)
 
 
+def _addressable(value: str) -> None:
+    if "/" in value:  # /api/v1/recipients/{id}/ could never reach it
+        raise serializers.ValidationError("Must not contain '/'.")
+
+
+class RecipientImportRow(RecipientUpsertInput):
+    """One imported recipient: the body of PUT /api/v1/recipients/{id}/, with its id."""
+
+    id = TextField(single_line=True, max_length=255, validators=[_addressable])
+
+
 class RecipientOutput(serializers.ModelSerializer):
     id = serializers.CharField(source="external_id")
     devices = DeviceOutput(many=True)

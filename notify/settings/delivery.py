@@ -80,4 +80,12 @@ NOTIFY_BROADCAST_MAX_BYTES = env.int("NOTIFY_BROADCAST_MAX_BYTES", default=32 * 
 # per-endpoint limits first, with a 413.
 from notify.settings.base import DATA_UPLOAD_MAX_MEMORY_SIZE as MAX_REQUEST_BYTES  # noqa: E402
 
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(MAX_REQUEST_BYTES, NOTIFY_BROADCAST_MAX_BYTES)
+# --- Recipient imports ----------------------------------------------------------------------
+# Rows per import (API request or admin upload); bigger lists are sent in several imports.
+NOTIFY_IMPORT_MAX_ROWS = env.int("NOTIFY_IMPORT_MAX_ROWS", default=10_000)
+# Import bodies may be this large: 10,000 rows with tokens fit with room to spare.
+NOTIFY_IMPORT_MAX_BYTES = env.int("NOTIFY_IMPORT_MAX_BYTES", default=8 * 1024 * 1024)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(
+    MAX_REQUEST_BYTES, NOTIFY_BROADCAST_MAX_BYTES, NOTIFY_IMPORT_MAX_BYTES
+)
