@@ -4,8 +4,11 @@ send threads of a drain task, away from its database connection."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import requests
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,16 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def settle_environment(session: requests.Session, url: str) -> dict[str, str]:
+    """Read the proxy and CA-bundle environment once for a provider's URL, instead of on
+    every request (requests' `trust_env` scans the environment and .netrc per call, a
+    measurable share of a send's CPU). Returns the proxies, for clients that pass them."""
+    proxies = requests.utils.get_environ_proxies(url)
+    session.proxies.update(proxies)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return dict(proxies)

@@ -13,7 +13,7 @@ from firebase_admin import App, credentials, exceptions, initialize_app, messagi
 from google.auth.credentials import Credentials as GoogleCredentials
 from urllib3.util.retry import Retry
 
-from channels.base import Channel, DeliveryError, Message
+from channels.base import Channel, DeliveryError, Message, settle_environment
 
 # firebase-admin retries POSTs on 500/503 and read timeouts by itself, which can deliver one
 # push several times and hides attempts from us. Retries belong to Notify: only a failed
@@ -124,6 +124,7 @@ def _build_app() -> App:
         pool_connections=100, pool_maxsize=100, max_retries=_NO_REPLAY
     )
     session.mount(base_url or "https://fcm.googleapis.com", adapter)
+    settle_environment(session, base_url or "https://fcm.googleapis.com")
     return app
 
 

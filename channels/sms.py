@@ -14,7 +14,13 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from channels.base import Channel, DeliveryError, Message, parse_retry_after
+from channels.base import (
+    Channel,
+    DeliveryError,
+    Message,
+    parse_retry_after,
+    settle_environment,
+)
 
 # Twilio error codes (https://www.twilio.com/docs/errors/<code>).
 _PERMANENT = {21211, 21212, 21214, 21217, 21265, 21601, 21602, 21604, 21612, 21614, 21617}
@@ -32,6 +38,8 @@ class _HttpClient(TwilioHttpClient):
         super().__init__(**kwargs)
         self._base = urlsplit(base_url) if base_url else None
         self.last_headers: Any = {}
+        if self.session is not None:
+            self.proxy = settle_environment(self.session, base_url or "https://api.twilio.com")
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         self.last_headers = {}
