@@ -17,9 +17,10 @@ NOTIFY_MAX_COUNTDOWN_SECONDS = env.float("NOTIFY_MAX_COUNTDOWN_SECONDS", default
 # concurrently on this many threads.
 NOTIFY_BATCH_SIZE = env.int("NOTIFY_BATCH_SIZE", default=100)
 NOTIFY_SEND_CONCURRENCY = env.int("NOTIFY_SEND_CONCURRENCY", default=32)
-# A drain keeps claiming while batches come back full, for at most this long, then hands
-# over to a fresh task so no message stays unacked for long.
-NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=20.0)
+# A drain keeps claiming while there is due work, for at most this long, then hands over to
+# a fresh task at the back of its queue: no message stays unacked for long, and a backlog on
+# one channel does not hold a pool process while other channels' drains wait behind it.
+NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=3.0)
 # A claimed delivery whose worker vanished is looked at again after its lease runs out.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
 # An SMS whose send reply was lost waits this long for a status callback before the sweeper

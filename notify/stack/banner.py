@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from notify.stack.resolve import mask
 
@@ -23,6 +25,14 @@ DEMO_NOTIFICATION = {
         "sms": {"text": "Hello from Notify: it works."},
         "push": {"title": "Hello from Notify", "body": "It works."},
     },
+}
+
+
+# What a default template needs instead of "content": its key and its variables (a missing
+# variable is a 400). Must stay loadable from templates/notify/defaults/.
+TEMPLATE_EXAMPLE: dict[str, Any] = {
+    "template": "password-reset",
+    "data": {"reset_url": "https://example.com/reset/demo"},
 }
 
 
@@ -52,6 +62,8 @@ def banner(
     api_key: str | None,
     database_url: str,
     redis_url: str,
+    workers: str = "",
+    templates: Sequence[str] = (),
 ) -> str:
     api = f"{urls.web}/api/v1/"
     rule = "=" * 78
@@ -60,16 +72,21 @@ def banner(
         ("API docs", f"{urls.web}/api/docs/"),
         ("Admin", f"{urls.web}/admin/   user admin, password {admin_password}"),
         ("Flower", f"{urls.flower}/   user admin, password {admin_password}"),
+        ("Workers", workers),
         ("Sandbox", f"{urls.sandbox}/   (what the providers received)"),
         ("API key", api_key or "(none: create_api_key failed, see the log above)"),
+        ("Templates", ", ".join(templates)),
         ("Postgres", mask(database_url)),
         ("Redis", mask(redis_url)),
     ]
     lines = ["", rule, "  Notify is up.", ""]
-    lines += [f"  {name:<9} {value}" for name, value in rows]
+    lines += [f"  {name:<9} {value}" for name, value in rows if value]
     if api_key:
         lines += ["", "  Send one notification over email, SMS and push:", ""]
         lines += ["    " + curl_example(api, api_key), ""]
         lines += [f"  Then watch it arrive at {urls.sandbox}/ and in Flower."]
+        if TEMPLATE_EXAMPLE["template"] in templates:
+            lines += ['  Or send a default template instead of "content":']
+            lines += ["    " + json.dumps(TEMPLATE_EXAMPLE)[1:-1]]
     lines += ["", "  Ctrl-C stops everything.", rule, ""]
     return "\n".join(lines) + "\n"

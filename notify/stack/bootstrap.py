@@ -1,11 +1,12 @@
-"""Environment and Django preparation for `run`: .env, provider defaults, schema, admin, API key."""
+"""Environment and Django preparation for `run`: .env, provider defaults, schema, default
+templates, admin, API key."""
 
 from __future__ import annotations
 
 import secrets
 import subprocess
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,13 @@ SANDBOX_CREDENTIALS = {
     "FCM_BASE_URL": {"FCM_PROJECT_ID": "notify-sandbox"},
 }
 
+# Set to 0 to start without loading templates/notify/defaults/ (e.g. to try the API on an
+# empty template list). Otherwise the files are loaded on every start, which changes nothing
+# when nothing changed, so a restart stays fast and creates no versions.
+LOAD_TEMPLATES_FLAG = "NOTIFY_LOAD_DEFAULT_TEMPLATES"
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
 # One Django start-up for two jobs. get_or_create + set_password, rather than
 # `createsuperuser`, so a second run (or a changed ADMIN_PASSWORD) converges instead of failing
 # on "username already taken". The stored demo key is checked against *this* database: it goes
@@ -53,9 +61,21 @@ if raw:
 
 
 @dataclass(frozen=True)
-class Credentials:
+class Prepared:
     admin_password: str
     api_key: str | None  # None when it could not be created; the banner says so
+    templates: tuple[str, ...] = ()  # default template keys in the database
+
+
+def env_flag(env: Mapping[str, str], name: str, default: bool = True) -> bool:
+    """A 1/0 switch; unset or empty means `default`. A typo raises ValueError rather than
+    silently meaning one or the other."""
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ValueError(f"{name}={env[name]!r}: use 1 or 0")
 
 
 def load_dotenv(path: Path, env: MutableMapping[str, str]) -> list[str]:
@@ -101,11 +121,22 @@ def apply_defaults(env: MutableMapping[str, str], data_dir: Path) -> None:
 
 
 def prepare_django(
-    root: Path, env: MutableMapping[str, str], data_dir: Path, console: Console
-) -> Credentials:
-    """migrate, collectstatic, the admin user and the demo API key. Raises on a failed step."""
+    root: Path,
+    env: MutableMapping[str, str],
+    data_dir: Path,
+    console: Console,
+    *,
+    load_templates: bool = True,
+) -> Prepared:
+    """migrate, default templates, collectstatic, the admin user and the demo API key.
+    Raises on a failed step, except the optional ones (templates, API key)."""
     console.say("migrate")
     _manage(root, env, "migrate", "--noinput")
+    if load_templates:
+        templates = load_default_templates(root, env, console)
+    else:
+        console.say(f"default templates not loaded ({LOAD_TEMPLATES_FLAG}=0)")
+        templates = ()
     console.say("collectstatic")
     _manage(root, env, "collectstatic", "--noinput", "-v", "0")
     password = env.get("ADMIN_PASSWORD") or secret_file(data_dir / "admin-password", 12)
@@ -119,8 +150,34 @@ def prepare_django(
         capture=True,
     )
     if stored and "demo-key: valid" in checked:
-        return Credentials(password, stored)
-    return Credentials(password, create_demo_api_key(root, env, key_file, console))
+        return Prepared(password, stored, templates)
+    return Prepared(password, create_demo_api_key(root, env, key_file, console), templates)
+
+
+def load_default_templates(
+    root: Path, env: MutableMapping[str, str], console: Console
+) -> tuple[str, ...]:
+    """`load_templates`, so a fresh database can send `"template": "password-reset"` at once.
+    Returns the template keys it covers, () if it failed. Safe on every start: unchanged
+    files create no version, and a template edited in the database is kept (and named).
+    A failure costs only the defaults, so it is reported and the start goes on."""
+    console.say("load_templates (default templates)")
+    try:
+        out = _manage(root, env, "load_templates", capture=True)
+    except subprocess.CalledProcessError as exc:
+        # The reason (e.g. which file is invalid) went to stderr, above.
+        console.say(f"load_templates failed (status {exc.returncode}); continuing without them")
+        return ()
+    for line in out.splitlines():
+        if line.strip():
+            console.say(f"  {line.strip()}")
+    return tuple(sorted(p.name for p in default_templates_dir(root).iterdir() if p.is_dir()))
+
+
+def default_templates_dir(root: Path) -> Path:
+    # Where load_templates reads by default (notify/services/template_files.py); it is not
+    # imported from there because that needs Django set up.
+    return root / "templates" / "notify" / "defaults"
 
 
 def create_demo_api_key(

@@ -5,20 +5,34 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import tomllib
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from notify.stack.banner import Urls, banner
-from notify.stack.bootstrap import apply_defaults, load_dotenv, prepare_django, secret_file
+from notify.stack.bootstrap import (
+    LOAD_TEMPLATES_FLAG,
+    apply_defaults,
+    env_flag,
+    load_dotenv,
+    prepare_django,
+    secret_file,
+)
 from notify.stack.console import Console
 from notify.stack.embedded_postgres import EmbeddedPostgres
 from notify.stack.embedded_redis import EmbeddedRedis
+from notify.stack.processes import (
+    FLOWER_PORT,
+    SANDBOX_HTTP_PORT,
+    SANDBOX_SMTP_PORT,
+    URGENT_WORKER_FLAG,
+    listening,
+    process_specs,
+    workers_summary,
+)
 from notify.stack.resolve import mask, resolve, running
 from notify.stack.supervisor import ProcessSpec, Supervisor
 
@@ -26,9 +40,6 @@ ROOT = Path(__file__).resolve().parents[2]
 # Embedded databases, generated secrets, static files. Overridable so that tests, or two
 # checkouts sharing a machine, can keep separate state.
 DATA = Path(os.environ.get("NOTIFY_DATA_DIR") or ROOT / ".data").resolve()
-FLOWER_PORT = 5555
-SANDBOX_HTTP_PORT = 8025
-SANDBOX_SMTP_PORT = 2525
 NO_TESTS_COLLECTED = 5  # pytest's exit status
 # The browser tests (tests/browser) drive Debian's Chromium, never a browser Playwright
 # downloads; tests/browser/conftest.py reads the same path and NOTIFY_BROWSER_UNAVAILABLE.
@@ -43,6 +54,12 @@ def run() -> int:
     console = Console()
     env = _base_env(console)
     web_port = int(env.get("PORT", "8000"))
+    try:
+        urgent_worker = env_flag(env, URGENT_WORKER_FLAG)
+        load_templates = env_flag(env, LOAD_TEMPLATES_FLAG)
+    except ValueError as exc:
+        console.say(str(exc))
+        return 1
     ports = (web_port, FLOWER_PORT, SANDBOX_HTTP_PORT, SANDBOX_SMTP_PORT)
     # A taken port would make a child die after a confusing retry loop; say it up front.
     taken = [port for port in ports if listening(port)]
@@ -55,7 +72,7 @@ def run() -> int:
         apply_defaults(env, DATA)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(DATA / "prometheus"))
         try:
-            creds = prepare_django(ROOT, env, DATA, console)
+            prepared = prepare_django(ROOT, env, DATA, console, load_templates=load_templates)
         except subprocess.CalledProcessError as exc:
             console.say(f"`{shlex.join(exc.cmd[1:3])}` failed with status {exc.returncode}")
             return 1
@@ -66,13 +83,15 @@ def run() -> int:
         )
         text = banner(
             urls,
-            admin_password=creds.admin_password,
-            api_key=creds.api_key,
+            admin_password=prepared.admin_password,
+            api_key=prepared.api_key,
             database_url=services.database_url,
             redis_url=services.redis_url,
+            workers=workers_summary(urgent_worker=urgent_worker),
+            templates=prepared.templates,
         )
         supervisor = Supervisor(
-            stack_processes(web_port, creds.admin_password),
+            stack_processes(web_port, prepared.admin_password, urgent_worker=urgent_worker),
             env=env,
             cwd=ROOT,
             console=console,
@@ -81,44 +100,11 @@ def run() -> int:
         return supervisor.run(on_ready=lambda: console.write(text))
 
 
-def stack_processes(web_port: int, admin_password: str) -> list[ProcessSpec]:
-    py = sys.executable  # the venv's interpreter, whatever PATH says
-    celery = [py, "-m", "celery", "-A", "celery_app"]
-    # Access log on stdout: in development, seeing each request is the point.
-    gunicorn = [py, "-m", "gunicorn", "notify.wsgi:application", "--access-logfile", "-"]
-    # Hooks only (multiprocess-metrics bookkeeping when a web worker exits).
-    gunicorn += ["-c", "python:notify.observability.gunicorn"]
-    basic_auth = f"--basic-auth=admin:{admin_password}"
-    sandbox_ports = ["--http-port", str(SANDBOX_HTTP_PORT), "--smtp-port", str(SANDBOX_SMTP_PORT)]
-    return [
-        ProcessSpec(
-            "sandbox",
-            [py, "-m", "notify.sandbox", "--host", "127.0.0.1", *sandbox_ports],
-            ready=lambda: http_ok(f"http://127.0.0.1:{SANDBOX_HTTP_PORT}/_sandbox/health"),
-        ),
-        ProcessSpec(
-            "web",
-            [*gunicorn, "-b", f"127.0.0.1:{web_port}", "-w", "2", "--threads", "4"],
-            ready=lambda: listening(web_port),
-        ),
-        ProcessSpec(
-            "worker",
-            [*celery, "worker", "-l", "info", "--concurrency", "4"],
-            ready_text=" ready.",
-        ),
-        ProcessSpec(
-            "beat",
-            [*celery, "beat", "-l", "info", "--schedule", str(DATA / "celerybeat-schedule")],
-            # Beat's start-up banner goes to stdout whatever the log level.
-            ready_text="is starting.",
-        ),
-        ProcessSpec(
-            "flower",
-            # Loopback only: Flower's default is every interface.
-            [*celery, "flower", "--address=127.0.0.1", f"--port={FLOWER_PORT}", basic_auth],
-            ready=lambda: listening(FLOWER_PORT),
-        ),
-    ]
+def stack_processes(
+    web_port: int, admin_password: str, *, urgent_worker: bool = True
+) -> list[ProcessSpec]:
+    """What `run` starts, with this checkout's data directory (notify/stack/processes.py)."""
+    return process_specs(web_port, admin_password, data_dir=DATA, urgent_worker=urgent_worker)
 
 
 def metrics_dir(path: Path) -> Path:
@@ -246,21 +232,6 @@ def stop() -> int:
         else:
             console.say(f"embedded {server.name} is not running")
     return 0
-
-
-def listening(port: int, host: str = "127.0.0.1") -> bool:
-    """True if something accepts connections on host:port."""
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - fixed local URL
-            return int(response.status) == 200
-    except OSError:
-        return False
 
 
 def _base_env(console: Console) -> dict[str, str]:

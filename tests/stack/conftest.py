@@ -1,5 +1,7 @@
-"""The launcher's tests need no Django and no database fixture: they start real processes
-(dummy children, embedded servers) and look at them from the outside."""
+"""Most of the launcher's tests need no Django and no database fixture: they start real
+processes (dummy children, embedded servers) and look at them from the outside. The few
+that check what the launcher does to the database (default templates, the urgent worker
+sending) use the test database through the suite's `process_env`."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
-from notify.stack.banner import DEMO_NOTIFICATION, Urls, banner
+from notify.stack.banner import DEMO_NOTIFICATION, TEMPLATE_EXAMPLE, Urls, banner
 from notify.stack.bootstrap import SANDBOX_DEFAULTS, apply_defaults, load_dotenv, secret_file
 from notify.stack.commands import check_commands
 
@@ -90,3 +91,27 @@ def test_the_banner_shows_where_everything_is_and_a_working_curl() -> None:
     assert "Authorization: Bearer ntf_abc_def" in argv
     assert json.loads(argv[argv.index("-d") + 1]) == DEMO_NOTIFICATION
     assert set(DEMO_NOTIFICATION["content"]) == {"email", "sms", "push"}
+
+
+def test_the_banner_names_the_workers_and_how_to_use_a_default_template() -> None:
+    urls = Urls("http://127.0.0.1:8000", "http://127.0.0.1:5555", "http://127.0.0.1:8025")
+    common: dict[str, Any] = {
+        "admin_password": "pw",
+        "api_key": "ntf_abc_def",
+        "database_url": "postgres://u@h/db",
+        "redis_url": "redis://127.0.0.1:6379/0",
+    }
+
+    text = banner(
+        urls,
+        **common,
+        workers="celery@box (every queue), urgent@box (urgent queue only)",
+        templates=("login-alert", "password-reset", "welcome"),
+    )
+
+    assert "  Workers   celery@box (every queue), urgent@box (urgent queue only)\n" in text
+    assert "  Templates login-alert, password-reset, welcome\n" in text
+    example = text.split('instead of "content":\n', 1)[1].splitlines()[0]
+    assert json.loads("{" + example + "}") == TEMPLATE_EXAMPLE
+    # Nothing loaded (NOTIFY_LOAD_DEFAULT_TEMPLATES=0): no row, no example.
+    assert "Templates" not in banner(urls, **common) and "template" not in banner(urls, **common)

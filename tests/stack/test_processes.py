@@ -1,0 +1,77 @@
+"""What `make run` starts: which processes, with which queues, and the switches for them."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from notify.stack import commands
+from notify.stack.bootstrap import env_flag
+from notify.stack.processes import workers_summary
+
+
+def _option(argv: list[str], flag: str) -> str | None:
+    return argv[argv.index(flag) + 1] if flag in argv else None
+
+
+def test_it_runs_an_urgent_worker_beside_the_main_one() -> None:
+    specs = {spec.name: list(spec.argv) for spec in commands.stack_processes(8000, "pw")}
+
+    assert list(specs) == ["sandbox", "web", "worker", "urgent", "beat", "flower"]
+    urgent, main = specs["urgent"], specs["worker"]
+    assert urgent[urgent.index("celery") :][:4] == ["celery", "-A", "celery_app", "worker"]
+    assert _option(urgent, "-Q") == "urgent"
+    assert _option(urgent, "--concurrency") == "2"
+    # Distinct node names: Flower would otherwise show one worker, and Celery warns.
+    assert _option(urgent, "-n") == "urgent@%h"
+    assert _option(main, "-n") == "celery@%h"
+    # No -Q: the main worker consumes every queue, urgent included, as the fallback.
+    assert _option(main, "-Q") is None
+
+
+def test_both_workers_count_as_up_once_celery_says_ready() -> None:
+    specs = {spec.name: spec for spec in commands.stack_processes(8000, "pw")}
+
+    assert specs["urgent"].ready_text == specs["worker"].ready_text == " ready."
+    assert " ready." in "[2026-11-21 12:00:00,000: INFO/MainProcess] urgent@box ready."
+
+
+def test_notify_urgent_worker_0_leaves_the_main_worker_alone() -> None:
+    specs = {
+        spec.name: list(spec.argv)
+        for spec in commands.stack_processes(8000, "pw", urgent_worker=False)
+    }
+
+    assert "urgent" not in specs
+    assert _option(specs["worker"], "-Q") is None
+
+
+def test_the_banner_names_the_worker_nodes_as_flower_shows_them() -> None:
+    host = socket.gethostname()
+
+    assert workers_summary(urgent_worker=True) == (
+        f"celery@{host} (every queue), urgent@{host} (urgent queue only)"
+    )
+    assert "NOTIFY_URGENT_WORKER=0" in workers_summary(urgent_worker=False)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, True), ("", True), ("1", True), ("yes", True), ("0", False), (" OFF ", False)],
+)
+def test_switches_read_1_and_0_and_default_to_on(value: str | None, expected: bool) -> None:
+    env = {} if value is None else {"NOTIFY_URGENT_WORKER": value}
+    assert env_flag(env, "NOTIFY_URGENT_WORKER") is expected
+
+
+def test_a_mistyped_switch_stops_run_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(commands, "DATA", tmp_path)
+    monkeypatch.setattr(commands, "running", lambda *a: pytest.fail("services were resolved"))
+    monkeypatch.setenv("NOTIFY_URGENT_WORKER", "flase")
+
+    assert commands.run() == 1
+    assert "NOTIFY_URGENT_WORKER='flase': use 1 or 0" in capsys.readouterr().out
