@@ -16,12 +16,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from rest_framework import serializers
 
 from notify.api.errors import _flatten
 from notify.api.recipients import RecipientImportRow
-from notify.models.recipients import Device, Recipient
+from notify.models.recipients import Recipient
+from notify.services.recipients import (
+    CONTACT_FIELDS,
+    devices_register_many,
+    recipient_changes,
+    recipient_merge,
+)
 
 BATCH_SIZE = 1000
 # Keys of a JSON row; CSV spells quiet hours as two columns and tokens as one.
@@ -30,8 +35,7 @@ CSV_COLUMNS = (
     *("id", "email", "phone", "locale", "timezone"),
     *("quiet_hours_start", "quiet_hours_end", "push_tokens", "platform"),
 )
-_CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
-_WRITTEN = (*_CONTACT_FIELDS, "quiet_hours_start", "quiet_hours_end", "updated_at")
+_WRITTEN = (*CONTACT_FIELDS, "quiet_hours_start", "quiet_hours_end", "updated_at")
 _EXTRA_CELLS = "\x00extra"
 
 
@@ -111,7 +115,7 @@ def _csv_columns(header: Sequence[str] | None) -> list[str]:
 def _csv_row(record: dict[str, str | None]) -> dict[str, Any]:
     # A missing cell (short row) or a blank one means "not given": never blank a value.
     given = {k: v for k, v in record.items() if v is not None and v.strip()}
-    row: dict[str, Any] = {k: given[k] for k in ("id", *_CONTACT_FIELDS) if k in given}
+    row: dict[str, Any] = {k: given[k] for k in ("id", *CONTACT_FIELDS) if k in given}
     quiet = {k: given[f"quiet_hours_{k}"] for k in ("start", "end") if f"quiet_hours_{k}" in given}
     if quiet:
         row["quiet_hours"] = quiet
@@ -176,77 +180,30 @@ def _upsert_batch(
 ) -> None:
     found = Recipient.objects.filter(tenant=tenant, external_id__in=[d["id"] for d in batch])
     existing = {r.external_id: r for r in found}
-    tokens = {d["id"]: _tokens(d) for d in batch if d.get("push_tokens")}
-    devices = _known_devices([existing[i] for i in tokens if i in existing], tokens)
-    writes = _Writes()
+    rows = dict(existing)
+    writes: list[Recipient] = []  # new rows and changed ones
     for data in batch:
-        recipient = existing.get(data["id"])
-        row_tokens = tokens.get(data["id"], {})
-        if recipient is None:
-            new = Recipient(tenant=tenant, external_id=data["id"], **_changes(data))
-            writes.recipients.append(new)
-            writes.new_devices += [(new.external_id, t, p) for t, p in row_tokens.items()]
+        changes = recipient_changes(data)
+        if data["id"] not in existing:
+            rows[data["id"]] = Recipient(tenant=tenant, external_id=data["id"], **changes)
+            writes.append(rows[data["id"]])
+        elif recipient_merge(recipient=existing[data["id"]], changes=changes):
+            writes.append(existing[data["id"]])
+    tokens = {d["id"]: _tokens(d) for d in batch if d.get("push_tokens")}
+    if not dry_run:
+        _write(tenant, writes, [rows[i] for i in tokens if i not in existing])
+    devices = devices_register_many(
+        tokens=((rows[i], t, p) for i, specs in tokens.items() for t, p in specs.items()),
+        dry_run=dry_run,
+    )
+    changed = {r.pk for r in writes} | {d.recipient_id for d in devices}
+    for external_id, recipient in rows.items():
+        if external_id not in existing:
             report.created += 1
-        elif _merge(recipient, _changes(data), row_tokens, devices, writes):
+        elif recipient.pk in changed:
             report.updated += 1
         else:
             report.unchanged += 1
-    if not dry_run:
-        _write(tenant, writes)
-
-
-@dataclass
-class _Writes:
-    recipients: list[Recipient] = field(default_factory=list)
-    new_devices: list[tuple[str, str, str]] = field(default_factory=list)  # id, token, platform
-    changed_devices: list[Device] = field(default_factory=list)
-
-
-def _merge(
-    recipient: Recipient,
-    changes: dict[str, Any],
-    tokens: dict[str, str],
-    devices: dict[tuple[Any, str], Device],
-    writes: _Writes,
-) -> bool:
-    """Merge a row into a stored recipient and its devices, in memory; True if it changed."""
-    stale = {k: v for k, v in changes.items() if getattr(recipient, k) != v}
-    for k, v in stale.items():
-        setattr(recipient, k, v)
-    if stale:
-        writes.recipients.append(recipient)
-    touched = bool(stale)
-    for token, platform in tokens.items():
-        device = devices.get((recipient.pk, token))
-        if device is None:
-            writes.new_devices.append((recipient.external_id, token, platform))
-        elif _revive(device, platform):
-            writes.changed_devices.append(device)
-        else:
-            continue
-        touched = True
-    return touched
-
-
-def _known_devices(
-    recipients: list[Recipient], tokens: dict[str, dict[str, str]]
-) -> dict[tuple[Any, str], Device]:
-    if not recipients:
-        return {}
-    wanted = {t for specs in tokens.values() for t in specs}
-    found = Device.objects.filter(recipient__in=recipients, token__in=wanted)
-    return {(d.recipient_id, d.token): d for d in found}
-
-
-def _changes(data: dict[str, Any]) -> dict[str, Any]:
-    # The merge rules of recipient_upsert: a field not given is kept, "" blanks it, and
-    # quiet_hours null clears them.
-    changes = {k: data[k] for k in _CONTACT_FIELDS if k in data}
-    if "quiet_hours" in data:
-        quiet = data["quiet_hours"] or {}
-        changes["quiet_hours_start"] = quiet.get("start")
-        changes["quiet_hours_end"] = quiet.get("end")
-    return changes
 
 
 def _tokens(data: dict[str, Any]) -> dict[str, str]:
@@ -254,39 +211,22 @@ def _tokens(data: dict[str, Any]) -> dict[str, str]:
     return {d["token"]: d.get("platform") or "unknown" for d in data["push_tokens"]}
 
 
-def _revive(device: Device, platform: str) -> bool:
-    """Apply device_register's rules to a known token; True if the device changed."""
-    changed = not device.active or platform not in ("unknown", device.platform)
-    device.active, device.deactivated_reason = True, ""
-    if platform != "unknown":
-        device.platform = platform
-    return changed
-
-
-def _write(tenant: str, writes: _Writes) -> None:
+def _write(tenant: str, recipients: list[Recipient], created: list[Recipient]) -> None:
     # One INSERT … ON CONFLICT DO UPDATE for new and changed rows alike. A recipient created
     # by a concurrent request since the read above takes this row's values.
     Recipient.objects.bulk_create(
-        writes.recipients,
+        recipients,
         update_conflicts=True,
         unique_fields=["tenant", "external_id"],
         update_fields=list(_WRITTEN),
     )
-    if writes.new_devices:
-        # Read back: after a lost race, the row's id is not the one generated here.
+    if created:
+        # After a lost race the row's id is not the one generated here (and bulk_create keeps
+        # the one already set): read it back before devices point at it.
         ids = dict(
             Recipient.objects.filter(
-                tenant=tenant, external_id__in={i for i, _, _ in writes.new_devices}
+                tenant=tenant, external_id__in=[r.external_id for r in created]
             ).values_list("external_id", "pk")
         )
-        Device.objects.bulk_create(
-            [Device(recipient_id=ids[i], token=t, platform=p) for i, t, p in writes.new_devices],
-            ignore_conflicts=True,
-        )
-    if writes.changed_devices:
-        now = timezone.now()  # bulk_update skips auto_now
-        for device in writes.changed_devices:
-            device.updated_at = now
-        Device.objects.bulk_update(
-            writes.changed_devices, ["active", "deactivated_reason", "platform", "updated_at"]
-        )
+        for recipient in created:
+            recipient.pk = ids[recipient.external_id]

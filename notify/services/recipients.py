@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -8,7 +9,28 @@ from django.utils import timezone
 from notify.models.recipients import Device, Recipient
 from notify.services.facts import LOOK_UP
 
-_CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
+CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
+_DEVICE_REVIVED = ["active", "deactivated_reason", "platform", "updated_at"]
+
+
+def recipient_changes(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge rule for contact points, as model fields: a field not given (or None) is
+    kept, "" blanks it, and `quiet_hours` None clears them. Other keys are ignored."""
+    changes = {k: v for k, v in fields.items() if k in CONTACT_FIELDS and v is not None}
+    if "quiet_hours" in fields:
+        quiet = fields["quiet_hours"] or {}
+        changes["quiet_hours_start"] = quiet.get("start")
+        changes["quiet_hours_end"] = quiet.get("end")
+    return changes
+
+
+def recipient_merge(*, recipient: Recipient, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply `recipient_changes` output to the row in memory (nothing is saved); returns the
+    fields whose values it changed."""
+    stale = {k: v for k, v in changes.items() if getattr(recipient, k) != v}
+    for k, v in stale.items():
+        setattr(recipient, k, v)
+    return stale
 
 
 def recipient_upsert(
@@ -18,20 +40,16 @@ def recipient_upsert(
     of tokens or {"token", "platform"} dicts) registers devices. `stored` is the row (or
     None) when the caller has just read it."""
     tokens = fields.pop("push_tokens", None) or []
-    changes = _changes(fields)
+    changes = recipient_changes(fields)
     if stored is LOOK_UP:
         stored = Recipient.objects.filter(tenant=tenant, external_id=external_id).first()
     recipient = stored or _create(tenant=tenant, external_id=external_id, defaults=changes)
-    stale = {k: v for k, v in changes.items() if getattr(recipient, k) != v}
+    stale = recipient_merge(recipient=recipient, changes=changes)
     if stale:
         Recipient.objects.filter(pk=recipient.pk).update(**stale)
-        for k, v in stale.items():
-            setattr(recipient, k, v)
-    for token in tokens:
-        spec = token if isinstance(token, dict) else {"token": token}
-        device_register(
-            recipient=recipient, token=spec["token"], platform=spec.get("platform") or "unknown"
-        )
+    for spec in tokens:
+        token, platform = _token_spec(spec)
+        device_register(recipient=recipient, token=token, platform=platform)
     return recipient
 
 
@@ -43,17 +61,65 @@ def _create(*, tenant: str, external_id: str, defaults: dict[str, Any]) -> Recip
         return Recipient.objects.get(tenant=tenant, external_id=external_id)
 
 
+def _token_spec(token: str | Mapping[str, Any]) -> tuple[str, str]:
+    # A bare token, or {"token", "platform"}: (token, platform).
+    spec = {"token": token} if isinstance(token, str) else token
+    return spec["token"], spec.get("platform") or "unknown"
+
+
 def device_register(*, recipient: Recipient, token: str, platform: str = "unknown") -> Device:
     device, created = Device.objects.get_or_create(
         recipient=recipient, token=token, defaults={"platform": platform}
     )
-    if not created and (not device.active or device.platform != platform):
-        # A token the app registers again is alive again.
-        device.active, device.deactivated_reason = True, ""
-        if platform != "unknown":
-            device.platform = platform
-        device.save(update_fields=["active", "deactivated_reason", "platform", "updated_at"])
+    if not created and _revive(device, platform):
+        device.save(update_fields=_DEVICE_REVIVED)
     return device
+
+
+def _revive(device: Device, platform: str) -> bool:
+    """Registering a known token again: a token the app registers again is alive again, and
+    a given platform ("unknown" is none) replaces the stored one. True if the row changed."""
+    changed = not device.active or platform not in ("unknown", device.platform)
+    device.active, device.deactivated_reason = True, ""
+    if platform != "unknown":
+        device.platform = platform
+    return changed
+
+
+def devices_register_many(
+    *, tokens: Iterable[tuple[Recipient, str, str]], dry_run: bool = False
+) -> list[Device]:
+    """`device_register` for many (recipient, token, platform) at once, in at most three
+    queries: {read known, insert new, update revived}. A token listed twice is applied in
+    order, as repeated calls would. Returns the devices created or revived; with `dry_run`,
+    works them out (unsaved recipients have no devices yet) and writes nothing."""
+    entries = list(tokens)
+    if not entries:
+        return []
+    found = Device.objects.filter(
+        recipient_id__in={r.pk for r, _, _ in entries}, token__in={t for _, t, _ in entries}
+    )
+    known = {(d.recipient_id, d.token): d for d in found}
+    new: dict[tuple[Any, str], Device] = {}
+    revived: dict[tuple[Any, str], Device] = {}
+    for recipient, token, platform in entries:
+        key = (recipient.pk, token)
+        if key in known:
+            if _revive(known[key], platform):
+                revived[key] = known[key]
+        elif key in new:
+            _revive(new[key], platform)
+        else:
+            new[key] = Device(recipient_id=recipient.pk, token=token, platform=platform)
+    if not dry_run:
+        # A token registered concurrently since the read is kept as it is (not revived).
+        Device.objects.bulk_create(new.values(), ignore_conflicts=True)
+        if revived:
+            now = timezone.now()  # bulk_update does not apply auto_now
+            for device in revived.values():
+                device.updated_at = now
+            Device.objects.bulk_update(revived.values(), _DEVICE_REVIVED)
+    return [*new.values(), *revived.values()]
 
 
 def device_remove(*, device: Device) -> None:
@@ -69,7 +135,7 @@ def recipients_upsert_many(*, tenant: str, people: list[dict[str, Any]]) -> dict
         for r in Recipient.objects.filter(tenant=tenant, external_id__in=list(wanted))
     }
     fresh = [
-        Recipient(tenant=tenant, external_id=external_id, **_changes(spec))
+        Recipient(tenant=tenant, external_id=external_id, **recipient_changes(spec))
         for external_id, spec in wanted.items()
         if external_id not in found
     ]
@@ -85,30 +151,18 @@ def recipients_upsert_many(*, tenant: str, people: list[dict[str, Any]]) -> dict
     stale, fields, now = [], set(), timezone.now()
     for external_id, spec in wanted.items():
         recipient = found[external_id]
-        changed = {k: v for k, v in _changes(spec).items() if getattr(recipient, k) != v}
-        for k, v in changed.items():
-            setattr(recipient, k, v)
+        changed = recipient_merge(recipient=recipient, changes=recipient_changes(spec))
         if changed:
             recipient.updated_at = now  # bulk_update does not apply auto_now
             stale.append(recipient)
             fields |= set(changed)
     if stale:
         Recipient.objects.bulk_update(stale, [*sorted(fields), "updated_at"])
-    for external_id, spec in wanted.items():
-        for token in spec.get("push_tokens") or []:
-            device = token if isinstance(token, dict) else {"token": token}
-            device_register(
-                recipient=found[external_id],
-                token=device["token"],
-                platform=device.get("platform") or "unknown",
-            )
+    devices_register_many(
+        tokens=(
+            (found[external_id], *_token_spec(token))
+            for external_id, spec in wanted.items()
+            for token in spec.get("push_tokens") or []
+        )
+    )
     return found
-
-
-def _changes(fields: dict[str, Any]) -> dict[str, Any]:
-    changes = {k: v for k, v in fields.items() if k in _CONTACT_FIELDS and v is not None}
-    if "quiet_hours" in fields:  # None clears them
-        quiet = fields["quiet_hours"] or {}
-        changes["quiet_hours_start"] = quiet.get("start")
-        changes["quiet_hours_end"] = quiet.get("end")
-    return changes

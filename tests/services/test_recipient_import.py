@@ -121,6 +121,25 @@ def test_a_dry_run_counts_like_the_real_run_and_writes_nothing(db: Any) -> None:
     assert Recipient.objects.count() == 2 and Device.objects.count() == 1
 
 
+def test_after_a_lost_race_the_devices_belong_to_the_row_that_won(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    merge = recipient_import.recipient_changes
+
+    def racing(data: dict[str, Any]) -> dict[str, Any]:
+        # Another request creates the same person after this batch read the table.
+        Recipient.objects.get_or_create(external_id="u-1")
+        return merge(data)
+
+    monkeypatch.setattr(recipient_import, "recipient_changes", racing)
+
+    report = _import({"id": "u-1", "push_tokens": [{"token": "tok"}]})
+
+    assert report.created == 1
+    winner = Recipient.objects.get()
+    assert list(winner.devices.values_list("token", flat=True)) == ["tok"]
+
+
 def test_csv_cells_map_to_the_json_shape_and_blank_cells_are_not_given(db: Any) -> None:
     rows = recipient_rows_from_csv(
         data=b"id,email,quiet_hours_start,quiet_hours_end,push_tokens,platform\n"
