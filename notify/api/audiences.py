@@ -144,7 +144,12 @@ class BroadcastViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Broadcast]:
         if getattr(self, "swagger_fake_view", False):
             return Broadcast.objects.none()
-        return Broadcast.objects.filter(tenant=caller_key(self.request).tenant)
+        # The recipient list (up to 100,000 entries) is never part of an answer.
+        return (
+            Broadcast.objects.filter(tenant=caller_key(self.request).tenant)
+            .defer("recipients")
+            .select_related("topic")
+        )
 
     @extend_schema(request=BroadcastInput, responses={202: BroadcastOutput})
     def create(self, request: Request) -> Response:

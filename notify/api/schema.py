@@ -30,7 +30,6 @@ _BY_OPERATION = {
     ("get", "/api/v1/deliveries/"): {"404": "Invalid pagination cursor"},
     ("post", "/api/v1/notifications/"): {
         "409": "The same Idempotency-Key is being processed; retry after Retry-After",
-        "413": "Request body too large",
         "422": "The Idempotency-Key was used with a different body",
     },
 }
@@ -49,6 +48,9 @@ def add_error_responses(
             wanted = dict(_ALWAYS)
             if "{" in path:
                 wanted["404"] = "No such object (or it belongs to another tenant)"
+            if method in ("post", "put", "patch"):
+                # Every body is size-checked before it is read (notify/middleware.py).
+                wanted["413"] = "Request body too large"
             wanted.update(_BY_OPERATION.get((method, path), {}))
             responses = operation.setdefault("responses", {})
             for status, description in wanted.items():

@@ -5,12 +5,13 @@ re-run after a crash creates nothing twice."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -62,6 +63,7 @@ def broadcast_expand(*, broadcast_id: Any) -> bool:
         broadcast = (
             Broadcast.objects.select_for_update(skip_locked=True)
             .filter(pk=broadcast_id, status__in=["accepted", "expanding"])
+            .defer("recipients")  # up to 100,000 entries: each chunk reads only its slice
             .first()
         )
         if broadcast is None:
@@ -86,9 +88,19 @@ def broadcast_expand(*, broadcast_id: Any) -> bool:
     return not done
 
 
+_SLICE_SQL = """
+SELECT coalesce(jsonb_agg(person ORDER BY n), '[]'::jsonb)
+FROM notify_broadcast, jsonb_array_elements(recipients) WITH ORDINALITY AS list(person, n)
+WHERE id = %s AND n > %s AND n <= %s
+"""
+
+
 def _chunk(broadcast: Broadcast, start: int, size: int) -> list[dict[str, Any]]:
     if broadcast.topic_id is None:
-        return list(broadcast.recipients[start : start + size])
+        with connection.cursor() as cursor:
+            cursor.execute(_SLICE_SQL, [broadcast.pk, start, start + size])
+            (people,) = cursor.fetchone()
+        return list(json.loads(people) if isinstance(people, str) else people)
     ids = (
         Subscription.objects.filter(topic_id=broadcast.topic_id)
         .order_by("id")
