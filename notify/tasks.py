@@ -55,10 +55,18 @@ def restore_pauses() -> int:
 
 @app.task(name="notify.expand_broadcast", acks_late=True, ignore_result=True)
 def expand_broadcast(broadcast_id: str) -> bool:
-    """Expand one chunk of a broadcast, then queue the next (short tasks, resumable)."""
+    """Expand chunks of a broadcast (each committed on its own) for up to the drain budget,
+    then queue the rest: resumable, and never holding a worker process for long."""
+    import time
+
+    from django.conf import settings
+
     from notify.services.audiences import broadcast_expand
 
+    deadline = time.monotonic() + settings.NOTIFY_DRAIN_BUDGET_SECONDS
     more = broadcast_expand(broadcast_id=broadcast_id)
+    while more and time.monotonic() < deadline:
+        more = broadcast_expand(broadcast_id=broadcast_id)
     if more:
         expand_broadcast.apply_async(args=[broadcast_id], queue="maintenance")
     return more
