@@ -70,3 +70,11 @@ def expand_broadcast(broadcast_id: str) -> bool:
     if more:
         expand_broadcast.apply_async(args=[broadcast_id], queue="maintenance")
     return more
+
+
+@app.task(name="notify.purge_notifications", ignore_result=True)
+def purge_notifications() -> int:
+    """Delete finished notifications past NOTIFY_RETENTION_DAYS, for a bounded time."""
+    from notify.services.retention import notifications_purge
+
+    return notifications_purge()

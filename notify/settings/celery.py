@@ -81,6 +81,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": "maintenance"},
     },
+    # Finished notifications past NOTIFY_RETENTION_DAYS; each run stops after ~30 s and the
+    # next one carries on.
+    "purge-notifications": {
+        "task": "notify.purge_notifications",
+        "schedule": 3600.0,
+        "options": {"queue": "maintenance"},
+    },
     # Operators' pauses survive a Redis restart: put back from their audit rows.
     "restore-pauses": {
         "task": "notify.restore_pauses",

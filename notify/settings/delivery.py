@@ -90,3 +90,9 @@ NOTIFY_IMPORT_MAX_BYTES = env.int("NOTIFY_IMPORT_MAX_BYTES", default=8 * 1024 * 
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(
     MAX_REQUEST_BYTES, NOTIFY_BROADCAST_MAX_BYTES, NOTIFY_IMPORT_MAX_BYTES
 )
+
+# --- Retention (notify/services/retention.py) -----------------------------------------------
+# Notifications whose deliveries are all finished are deleted, with their deliveries and
+# attempts, once older than this many days (hourly, in batches); 0 keeps them forever.
+# Scheduled and in-flight messages are kept whatever their age.
+NOTIFY_RETENTION_DAYS = env.int("NOTIFY_RETENTION_DAYS", default=90)
