@@ -67,6 +67,8 @@ class Notification(models.Model):
         indexes = [
             # Frequency caps count a recipient's recent notifications.
             models.Index(fields=["recipient", "created_at"], name="notification_recent"),
+            # The API's list: one tenant's notifications, newest first.
+            models.Index(fields=["tenant", "-created_at"], name="notification_tenant_newest"),
         ]
         constraints = [
             models.UniqueConstraint(
