@@ -26,6 +26,8 @@ CHANNELS_FOR = {
     "push": ["push"],
     "mix": ["email", "sms", "push"],
 }
+# Broadcasts: email + SMS per person (see broadcast_body).
+BULK_CHANNELS = ("email", "sms")
 # Recipients are drawn from a pool, as a steady stream mostly reaches people Notify knows.
 RECIPIENT_POOL = 5000
 
@@ -54,4 +56,29 @@ def request_body(kind: str, n: int, priority: str = "normal", prefix: str = "u")
         "content": {c: CONTENT[c] for c in channels},
         "priority": priority,
         "category": "bench",
+    }
+
+
+def bulk_phone(i: int) -> str:
+    """A distinct valid US number per bulk recipient (the pool above repeats every 9,900)."""
+    return f"+1415{2_000_000 + i:07d}"
+
+
+def broadcast_body(n: int, prefix: str) -> dict[str, Any]:
+    """A list broadcast to n new recipients, email + SMS each (two deliveries per person).
+    Push is left out: its token would also register a device per person during expansion,
+    a cost of its own; the figures stay comparable from run to run without it."""
+    recipients = [
+        {"id": f"{prefix}-{i}", "email": f"{prefix}-{i}@bench.example", "phone": bulk_phone(i)}
+        for i in range(n)
+    ]
+    return {"recipients": recipients, **broadcast_message()}
+
+
+def broadcast_message() -> dict[str, Any]:
+    """Everything but the audience: the same content as the single creates."""
+    return {
+        "channels": list(BULK_CHANNELS),
+        "content": {c: CONTENT[c] for c in BULK_CHANNELS},
+        "category": "bulk",
     }

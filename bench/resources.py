@@ -100,7 +100,8 @@ class Monitor:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():  # never started when the stack failed to come up
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         started = time.monotonic()

@@ -1,9 +1,11 @@
-"""The deployment under test: a dedicated database (notify_bench) and Redis database (/13) on
+"""The deployment under test: a dedicated database (notify_bench) and Redis database (/10) on
 the Postgres and Redis that `notify.stack.resolve` finds or starts, gunicorn, Celery workers and
 beat, all started as an operator would start them, with the environment below."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import sys
 import time
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import psutil
 import psycopg2
 import redis
 import requests
@@ -22,15 +25,22 @@ from bench.sandboxes import Sandboxes
 from notify.stack.resolve import Services, resolve
 
 DATABASE = "notify_bench"
-REDIS_DB = 13
+# Not 13: tests/observability/test_metrics.py flushes Redis database 13 as its broker, and
+# other people's suites use 9, 11, 12, 14 and 15 (NOTIFY_TEST_REDIS_DB); a flush mid-run
+# loses the bench's queued tasks. BENCH_REDIS_DB moves it if 10 is taken too.
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "10"))
 # Deleting these (children first) empties the bench database but keeps the API key.
 _TABLES = (
+    "notify_subscription",
+    "notify_broadcast",
+    "notify_topic",
     "notify_deliveryattempt",
     "notify_delivery",
     "notify_notification",
     "notify_device",
     "notify_recipient",
 )
+_OWNER_KEY = "bench:owner-pid"
 _QUEUES = ("urgent", "email", "sms", "push", "maintenance", "naive")
 
 
@@ -63,11 +73,14 @@ class Stack:
         services = resolve(base_env, ROOT / ".data", self.say)
         self.services = services
         database_url = with_path(services.database_url, f"/{DATABASE}")
+        redis_url = with_path(services.redis_url, f"/{REDIS_DB}")
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=5)
+        self._claim_redis()
         _recreate_database(with_path(services.database_url, "/postgres"))
         self.env = {
             **base_env,
             "DATABASE_URL": database_url,
-            "REDIS_URL": with_path(services.redis_url, f"/{REDIS_DB}"),
+            "REDIS_URL": redis_url,
             "SECRET_KEY": "bench-only-not-secret",
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -82,7 +95,21 @@ class Stack:
             self.env.pop(key, None)
         self.db = psycopg2.connect(database_url)
         self.db.autocommit = True
-        self.redis = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=5)
+
+    def _claim_redis(self) -> None:
+        """Before anything is dropped: refuse to run beside another live bench run (it would
+        lose its database and queues), and warn when someone else's keys are in ours."""
+        assert self.redis is not None
+        owner = self.redis.get(_OWNER_KEY)
+        pid = int(owner) if owner and owner.isdigit() else 0
+        if pid and pid != os.getpid() and psutil.pid_exists(pid):
+            raise RuntimeError(f"another bench run (pid {pid}) is using Redis db {REDIS_DB}")
+        if not owner and (keys := self.redis.dbsize()):
+            self.say(
+                f"warning: Redis database {REDIS_DB} already holds {keys} keys the bench did "
+                "not write; is something else using it? (BENCH_REDIS_DB picks another)"
+            )
+        self.redis.set(_OWNER_KEY, os.getpid())
 
     def prepare_django(self) -> None:
         self._manage("migrate", "--noinput", "-v", "0")
@@ -222,6 +249,12 @@ class Stack:
             self.sandboxes.stop()
         if self.db is not None:
             self.db.close()
+        if self.redis is not None:
+            # Only our own claim (a run refused at start must not free the other run's). The
+            # key stays, marked free: the database is still the bench's, keys and all.
+            with contextlib.suppress(redis.RedisError):
+                if self.redis.get(_OWNER_KEY) == str(os.getpid()).encode():
+                    self.redis.set(_OWNER_KEY, "free")
         if self.services is not None:
             self.services.stop()
 

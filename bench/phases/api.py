@@ -1,12 +1,10 @@
 """Phase 4: the API's own latency. Single creates (one SMS delivery each) on a fixed clock at
 fixed rates, latency from the scheduled send time; then the most creates per second it takes
-with a closed loop of clients; then the bulk accept rate, if a bulk endpoint exists."""
+with a closed loop of clients. The bulk accept rate is phases/bulk.py's."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import requests
 
 from bench.runner import Run
 from bench.stats import percentiles
@@ -23,7 +21,6 @@ def api_latency(run: Run) -> None:
         run.say(f"API at {rate}/s: {out[f'rate_{rate}']['latency_ms']}")
     out["max_rate"] = _step(run, mode="closed", clients=cfg.api_max_clients)
     run.say(f"API max: {out['max_rate']['achieved_per_s']:.0f} creates/s")
-    out["bulk"] = bulk_endpoint(run)
     run.results["api"] = out
 
 
@@ -50,14 +47,3 @@ def _step(run: Run, *, mode: str, rate: float = 0.0, clients: int = 8) -> dict[s
         run.samples[f"api_rate_{int(rate)}"] = [lat * 1000 for _, lat in measured]
     run.stack.wait_idle(timeout=cfg.drain_wait_seconds)
     return result
-
-
-def bulk_endpoint(run: Run) -> dict[str, Any]:
-    """Look for a bulk create in the OpenAPI schema; without one there is nothing to time."""
-    headers = {"Authorization": f"Bearer {run.stack.api_key}", "Accept": "application/json"}
-    response = requests.get(f"{run.stack.url}/api/schema/?format=json", headers=headers, timeout=30)
-    response.raise_for_status()
-    paths = [p for p in response.json().get("paths", {}) if "bulk" in p or "batch" in p]
-    if not paths:
-        return {"available": False, "note": "n/a (no bulk endpoint yet)"}
-    return {"available": True, "paths": paths, "note": "bulk endpoint found but not yet timed"}

@@ -1,4 +1,4 @@
-"""Phase 5, accept -> provider receipt at a moderate steady rate, and phase 6, critical
+"""Phase 6, accept -> provider receipt at a moderate steady rate, and phase 7, critical
 traffic while a large normal-priority backlog drains.
 
 Both join what the API answered (each delivery's id and created_at) with what the stand-ins

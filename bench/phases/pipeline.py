@@ -1,6 +1,6 @@
-"""Phases 2, 3 and 8: deliveries/s through the whole pipeline (API -> Postgres -> Celery ->
+"""Phases 2, 3 and 9: deliveries/s through the whole pipeline (API -> Postgres -> Celery ->
 SDK -> stand-in) at steady state, for the real design, the one-task-per-delivery baseline, and
-one vs two worker processes. Phase 7's CPU per delivery is read in the same windows."""
+one vs two worker processes. Phase 8's CPU per delivery is read in the same windows."""
 
 from __future__ import annotations
 
