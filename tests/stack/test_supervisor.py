@@ -119,8 +119,12 @@ def test_a_dead_dependency_stops_everything() -> None:
 def test_a_stop_signal_stops_every_child_and_exits_cleanly(signum: signal.Signals) -> None:
     # The supervisor installs signal handlers, so it runs as its own process here, the way
     # `make run` does, and gets a real signal.
+    # As from a terminal: a suite run under nohup or as a background job passes ignored
+    # SIGHUP/SIGINT on, and the supervisor rightly keeps ignoring those.
     driver = """
-import sys
+import signal, sys
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from notify.stack.supervisor import ProcessSpec, Supervisor
 child = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
 specs = [ProcessSpec(name, child, ready_text="up") for name in ("web", "worker", "beat")]

@@ -13,13 +13,17 @@ from rest_framework.test import APIClient
 from notify.models import Delivery
 from notify.stack.banner import TEMPLATE_EXAMPLE
 from notify.stack.commands import stack_processes
+from tests.conftest import Stack
 from tests.harness import Proc, Sandbox, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def urgent_worker(process_env: dict[str, str], log_dir: Path) -> Any:
+def urgent_worker(process_env: dict[str, str], log_dir: Path, _stack_session: Stack) -> Any:
+    # Alone: the suite's shared worker (started by earlier e2e tests) must not be running.
+    # A later test that needs it starts it again.
+    _stack_session.stop()
     spec = next(s for s in stack_processes(8000, "pw") if s.name == "urgent")
     ready = spec.ready_text
     assert ready is not None
