@@ -46,17 +46,23 @@ def drain(ids: list[str], *, timeout: float = 90) -> float:
     return time.monotonic() - started
 
 
-def wait_in_flight(ids: list[str]) -> None:
+def wait_in_flight(ids: list[str], *, seen: frozenset[Any] = frozenset()) -> frozenset[Any]:
     """Until some batch of these notifications is in a worker's hands (claimed, leased), so
-    a fault injected now lands mid-send."""
-    wait_for(
-        lambda: Delivery.objects.filter(
-            notification_id__in=ids, status="sending", lease_token__isnull=False
-        ).exists(),
-        timeout=30,
-        interval=0.01,
-        what="a batch in flight",
-    )
+    a fault injected now lands mid-send. `seen`: leases of earlier batches, which do not
+    count (a batch whose worker was just killed stays leased until its lease runs out).
+    Returns the leases seen so far."""
+    leases: set[Any] = set()
+
+    def fresh_batch() -> bool:
+        leases.update(
+            Delivery.objects.filter(
+                notification_id__in=ids, status="sending", lease_token__isnull=False
+            ).values_list("lease_token", flat=True)
+        )
+        return bool(leases - seen)
+
+    wait_for(fresh_batch, timeout=30, interval=0.01, what="a batch in flight")
+    return seen | leases
 
 
 def check(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -23,9 +24,9 @@ def test_worker_children_killed_mid_burst(
     sandbox.session.post(f"{sandbox.url}/_sandbox/config", json={"latency_ms": 400})
     # Slow enough that a kill seen "in flight" lands mid-send, not just after it.
     ids = client.burst(N)
-    kills = 0
-    for _ in range(3):  # each time some batch is in the providers' hands
-        wait_in_flight(ids)
+    kills, leases = 0, frozenset[Any]()
+    for _ in range(3):  # each time a new batch is in the providers' hands
+        leases = wait_in_flight(ids, seen=leases)
         kills += fault_stack.kill_worker_children() > 0
 
     seconds = drain(ids)
