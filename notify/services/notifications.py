@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
@@ -136,7 +137,9 @@ def _lock_key(tenant: str, key: str) -> None:
 def _replay(tenant: str, key: str, fingerprint: str) -> Notification | None:
     existing = (
         Notification.objects.filter(tenant=tenant, idempotency_key=key)
-        .prefetch_related("deliveries")
+        # What the replayed 202 shows: the recipient's id, deliveries in the order of a GET.
+        .select_related("recipient")
+        .prefetch_related(Prefetch("deliveries", Delivery.objects.order_by("created_at")))
         .first()
     )
     if existing is not None and existing.request_fingerprint != fingerprint:
