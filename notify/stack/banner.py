@@ -60,6 +60,9 @@ def banner(
     *,
     admin_password: str,
     api_key: str | None,
+    flower_user: str = "admin",
+    flower_password_at: str = "",
+    public_url: str = "",
     database_url: str,
     redis_url: str,
     workers: str = "",
@@ -67,19 +70,27 @@ def banner(
 ) -> str:
     api = f"{urls.web}/api/v1/"
     rule = "=" * 78
+    # Only where Flower's password is: it is not the admin's, and one secret in the
+    # terminal's scrollback is enough.
+    flower = f"{urls.flower}/   user {flower_user}"
+    if flower_password_at:
+        flower += f", password in {flower_password_at}"
+    links = f"{public_url}/   (NOTIFY_PUBLIC_URL: unsubscribe and tracked links in messages)"
     rows = [
         ("API", api),
         ("API docs", f"{urls.web}/api/docs/"),
         ("Admin", f"{urls.web}/admin/   user admin, password {admin_password}"),
-        ("Flower", f"{urls.flower}/   user admin, password {admin_password}"),
+        ("Dashboard", f"{urls.web}/admin/dashboard/   (staff: delivery rates, queues, circuits)"),
+        ("Flower", flower),
         ("Workers", workers),
         ("Sandbox", f"{urls.sandbox}/   (what the providers received)"),
+        ("Links", links if public_url else ""),
         ("API key", api_key or "(none: create_api_key failed, see the log above)"),
         ("Templates", ", ".join(templates)),
         ("Postgres", mask(database_url)),
         ("Redis", mask(redis_url)),
     ]
-    lines = ["", rule, "  Notify is up.", ""]
+    lines = ["", rule, f"  Notify is up: {urls.web}/", ""]
     lines += [f"  {name:<9} {value}" for name, value in rows if value]
     if api_key:
         lines += ["", "  Send one notification over email, SMS and push:", ""]

@@ -38,6 +38,8 @@ SANDBOX_CREDENTIALS = {
 # empty template list). Otherwise the files are loaded on every start, which changes nothing
 # when nothing changed, so a restart stays fast and creates no versions.
 LOAD_TEMPLATES_FLAG = "NOTIFY_LOAD_DEFAULT_TEMPLATES"
+# Under the data directory, like admin-password and secret-key; the banner names the file.
+FLOWER_SECRET_FILE = "flower-password"  # noqa: S105 - a file name
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -108,7 +110,13 @@ def secret_file(path: Path, length: int = 18) -> str:
     return value
 
 
-def apply_defaults(env: MutableMapping[str, str], data_dir: Path) -> None:
+def apply_defaults(env: MutableMapping[str, str], data_dir: Path, *, web_url: str = "") -> None:
+    """Sandbox providers, a stored SECRET_KEY and, given `web_url`, NOTIFY_PUBLIC_URL set to
+    it, so unsubscribe links, the List-Unsubscribe header and tracked links work locally. An
+    empty NOTIFY_PUBLIC_URL counts as unset (.env.example's line, uncommented, is empty);
+    any other value is the operator's and wins."""
+    if web_url and not env.get("NOTIFY_PUBLIC_URL"):
+        env["NOTIFY_PUBLIC_URL"] = web_url
     for key, value in SANDBOX_DEFAULTS.items():
         env.setdefault(key, value)
     for url_key, credentials in SANDBOX_CREDENTIALS.items():
@@ -118,6 +126,15 @@ def apply_defaults(env: MutableMapping[str, str], data_dir: Path) -> None:
     # Settings refuse to start without SECRET_KEY unless DEBUG; a stored one keeps admin
     # sessions valid across restarts. mypy's Django plugin imports settings too.
     env.setdefault("SECRET_KEY", secret_file(data_dir / "secret-key", 40))
+
+
+def flower_credentials(env: Mapping[str, str], data_dir: Path) -> tuple[str, str]:
+    """Flower's user and password: FLOWER_USER / FLOWER_PASSWORD (as docker-compose.yml reads
+    them), else `admin` and a password of Flower's own kept in data_dir, never the admin's:
+    whoever learns one must not get the other."""
+    user = env.get("FLOWER_USER") or "admin"
+    password = env.get("FLOWER_PASSWORD") or secret_file(data_dir / FLOWER_SECRET_FILE, 12)
+    return user, password
 
 
 def prepare_django(

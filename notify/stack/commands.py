@@ -14,9 +14,11 @@ from pathlib import Path
 
 from notify.stack.banner import Urls, banner
 from notify.stack.bootstrap import (
+    FLOWER_SECRET_FILE,
     LOAD_TEMPLATES_FLAG,
     apply_defaults,
     env_flag,
+    flower_credentials,
     load_dotenv,
     prepare_django,
     secret_file,
@@ -67,9 +69,15 @@ def run() -> int:
         console.say(f"port(s) {', '.join(map(str, taken))} already in use on 127.0.0.1; stop")
         console.say("whatever holds them (an earlier `make run`?) or set PORT for the web server")
         return 1
+    web_url = f"http://127.0.0.1:{web_port}"
+    flower_user, flower_password = flower_credentials(env, DATA)
+    if "," in f"{flower_user}{flower_password}":
+        # Flower splits its basic-auth option on commas (user:pass,user:pass).
+        console.say("FLOWER_USER / FLOWER_PASSWORD must not contain a comma")
+        return 1
     with running(env, DATA, console.say) as services:
         env.update(services.env())
-        apply_defaults(env, DATA)
+        apply_defaults(env, DATA, web_url=web_url)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(DATA / "prometheus"))
         try:
             prepared = prepare_django(ROOT, env, DATA, console, load_templates=load_templates)
@@ -77,13 +85,16 @@ def run() -> int:
             console.say(f"`{shlex.join(exc.cmd[1:3])}` failed with status {exc.returncode}")
             return 1
         urls = Urls(
-            web=f"http://127.0.0.1:{web_port}",
+            web=web_url,
             flower=f"http://127.0.0.1:{FLOWER_PORT}",
             sandbox=f"http://127.0.0.1:{SANDBOX_HTTP_PORT}",
         )
         text = banner(
             urls,
             admin_password=prepared.admin_password,
+            flower_user=flower_user,
+            flower_password_at=flower_source(env, DATA),
+            public_url=env["NOTIFY_PUBLIC_URL"],
             api_key=prepared.api_key,
             database_url=services.database_url,
             redis_url=services.redis_url,
@@ -91,7 +102,9 @@ def run() -> int:
             templates=prepared.templates,
         )
         supervisor = Supervisor(
-            stack_processes(web_port, prepared.admin_password, urgent_worker=urgent_worker),
+            stack_processes(
+                web_port, flower_password, urgent_worker=urgent_worker, flower_user=flower_user
+            ),
             env=env,
             cwd=ROOT,
             console=console,
@@ -101,10 +114,24 @@ def run() -> int:
 
 
 def stack_processes(
-    web_port: int, admin_password: str, *, urgent_worker: bool = True
+    web_port: int, flower_password: str, *, urgent_worker: bool = True, flower_user: str = "admin"
 ) -> list[ProcessSpec]:
     """What `run` starts, with this checkout's data directory (notify/stack/processes.py)."""
-    return process_specs(web_port, admin_password, data_dir=DATA, urgent_worker=urgent_worker)
+    return process_specs(
+        web_port,
+        flower_password,
+        data_dir=DATA,
+        urgent_worker=urgent_worker,
+        flower_user=flower_user,
+    )
+
+
+def flower_source(env: Mapping[str, str], data_dir: Path) -> str:
+    """Where the Flower password comes from, for the banner (which never prints it)."""
+    if env.get("FLOWER_PASSWORD"):
+        return "FLOWER_PASSWORD"
+    path = data_dir / FLOWER_SECRET_FILE
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def metrics_dir(path: Path) -> Path:

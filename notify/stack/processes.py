@@ -25,7 +25,12 @@ URGENT_WORKER_NODE = "urgent@%h"
 
 
 def process_specs(
-    web_port: int, admin_password: str, *, data_dir: Path, urgent_worker: bool = True
+    web_port: int,
+    flower_password: str,
+    *,
+    data_dir: Path,
+    urgent_worker: bool = True,
+    flower_user: str = "admin",
 ) -> list[ProcessSpec]:
     py = sys.executable  # the venv's interpreter, whatever PATH says
     celery = [py, "-m", "celery", "-A", "celery_app"]
@@ -33,7 +38,6 @@ def process_specs(
     gunicorn = [py, "-m", "gunicorn", "notify.wsgi:application", "--access-logfile", "-"]
     # Hooks only (multiprocess-metrics bookkeeping when a web worker exits).
     gunicorn += ["-c", "python:notify.observability.gunicorn"]
-    basic_auth = f"--basic-auth=admin:{admin_password}"
     sandbox_ports = ["--http-port", str(SANDBOX_HTTP_PORT), "--smtp-port", str(SANDBOX_SMTP_PORT)]
     worker = [*celery, "worker", "-l", "info"]
     urgent = ["-n", URGENT_WORKER_NODE, "-Q", "urgent"]
@@ -77,8 +81,11 @@ def process_specs(
         ProcessSpec(
             "flower",
             # Loopback only: Flower's default is every interface.
-            [*celery, "flower", "--address=127.0.0.1", f"--port={FLOWER_PORT}", basic_auth],
+            [*celery, "flower", "--address=127.0.0.1", f"--port={FLOWER_PORT}"],
             ready=lambda: listening(FLOWER_PORT),
+            # Flower reads any FLOWER_<OPTION> from its environment; there the password stays
+            # out of `ps`, the start-up log and shell history.
+            env={"FLOWER_BASIC_AUTH": f"{flower_user}:{flower_password}"},
         ),
     ]
     return specs

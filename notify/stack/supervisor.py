@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -34,6 +34,9 @@ class ProcessSpec:
     ready: Callable[[], bool] | None = None
     # ... or once one of its output lines contains this text. With neither, at once.
     ready_text: str | None = None
+    # Added to this child's environment only: secrets go here rather than in argv, which
+    # `ps` and the "started ..." line show to anyone.
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 class Supervisor:
@@ -109,7 +112,7 @@ class Supervisor:
                 proc = subprocess.Popen(  # noqa: S603 - argv is built by the launcher itself
                     list(spec.argv),
                     cwd=self.cwd,
-                    env=self.env,
+                    env={**self.env, **spec.env},
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,

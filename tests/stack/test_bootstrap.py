@@ -5,8 +5,16 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from notify.stack.banner import DEMO_NOTIFICATION, TEMPLATE_EXAMPLE, Urls, banner
-from notify.stack.bootstrap import SANDBOX_DEFAULTS, apply_defaults, load_dotenv, secret_file
+from notify.stack.bootstrap import (
+    SANDBOX_DEFAULTS,
+    apply_defaults,
+    flower_credentials,
+    load_dotenv,
+    secret_file,
+)
 from notify.stack.commands import check_commands
 
 
@@ -57,6 +65,43 @@ def test_sandbox_defaults_do_not_override_explicit_settings(tmp_path: Path) -> N
     assert env["TWILIO_BASE_URL"] == env["FCM_BASE_URL"] == "http://127.0.0.1:8025"
 
 
+def test_run_points_the_public_url_at_its_own_web_server(tmp_path: Path) -> None:
+    env: dict[str, str] = {}
+
+    apply_defaults(env, tmp_path, web_url="http://127.0.0.1:8000")
+
+    # Unsubscribe links and the List-Unsubscribe header are built from it; empty means none.
+    assert env["NOTIFY_PUBLIC_URL"] == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("https://notify.example.com", "https://notify.example.com"), ("", "http://127.0.0.1:8000")],
+)
+def test_an_operators_public_url_wins_and_an_empty_one_counts_as_unset(
+    tmp_path: Path, given: str, expected: str
+) -> None:
+    env = {"NOTIFY_PUBLIC_URL": given}
+
+    apply_defaults(env, tmp_path, web_url="http://127.0.0.1:8000")
+
+    assert env["NOTIFY_PUBLIC_URL"] == expected
+
+
+def test_flower_gets_a_password_of_its_own_kept_in_the_data_dir(tmp_path: Path) -> None:
+    admin = secret_file(tmp_path / "admin-password", 12)
+
+    user, password = flower_credentials({}, tmp_path)
+
+    assert user == "admin"
+    assert password != admin and len(password) >= 16
+    assert (tmp_path / "flower-password").read_text().strip() == password
+    assert (tmp_path / "flower-password").stat().st_mode & 0o077 == 0
+    assert flower_credentials({}, tmp_path) == (user, password)  # the same on every run
+    explicit = {"FLOWER_USER": "ops", "FLOWER_PASSWORD": "from-env"}
+    assert flower_credentials(explicit, tmp_path) == ("ops", "from-env")
+
+
 def test_mypy_runs_only_when_configured(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 100\n")
     assert [argv[2] for argv in check_commands(tmp_path)] == ["ruff", "ruff"]
@@ -78,7 +123,7 @@ def test_the_banner_shows_where_everything_is_and_a_working_curl() -> None:
         "http://127.0.0.1:8000/api/v1/",
         "http://127.0.0.1:8000/api/docs/",
         "http://127.0.0.1:8000/admin/   user admin, password pw123",
-        "http://127.0.0.1:5555/   user admin, password pw123",
+        "http://127.0.0.1:8000/admin/dashboard/",
         "http://127.0.0.1:8025/",
         "ntf_abc_def",
         "postgres://u:***@h/db",
@@ -115,3 +160,23 @@ def test_the_banner_names_the_workers_and_how_to_use_a_default_template() -> Non
     assert json.loads("{" + example + "}") == TEMPLATE_EXAMPLE
     # Nothing loaded (NOTIFY_LOAD_DEFAULT_TEMPLATES=0): no row, no example.
     assert "Templates" not in banner(urls, **common) and "template" not in banner(urls, **common)
+
+
+def test_the_banner_says_where_links_point_and_where_flowers_password_is() -> None:
+    urls = Urls("http://127.0.0.1:8000", "http://127.0.0.1:5555", "http://127.0.0.1:8025")
+
+    text = banner(
+        urls,
+        admin_password="admin-pw",
+        api_key=None,
+        flower_password_at=".data/flower-password",
+        public_url="http://127.0.0.1:8000",
+        database_url="postgres://u@h/db",
+        redis_url="redis://127.0.0.1:6379/0",
+    )
+
+    assert "  Notify is up: http://127.0.0.1:8000/\n" in text
+    assert "http://127.0.0.1:5555/   user admin, password in .data/flower-password\n" in text
+    assert "  Links     http://127.0.0.1:8000/   (NOTIFY_PUBLIC_URL: unsubscribe" in text
+    # The admin's password is printed for the admin only, never as Flower's.
+    assert text.count("admin-pw") == 1

@@ -75,3 +75,16 @@ def test_a_mistyped_switch_stops_run_before_anything_starts(
 
     assert commands.run() == 1
     assert "NOTIFY_URGENT_WORKER='flase': use 1 or 0" in capsys.readouterr().out
+
+
+def test_flowers_password_travels_in_its_environment_never_in_argv() -> None:
+    specs = {spec.name: spec for spec in commands.stack_processes(8000, "fl0wer-s3cret")}
+
+    flower = specs["flower"]
+    # argv is what `ps` and the supervisor's "started flower (pid ...)" line show.
+    assert not any("fl0wer-s3cret" in arg or "basic" in arg for arg in flower.argv)
+    assert flower.env == {"FLOWER_BASIC_AUTH": "admin:fl0wer-s3cret"}
+    for other in specs.values():
+        assert not any("fl0wer-s3cret" in arg for arg in other.argv)
+        if other.name != "flower":
+            assert "FLOWER_BASIC_AUTH" not in other.env

@@ -46,6 +46,21 @@ def test_it_prefixes_output_and_stops_the_rest_when_one_child_dies() -> None:
     assert gone(supervisor.procs["web"].pid)
 
 
+def test_a_specs_own_environment_reaches_that_child_only() -> None:
+    show = "import os, time; print('env=' + os.environ.get('ONLY_HERE', '-'), flush=True); "
+    supervisor, out = supervise(
+        ProcessSpec("mine", py(show + "time.sleep(60)"), env={"ONLY_HERE": "yes"}),
+        ProcessSpec("other", py(show + "time.sleep(0.5); exit(3)")),
+        env={**os.environ, "SHARED": "1"},
+    )
+
+    assert supervisor.run() == 3
+    text = out.getvalue()
+    assert "mine    | env=yes" in text
+    assert "other   | env=-" in text
+    assert "yes" not in text.split("started mine", 1)[1].splitlines()[0]  # not in the argv line
+
+
 def test_a_child_exiting_cleanly_still_counts_as_a_failure() -> None:
     supervisor, _ = supervise(ProcessSpec("web", py(SLEEPER)), ProcessSpec("once", py("pass")))
 
