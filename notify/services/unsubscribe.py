@@ -1,8 +1,24 @@
-"""One-click unsubscribe: a signed link per recipient and category, the RFC 8058 headers
-that let mail clients use it, and applying it (an opt-out of that category by email)."""
+"""One-click unsubscribe: a link per recipient and category, the RFC 8058 headers that let
+mail clients use it, and applying it (an opt-out of that category by email).
+
+The token in the link is encrypted and authenticated (Fernet, a key derived from SECRET_KEY)
+and carries the time it was issued: it reveals nothing readable (not the tenant, not the
+recipient), and it stops working NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS after it was issued.
+Links sent before this format existed were Django-signed (readable once base64-decoded) but
+also timestamped: they are accepted under the same age rule, so each keeps working for the
+same period after its email went out and none outlives it."""
 
 from __future__ import annotations
 
+import base64
+import json
+import time
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core import signing
 
@@ -12,10 +28,15 @@ from notify.services.policy import GENERAL
 from notify.services.preferences import preferences_set
 
 _SALT = "notify.unsubscribe"
+_DAY = 86_400
 
 
 class BadLink(Exception):
     pass
+
+
+class ExpiredLink(BadLink):
+    """Genuine, but older than NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS."""
 
 
 def unsubscribe_url(*, tenant: str, external_id: str, category: str) -> str:
@@ -23,8 +44,17 @@ def unsubscribe_url(*, tenant: str, external_id: str, category: str) -> str:
     base = settings.NOTIFY_PUBLIC_URL.rstrip("/")
     if not base:
         return ""
-    token = signing.dumps([tenant, external_id, category or GENERAL], salt=_SALT, compress=True)
+    token = unsubscribe_token(tenant=tenant, external_id=external_id, category=category)
     return f"{base}/u/{token}/"
+
+
+def unsubscribe_token(*, tenant: str, external_id: str, category: str) -> str:
+    payload = json.dumps([tenant, external_id, category or GENERAL], separators=(",", ":"))
+    token = _fernet(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS)).encrypt(
+        payload.encode()
+    )
+    # Base64 padding is noise in a URL; _open puts it back.
+    return token.decode().rstrip("=")
 
 
 def unsubscribe_headers(url: str) -> dict[str, str]:
@@ -34,10 +64,14 @@ def unsubscribe_headers(url: str) -> dict[str, str]:
 
 
 def unsubscribe_read(*, token: str) -> tuple[Recipient, str]:
-    """The recipient and category a link is for; BadLink if forged or for nobody."""
+    """The recipient and category a link is for; BadLink if forged or for nobody,
+    ExpiredLink if genuine but too old."""
+    # Django-signed legacy tokens are "payload:timestamp:signature"; Fernet's alphabet has
+    # no colon.
+    fields = _open_legacy(token) if ":" in token else _open(token)
     try:
-        tenant, external_id, category = signing.loads(token, salt=_SALT)
-    except (signing.BadSignature, ValueError, TypeError) as exc:
+        tenant, external_id, category = fields
+    except (TypeError, ValueError) as exc:
         raise BadLink() from exc
     recipient = Recipient.objects.filter(tenant=tenant, external_id=external_id).first()
     if recipient is None:
@@ -53,3 +87,43 @@ def unsubscribe_apply(*, token: str) -> tuple[Recipient, str]:
         Category.objects.get_or_create(tenant=recipient.tenant, key=category)
     preferences_set(recipient=recipient, choices={category: {"email": False}})
     return recipient, category
+
+
+def _max_age() -> int:
+    return int(settings.NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS * _DAY)
+
+
+def _open(token: str) -> Any:
+    fernet = _fernet(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+    raw = (token + "=" * (-len(token) % 4)).encode()
+    try:
+        # Authenticates before anything is read; a forged or truncated token stops here.
+        issued = fernet.extract_timestamp(raw)
+        if time.time() - issued > _max_age():
+            raise ExpiredLink()
+        return json.loads(fernet.decrypt(raw))
+    except (InvalidToken, ValueError) as exc:
+        raise BadLink() from exc
+
+
+def _open_legacy(token: str) -> Any:
+    try:
+        return signing.loads(token, salt=_SALT, max_age=_max_age())
+    except signing.SignatureExpired as exc:
+        raise ExpiredLink() from exc
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise BadLink() from exc
+
+
+@lru_cache(maxsize=4)
+def _fernet(secret: str, fallbacks: tuple[str, ...]) -> MultiFernet:
+    """Keys derived from SECRET_KEY and its fallbacks, like Django's own signing: rotating
+    SECRET_KEY (the old one kept in SECRET_KEY_FALLBACKS) leaves sent links working."""
+    return MultiFernet([Fernet(_derive(key)) for key in (secret, *fallbacks)])
+
+
+def _derive(secret: str) -> bytes:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SALT.encode()).derive(
+        secret.encode()
+    )
+    return base64.urlsafe_b64encode(key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from notify.settings.env import env
 
 # Attempts per delivery before it fails for good (transient errors only; permanent errors
@@ -34,6 +36,16 @@ NOTIFY_IDEMPOTENCY_TTL_HOURS = env.int("NOTIFY_IDEMPOTENCY_TTL_HOURS", default=2
 # Public base URL of this service, used for provider status callbacks (e.g. Twilio's
 # StatusCallback). Empty: no callbacks are requested.
 NOTIFY_PUBLIC_URL = env.str("NOTIFY_PUBLIC_URL", default="")
+# Unsubscribe links in emails stop working this many days after the email was sent (also
+# links from before tokens were encrypted). Long, because people unsubscribe from old mail
+# and the law expects the link to keep working; a link can only opt its own recipient out
+# of one category, so a long life costs little.
+NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS = env.int(
+    "NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS", default=180
+)
+if NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS < 30:
+    # CAN-SPAM wants an opt-out mechanism to work for at least 30 days after sending.
+    raise ImproperlyConfigured("NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS must be at least 30.")
 
 # --- Provider protection (shared by all workers through Redis) ------------------------------
 # Global send rate per provider, messages per second, e.g. "twilio=100,fcm=500,smtp=50".

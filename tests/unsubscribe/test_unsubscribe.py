@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import time
+import zlib
 from typing import Any
 
+import time_machine
 from django.conf import settings
-from django.test import Client
+from django.core import signing
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
-from notify.models import Notification, Suppression
+from notify.models import Notification, Preference, Suppression
+from notify.services.apikeys import api_key_create
 
 URL = "/api/v1/notifications/"
 PERSON = {"id": "u-unsub", "email": "reader@example.com", "phone": "+14155552671"}
@@ -63,6 +70,88 @@ def test_one_click_post_unsubscribes_from_that_category_only(
     billing = _send(api, category="billing")["deliveries"][0]
     assert (newsletter["status"], newsletter["error_code"]) == ("skipped", "opted_out")
     assert billing["status"] == "pending"
+
+
+def _link_path(api: APIClient, **extra: Any) -> str:
+    part = _email_part(_send(api, **extra)["id"])
+    return str(part["headers"]["List-Unsubscribe"].strip("<>").removeprefix("http://testserver"))
+
+
+def _days_later(days: float) -> Any:
+    return time_machine.travel(time.time() + days * 86_400, tick=True)
+
+
+def _opted_out() -> bool:
+    return Preference.objects.filter(recipient__external_id=PERSON["id"], enabled=False).exists()
+
+
+def test_the_link_reveals_neither_tenant_nor_recipient_nor_category(db: Any) -> None:
+    _, raw = api_key_create(name="acme", tenant="acme-corp")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    token = _link_path(api, category="newsletter").split("/")[2]
+
+    for secret in ("acme-corp", PERSON["id"], "newsletter"):
+        assert all(secret.encode() not in form for form in _readable_forms(token))
+
+
+def _readable_forms(token: str) -> list[bytes]:
+    """What anyone holding the link can read: the token, its base64 decoding, inflated if
+    it is zlib-compressed (Django's signing.dumps(compress=True) format)."""
+    body = token.partition(":")[0].lstrip(".")
+    decoded = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    forms = [token.encode(), decoded]
+    with contextlib.suppress(zlib.error):
+        forms.append(zlib.decompress(decoded))
+    return forms
+
+
+def test_a_link_works_until_its_max_age_then_expires(api: APIClient, client: Client) -> None:
+    path = _link_path(api, category="newsletter")
+    days = settings.NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS
+
+    with _days_later(days - 1):
+        assert client.get(path).status_code == 200
+    with _days_later(days + 1):
+        page = client.get(path)
+        done = client.post(path)
+
+    assert page.status_code == 410 and b"expired" in page.content
+    assert done.status_code == 410
+    assert not _opted_out()
+
+
+def test_an_old_format_link_keeps_working_for_the_same_period(
+    api: APIClient, client: Client
+) -> None:
+    _send(api)  # the recipient exists
+    # The readable, signed format of links in emails sent before tokens were encrypted.
+    legacy = signing.dumps(["default", PERSON["id"], "newsletter"], salt="notify.unsubscribe")
+    path = f"/u/{legacy}/"
+    days = settings.NOTIFY_UNSUBSCRIBE_TOKEN_MAX_AGE_DAYS
+
+    with _days_later(days + 1):
+        assert client.post(path).status_code == 410
+    assert not _opted_out()
+    done = client.post(path)
+    assert done.status_code == 200 and b"newsletter" in done.content
+    assert _opted_out()
+
+
+def test_a_link_survives_a_secret_key_rotation(api: APIClient, client: Client) -> None:
+    path = _link_path(api, category="newsletter")
+
+    with override_settings(SECRET_KEY="a-new-key", SECRET_KEY_FALLBACKS=[settings.SECRET_KEY]):
+        assert client.post(path).status_code == 200
+    assert _opted_out()
+
+
+def test_a_link_signed_with_another_key_changes_nothing(api: APIClient, client: Client) -> None:
+    path = _link_path(api, category="newsletter")
+
+    with override_settings(SECRET_KEY="someone-elses-key"):
+        assert client.post(path).status_code == 404
+    assert not _opted_out()
 
 
 def test_a_forged_link_changes_nothing(client: Client, db: Any) -> None:
