@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import URLPattern, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
 from notify.api import health
@@ -13,8 +13,10 @@ from notify.api.preferences import CategoryViewSet, PreferencesApi
 from notify.api.providers import PauseApi, PauseStateListApi, ResumeApi
 from notify.api.recipient_import import RecipientImportApi
 from notify.api.recipients import DeviceDetailApi, DeviceListApi, RecipientDetailApi
+from notify.api.root import ApiRoot
 from notify.api.templates import TemplateViewSet
 from notify.api.webhooks import WebhookViewSet
+from notify.landing import landing
 from notify.observability.dashboard import dashboard_view
 from notify.observability.views import metrics_view
 from notify.unsubscribe import unsubscribe
@@ -67,16 +69,20 @@ api_v1 = [
 handler404 = "notify.api.errors.not_found"
 
 urlpatterns = [
+    path("", landing, name="landing"),
+    path("api/v1/", ApiRoot.as_view(), name="api-root"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Split: the init script is fetched from ?script=, not inline, so the CSP needs no nonce.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("healthz", health.healthz),
     path("readyz", health.readyz),
     path("metrics", metrics_view, name="metrics"),
     path("webhooks/twilio/status/", twilio_status, name="twilio-status"),
     path("webhooks/twilio/inbound/", twilio_inbound, name="twilio-inbound"),
     path("u/<str:token>/", unsubscribe, name="unsubscribe"),
-    path("anymail/", include("anymail.urls")),
+    # Only the ESPs Notify sends through, each refused until its secrets are set.
+    path("anymail/", include("notify.webhooks.esp")),
     # Staff only (admin_view redirects anyone else to the admin login).
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/", admin.site.urls),

@@ -14,6 +14,11 @@ METRICS_QUERY_TIMEOUT_SECONDS = env.float("METRICS_QUERY_TIMEOUT_SECONDS", defau
 # The admin dashboard's charts are recomputed at most this often.
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30)
 
+# Links on the landing page at /, shown only when set (`make run` sets both): the provider
+# sandbox and Flower are development and operator tools, not every deployment has them here.
+NOTIFY_SANDBOX_URL = env.str("NOTIFY_SANDBOX_URL", default="")
+NOTIFY_FLOWER_URL = env.str("NOTIFY_FLOWER_URL", default="")
+
 # /readyz: with no Celery worker answering a ping, 503 (the default) or 200 "degraded".
 READYZ_REQUIRE_WORKERS = env.bool("READYZ_REQUIRE_WORKERS", default=True)
 

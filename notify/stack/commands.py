@@ -78,6 +78,9 @@ def run() -> int:
     with running(env, DATA, console.say) as services:
         env.update(services.env())
         apply_defaults(env, DATA, web_url=web_url)
+        # Links on the landing page at / (notify/landing.py).
+        env.setdefault("NOTIFY_SANDBOX_URL", f"http://127.0.0.1:{SANDBOX_HTTP_PORT}/")
+        env.setdefault("NOTIFY_FLOWER_URL", f"http://127.0.0.1:{FLOWER_PORT}/")
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(DATA / "prometheus"))
         try:
             prepared = prepare_django(ROOT, env, DATA, console, load_templates=load_templates)
