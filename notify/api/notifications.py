@@ -25,6 +25,7 @@ from notify.services.notifications import (
 )
 from notify.services.submission import InvalidRequest, notification_submit
 from notify.validation.content import ContentSerializer
+from notify.validation.data import TemplateDataField
 from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
 
 CHANNELS = ["email", "sms", "push"]
@@ -50,9 +51,14 @@ class NotificationInput(serializers.Serializer):
     template = serializers.SlugField(max_length=100, required=False)
     # "data" is the contract's name for the template context; it shadows Serializer.data,
     # which an input serializer never uses.
-    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
+    data = TemplateDataField(required=False, default=dict)  # type: ignore[assignment]
     content = ContentSerializer(required=False)
-    category = TextField(single_line=True, max_length=100, required=False)
+    category = serializers.SlugField(
+        max_length=100,
+        required=False,
+        help_text="A category key (letters, digits, - and _), e.g. billing. An unsubscribe link "
+        "opts the recipient out of it, creating the category if no operator has yet.",
+    )
     priority = serializers.ChoiceField(PRIORITIES, default="normal")
     send_at = serializers.DateTimeField(required=False)
     strategy = serializers.ChoiceField(
@@ -233,7 +239,9 @@ class NotificationViewSet(
                 location=OpenApiParameter.HEADER,
                 required=False,
                 description="Same key + same body: the first answer again, nothing new is sent. "
-                "Same key + different body: 422. Kept for 24 hours.",
+                "Same key + different body: 422. Kept for 24 hours. Scoped to the tenant, not "
+                "to the API key: a retry through another key of the same tenant (e.g. a "
+                "rotated key) replays the first answer; other tenants' keys never collide.",
             )
         ],
     )

@@ -74,8 +74,9 @@ def notification_create(
     tenant = api_key.tenant
     with transaction.atomic():
         if idempotency_key:
-            _lock_key(tenant, idempotency_key)
-            existing = _replay(tenant, idempotency_key, fingerprint)
+            scope = idempotency_scope(api_key)
+            _lock_key(scope, idempotency_key)
+            existing = _replay(scope, idempotency_key, fingerprint)
             if existing is not None:
                 return Accepted(existing, list(existing.deliveries.all()), replayed=True)
         person = recipient_upsert(
@@ -111,6 +112,16 @@ def notification_create(
         transaction.on_commit(lambda: bells_ring_for(due))
         transaction.on_commit(lambda: announce(notification))
     return Accepted(notification, deliveries, replayed=False)
+
+
+def idempotency_scope(api_key: ApiKey) -> str:
+    """Idempotency-Keys are scoped to the tenant, not to the API key. Every key of a tenant
+    already reads all of its notifications, so a replay through a second key reveals
+    nothing new; and a retry that goes out through another key of the same tenant (a key
+    rotated mid-retry, a second instance of the caller with its own key) must find the
+    first request, not send the message twice. Keys of different tenants never meet. The
+    unique constraint on Notification (tenant, idempotency_key) holds the same scope."""
+    return api_key.tenant
 
 
 def announce(notification: Notification) -> None:

@@ -530,6 +530,26 @@ def test_an_idempotency_key_is_scoped_to_the_tenant(api: APIClient) -> None:
     assert "Idempotent-Replayed" not in theirs
     assert theirs.json()["id"] != mine["id"]
     assert sorted(Notification.objects.values_list("tenant", flat=True)) == ["default", "other"]
+    assert [n["id"] for n in _client(raw).get(URL).json()["results"]] == [theirs.json()["id"]]
+
+
+def test_an_idempotency_key_is_shared_by_every_key_of_one_tenant(
+    api: APIClient, api_key: tuple[ApiKey, str]
+) -> None:
+    _, raw = api_key_create(name="rotated", tenant=api_key[0].tenant)
+    first = _accepted(api, GOOD, HTTP_IDEMPOTENCY_KEY="order-3-shipped")
+    # The key the first request went through is rotated out before the caller retries.
+    api_key_revoke(key=api_key[0])
+
+    retry = _post(_client(raw), GOOD, HTTP_IDEMPOTENCY_KEY="order-3-shipped")
+    other = {"recipient": OK_RECIPIENT, "content": {"email": {**EMAIL, "text": "different"}}}
+    clash = _post(_client(raw), other, HTTP_IDEMPOTENCY_KEY="order-3-shipped")
+
+    assert retry.status_code == 202
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["id"] == first["id"]
+    assert clash.status_code == 422
+    assert _stored() == (1, 1, 1)
 
 
 # --- listing ----------------------------------------------------------------------------------

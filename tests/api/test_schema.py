@@ -79,3 +79,11 @@ def test_the_docs_page_serves_its_assets_locally(db: Any) -> None:
     assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
     scripts = re.findall(r"""<script[^>]+src=["']([^"']+)""", html)
     assert scripts and all(s.startswith("/static/") for s in scripts), scripts
+
+
+def test_the_idempotency_key_says_it_is_scoped_to_the_tenant(db: Any) -> None:
+    post = _schema()["paths"]["/api/v1/notifications/"]["post"]
+    (header,) = [p for p in post["parameters"] if p["name"] == "Idempotency-Key"]
+
+    assert header["in"] == "header"
+    assert "Scoped to the tenant, not to the API key" in header["description"]
