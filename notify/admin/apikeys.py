@@ -1,6 +1,7 @@
 """API keys. Created through api_key_create, whose raw key is shown once in a message and
-never stored; the hash is never displayed. Keys are revoked, not edited or deleted, so that
-notifications keep pointing at the key that sent them."""
+never stored; the hash is never displayed. Keys are revoked, not deleted, so that
+notifications keep pointing at the key that sent them; the only thing edited in place is the
+key's rate limit, an operational setting rather than part of the credential."""
 
 from __future__ import annotations
 
@@ -15,19 +16,43 @@ from django.utils.html import format_html
 
 from notify.admin.base import adopt_saved
 from notify.models.apikeys import ApiKey
-from notify.services.apikeys import ALL_SCOPES, api_key_create, api_key_revoke
+from notify.services.apikeys import ALL_SCOPES, api_key_create, api_key_revoke, api_key_set_rate
+from notify.services.ratelimits import RATE_HELP, rate_parse
 
 _SHOWN = (
     "name",
     "tenant",
     "key_prefix",
     "scopes_list",
+    "rate",
     "active",
     "created_at",
     "expires_at",
     "revoked_at",
     "last_used_at",
 )
+
+
+def _clean_rate(value: str) -> str:
+    if value.strip():
+        try:
+            return str(rate_parse(value=value))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+    return ""
+
+
+_RATE_FIELD_HELP = f"Notifications per period. {RATE_HELP} Empty: the NOTIFY_API_RATE default."
+
+
+class ApiKeyRateForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = ["rate_limit"]
+        help_texts = {"rate_limit": _RATE_FIELD_HELP}
+
+    def clean_rate_limit(self) -> str:
+        return _clean_rate(self.cleaned_data.get("rate_limit") or "")
 
 
 class ApiKeyCreateForm(forms.ModelForm):
@@ -38,7 +63,11 @@ class ApiKeyCreateForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["name", "tenant", "scopes", "expires_at"]
+        fields = ["name", "tenant", "scopes", "expires_at", "rate_limit"]
+        help_texts = {"rate_limit": _RATE_FIELD_HELP}
+
+    def clean_rate_limit(self) -> str:
+        return _clean_rate(self.cleaned_data.get("rate_limit") or "")
 
     def clean_expires_at(self) -> Any:
         expires_at = self.cleaned_data.get("expires_at")
@@ -76,19 +105,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
-        if obj is None:
-            kwargs["form"] = ApiKeyCreateForm
+        kwargs["form"] = ApiKeyCreateForm if obj is None else ApiKeyRateForm
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ["name", "tenant", "scopes", "expires_at"] if obj is None else _SHOWN
+        if obj is None:
+            return ["name", "tenant", "scopes", "expires_at", "rate_limit"]
+        return [*_SHOWN[:4], "rate_limit", *_SHOWN[5:]]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [] if obj is None else _SHOWN
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Nothing about a key is edited in place: a new scope or expiry is a new key.
-        return False
+        # A new scope or expiry is a new key; only the rate limit changes in place.
+        return [] if obj is None else [f for f in _SHOWN if f != "rate"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -98,11 +125,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         data = form.cleaned_data
+        if change:
+            api_key_set_rate(key=obj, rate_limit=data["rate_limit"])
+            return
         key, raw = api_key_create(
             name=data["name"],
             tenant=data["tenant"],
             scopes=data["scopes"],
             expires_at=data["expires_at"],
+            rate_limit=data["rate_limit"],
         )
         adopt_saved(obj, key)
         self.message_user(
@@ -133,6 +164,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="scopes")
     def scopes_list(self, obj: ApiKey) -> str:
         return ", ".join(obj.scopes)
+
+    @admin.display(description="rate limit")
+    def rate(self, obj: ApiKey) -> str:
+        return obj.rate_limit or "default"
 
     @admin.display(description="active", boolean=True)
     def active(self, obj: ApiKey) -> bool:

@@ -14,6 +14,9 @@ class ApiKey(models.Model):
         SEND = "send"
         READ = "read"
         MANAGE = "manage"
+        # Operations for every tenant (provider-wide and channel-wide pauses). Never given
+        # by default: only named explicitly when a key is created.
+        PLATFORM = "platform"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     name = models.CharField(max_length=100)
@@ -22,6 +25,9 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(default=list)
+    # Notifications per period, e.g. "500/s" (notify.services.ratelimits); empty: the
+    # NOTIFY_API_RATE default.
+    rate_limit = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

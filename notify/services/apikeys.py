@@ -13,8 +13,11 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
+from notify.services.ratelimits import rate_parse
 
+# What a key gets when no scopes are named. `platform` is never implied.
 ALL_SCOPES = [ApiKey.Scope.SEND, ApiKey.Scope.READ, ApiKey.Scope.MANAGE]
+KNOWN_SCOPES = [*ALL_SCOPES, ApiKey.Scope.PLATFORM]
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 # Writing last_used_at on every request would turn every read into a write.
 _TOUCH_EVERY = timedelta(minutes=1)
@@ -30,8 +33,12 @@ def api_key_create(
     tenant: str = "default",
     scopes: list[str] | None = None,
     expires_at: datetime | None = None,
+    rate_limit: str = "",
 ) -> tuple[ApiKey, str]:
-    """Return the key and its raw value, which is never stored and cannot be shown again."""
+    """Return the key and its raw value, which is never stored and cannot be shown again.
+    `rate_limit` ("500/s"; empty: the NOTIFY_API_RATE default) raises ValueError if it is
+    not a rate."""
+    rate_limit = _normalized_rate(rate_limit)
     prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
     secret = secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
@@ -41,8 +48,21 @@ def api_key_create(
         secret_hash=_hash(secret),
         scopes=list(scopes or ALL_SCOPES),
         expires_at=expires_at,
+        rate_limit=rate_limit,
     )
     return key, f"ntf_{prefix}_{secret}"
+
+
+def api_key_set_rate(*, key: ApiKey, rate_limit: str) -> ApiKey:
+    """Give the key its own limit ("" returns it to the default); takes effect on its next
+    request. Raises ValueError if `rate_limit` is not a rate."""
+    key.rate_limit = _normalized_rate(rate_limit)
+    ApiKey.objects.filter(pk=key.pk).update(rate_limit=key.rate_limit)
+    return key
+
+
+def _normalized_rate(value: str) -> str:
+    return str(rate_parse(value=value)) if value.strip() else ""
 
 
 def api_key_authenticate(*, raw: str) -> ApiKey | None:

@@ -1,4 +1,5 @@
-"""API keys: the raw key is shown once and never stored; revoking stops it working."""
+"""API keys: the raw key is shown once and never stored; revoking stops it working; only the
+rate limit is changed in place."""
 
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ def test_the_list_and_detail_show_the_prefix_never_the_hash(admin_client: Client
     for page in (listing.content.decode(), detail):
         assert key.secret_hash not in page
         assert "secret" not in page.lower()
-    assert 'name="_save"' not in detail
+    # The rate limit is the one field that can be changed in place.
+    assert 'name="rate_limit"' in detail
+    for field in ("name", "tenant", "scopes", "expires_at_0"):
+        assert f'name="{field}"' not in detail
 
 
 def test_a_key_needs_at_least_one_scope_and_a_future_expiry(admin_client: Client, db: Any) -> None:
@@ -84,3 +88,35 @@ def test_revoking_makes_authentication_fail(admin_client: Client, db: Any) -> No
     key.refresh_from_db()
     assert key.revoked_at is not None
     assert admin_client.get(URL, {"state": "revoked"}).context["cl"].result_list[0] == key
+
+
+def test_a_key_is_created_with_its_own_rate_limit(admin_client: Client, db: Any) -> None:
+    bad = _create(admin_client, rate_limit="lots")
+    assert "is not a rate" in bad.content.decode()
+    assert not ApiKey.objects.exists()
+
+    _create(admin_client, rate_limit="500/second")
+
+    assert ApiKey.objects.get().rate_limit == "500/s"
+    assert "500/s" in admin_client.get(URL).content.decode()
+
+
+def test_a_keys_rate_limit_is_changed_in_place_and_nothing_else(
+    admin_client: Client, db: Any
+) -> None:
+    key, raw = api_key_create(name="producer", tenant="acme", scopes=["send"])
+    page = f"{URL}{key.pk}/change/"
+
+    bad = admin_client.post(page, {"rate_limit": "0/s", "_save": "Save"})
+    admin_client.post(
+        page, {"rate_limit": "2000/m", "name": "renamed", "scopes": ["manage"], "_save": "Save"}
+    )
+
+    assert "is not a rate" in bad.content.decode()
+    key.refresh_from_db()
+    assert (key.rate_limit, key.name, key.scopes) == ("2000/m", "producer", ["send"])
+    assert api_key_authenticate(raw=raw) == key
+
+    admin_client.post(page, {"rate_limit": "", "_save": "Save"})
+    key.refresh_from_db()
+    assert key.rate_limit == ""
