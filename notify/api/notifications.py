@@ -25,7 +25,6 @@ from notify.services.notifications import (
 )
 from notify.services.submission import InvalidRequest, notification_submit
 from notify.validation.content import ContentSerializer
-from notify.validation.data import TemplateDataField
 from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
 
 CHANNELS = ["email", "sms", "push"]
@@ -51,14 +50,9 @@ class NotificationInput(serializers.Serializer):
     template = serializers.SlugField(max_length=100, required=False)
     # "data" is the contract's name for the template context; it shadows Serializer.data,
     # which an input serializer never uses.
-    data = TemplateDataField(required=False, default=dict)  # type: ignore[assignment]
+    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
     content = ContentSerializer(required=False)
-    category = serializers.SlugField(
-        max_length=100,
-        required=False,
-        help_text="A category key (letters, digits, - and _), e.g. billing. An unsubscribe link "
-        "opts the recipient out of it, creating the category if no operator has yet.",
-    )
+    category = TextField(single_line=True, max_length=100, required=False)
     priority = serializers.ChoiceField(PRIORITIES, default="normal")
     send_at = serializers.DateTimeField(required=False)
     strategy = serializers.ChoiceField(
