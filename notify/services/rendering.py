@@ -7,13 +7,15 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, cast
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import FilterExpression, Node, NodeList, VariableDoesNotExist
 from django.template.base import Template as DjangoTemplate
-from django.template.defaulttags import ForNode, IfNode, LoadNode, WithNode
+from django.template.defaulttags import DebugNode, ForNode, IfNode, LoadNode, LoremNode, WithNode
 from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from notify.models.templates import Template
+from notify.services.render_limits import RenderLimitExceeded, render_budget, template_bound
 
 # Which parts each channel's content has; `data` (push) is a flat dict of strings.
 CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
@@ -22,10 +24,14 @@ CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
     "push": ("title", "body", "data"),
 }
 # Message templates are self-contained: no file loaders, so {% include %} and {% extends %}
-# cannot reach the server's files.
-_TEXT = Engine(autoescape=False, loaders=[])
-_HTML = Engine(autoescape=True, loaders=[])
-_FORBIDDEN = (IncludeNode, ExtendsNode, LoadNode)
+# cannot reach the server's files. The last builtin library replaces every filter with one
+# that keeps to the render budget.
+_LIMITS = ["notify.services.render_limits"]
+_TEXT = Engine(autoescape=False, loaders=[], builtins=_LIMITS)
+_HTML = Engine(autoescape=True, loaders=[], builtins=_LIMITS)
+# {% debug %} prints the whole context and the server's loaded modules; {% lorem 10000000 %}
+# is a one-tag memory bomb with no use in a real message.
+_FORBIDDEN = (IncludeNode, ExtendsNode, LoadNode, DebugNode, LoremNode)
 _OPTIONAL_FILTERS = {"default", "default_if_none"}
 
 
@@ -35,12 +41,21 @@ class RenderError(Exception):
         self.errors = errors
 
 
+class RenderLimitError(RenderError):
+    """The render ran out of budget (time, loop iterations or output) in one part; the
+    message names the limit. Nothing else was rendered after it."""
+
+
 @lru_cache(maxsize=2048)
 def _compile(source: str, html: bool) -> DjangoTemplate:
-    template = (_HTML if html else _TEXT).from_string(source)
-    for node in _walk(template.nodelist):
-        if isinstance(node, _FORBIDDEN):
-            raise TemplateSyntaxError(f"{node.__class__.__name__[:-4].lower()} is not allowed")
+    try:
+        template = (_HTML if html else _TEXT).from_string(source)
+        forbidden = [n for n in _walk(template.nodelist) if isinstance(n, _FORBIDDEN)]
+    except RecursionError as exc:
+        raise TemplateSyntaxError("blocks are nested too deeply") from exc
+    if forbidden:
+        raise TemplateSyntaxError(f"{forbidden[0].__class__.__name__[:-4].lower()} is not allowed")
+    template_bound(template.nodelist)
     return template
 
 
@@ -59,8 +74,16 @@ def template_check_syntax(*, content: dict[str, dict[str, Any]]) -> dict[str, li
 def content_render(
     *, content: dict[str, dict[str, Any]], context: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """Render every part of every channel. Raises RenderError naming each missing variable.
+    """Render every part of every channel. Raises RenderError naming each missing variable,
+    RenderLimitError when the message goes over its render budget (all parts share one).
     `{% if x %}` and `{{ x|default:"…" }}` keep a variable optional."""
+    with render_budget():
+        return _render_all(content, context)
+
+
+def _render_all(
+    content: dict[str, dict[str, Any]], context: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     rendered: dict[str, dict[str, Any]] = {}
     errors: dict[str, list[str]] = {}
     for channel, parts in content.items():
@@ -71,6 +94,10 @@ def content_render(
                 template = _compile(source, html=name == "html")
                 missing = _missing(template, context)
                 text = str(template.render(Context(context, autoescape=name == "html")))
+            except RenderLimitExceeded as exc:
+                raise RenderLimitError({where: [f"Rendering stopped: {exc}"]}) from None
+            except SoftTimeLimitExceeded:
+                raise  # the worker's time is up: never a template error
             except Exception as exc:  # a filter or tag failing on this data
                 errors.setdefault(where, []).append(f"Cannot render: {exc}")
                 continue

@@ -14,18 +14,29 @@ from notify.models.templates import Template
 from notify.services.facts import category_find
 from notify.services.notifications import Accepted, notification_create
 from notify.services.policy import GENERAL, is_critical
-from notify.services.rendering import RenderError, content_render, template_resolve
+from notify.services.rendering import (
+    RenderError,
+    RenderLimitError,
+    content_render,
+    template_resolve,
+)
 from notify.services.unsubscribe import unsubscribe_headers, unsubscribe_url
 from notify.validation.content import rendered_errors
+
+# InvalidRequest.code when rendering ran out of budget (a delivery's error_code in a broadcast).
+RENDER_LIMIT = "render_limit"
 
 
 class InvalidRequest(Exception):
     """Field errors found after the request's shape was validated (e.g. unknown template,
-    missing template variable). Nothing has been stored."""
+    missing template variable). Nothing has been stored. `code` is RENDER_LIMIT when the
+    content could not be rendered within budget, with the `channels` it was for."""
 
-    def __init__(self, fields: dict[str, list[str]]) -> None:
+    def __init__(
+        self, fields: dict[str, list[str]], *, code: str = "", channels: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(fields)
-        self.fields = fields
+        self.fields, self.code, self.channels = fields, code, channels
 
 
 @dataclass(frozen=True)
@@ -121,18 +132,26 @@ def notification_draft(
             tenant=tenant, external_id=known["id"], category=data.get("category", "")
         )
     context = {**data.get("data", {}), "recipient": known, "unsubscribe_url": link}
-    content = _render(source, context)
+    content = _render(source, context, where="template" if template_key else "content")
     if link and "email" in content:
         # RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
         content["email"]["headers"] = unsubscribe_headers(link)
     return Draft(content, template_key, template_version)
 
 
-def _render(source: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+def _render(source: dict[str, Any], context: dict[str, Any], *, where: str) -> dict[str, Any]:
     """Render, then hold the result to the rules inline content obeys: data must not be able
-    to smuggle a newline into a subject or blow the push size limit."""
+    to smuggle a newline into a subject or blow the push size limit. A render over budget is
+    the fault of `where` (the template, or the inline content's part) as much as the data."""
     try:
         content = content_render(content=source, context=context)
+    except RenderLimitError as exc:
+        fields = (
+            {f"content.{part}": messages for part, messages in exc.errors.items()}
+            if where == "content"
+            else {"template": [f"{k}: {m}" for k, v in exc.errors.items() for m in v]}
+        )
+        raise InvalidRequest(fields, code=RENDER_LIMIT, channels=tuple(source)) from exc
     except RenderError as exc:
         raise InvalidRequest(
             {"data": [f"{k}: {m}" for k, v in exc.errors.items() for m in v]}
