@@ -1,11 +1,20 @@
-"""System checks: warn at start-up about providers that cannot work as configured."""
+"""System checks: warn at start-up about providers that cannot work as configured, and refuse
+(in production) providers whose callbacks could not be verified."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
+
+from notify.services.provider_webhooks import (
+    provider_webhook_secrets_missing,
+    provider_webhooks_in_use,
+)
+
+# One id per provider whose webhook secret is missing: notify.E010 (W010 under DEBUG) …
+_WEBHOOK_CHECK_IDS = {"twilio": 10, "postmark": 11, "mailgun": 12}
 
 
 @register()
@@ -37,4 +46,25 @@ def providers_configured(app_configs: Any, **kwargs: Any) -> list[Warning]:
         )
     if settings.EMAIL_PROVIDER == "mailgun" and not settings.ANYMAIL["MAILGUN_API_KEY"]:
         problems.append(Warning("EMAIL_PROVIDER=mailgun needs MAILGUN_API_KEY.", id="notify.W005"))
+    return problems
+
+
+@register()
+def provider_webhooks_secured(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    """A provider in use without its webhook secret has its callbacks refused (404), so its
+    bounces, delivery reports and STOP replies are lost: an error unless DEBUG, which stops
+    `migrate` and `runserver` too."""
+    level = Warning if settings.DEBUG else Error
+    problems: list[CheckMessage] = []
+    for provider in provider_webhooks_in_use():
+        if missing := provider_webhook_secrets_missing(provider=provider):
+            number = _WEBHOOK_CHECK_IDS[provider]
+            problems.append(
+                level(
+                    f"{provider} is configured but {' and '.join(missing)} is not set: its "
+                    "webhooks answer 404 and its delivery reports are lost.",
+                    hint=f"Set {' and '.join(missing)} (docs/deployment.md).",
+                    id=f"notify.{'W' if settings.DEBUG else 'E'}{number:03d}",
+                )
+            )
     return problems

@@ -5,9 +5,13 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+# Provider callbacks (notify/webhooks).
+WEBHOOK_PATHS = ("/webhooks/", "/anymail/")
+LIMITED_PATHS = ("/api/", *WEBHOOK_PATHS)
+
 
 class BodySizeLimitMiddleware:
-    """Refuse oversized API bodies with 413 before anything reads them (Django itself only
+    """Refuse oversized API and webhook bodies with 413 before anything reads them (Django only
     notices when the body is parsed, and answers 400)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -24,7 +28,11 @@ class BodySizeLimitMiddleware:
             limit = settings.NOTIFY_BROADCAST_MAX_BYTES
         elif request.path.startswith("/api/v1/recipient-imports/"):
             limit = settings.NOTIFY_IMPORT_MAX_BYTES
-        if request.path.startswith("/api/") and limit and length > limit:
+        elif request.path.startswith(WEBHOOK_PATHS):
+            # Anyone can call these, before any credential is checked: a small limit. Django
+            # reads a body only up to its Content-Length, so this bounds what is ever read.
+            limit = settings.NOTIFY_WEBHOOK_MAX_BYTES
+        if request.path.startswith(LIMITED_PATHS) and limit and length > limit:
             return JsonResponse(
                 {
                     "error": "payload_too_large",

@@ -34,6 +34,8 @@ _defaults = {
     "EMAIL_PROVIDERS": "smtp,postmark",
     "POSTMARK_SERVER_TOKEN": "test-postmark-token",
     "POSTMARK_API_URL": f"http://127.0.0.1:{_http}/",
+    # Postmark's tracking webhook answers 404 without it (and `manage.py check` errors).
+    "ANYMAIL_WEBHOOK_SECRET": "hooks:test-webhook-secret",
     "EMAIL_HOST": "127.0.0.1",
     "EMAIL_PORT": _smtp,
     "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,

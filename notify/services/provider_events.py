@@ -1,10 +1,14 @@
 """Provider reports about a message after we sent it (Twilio status callbacks, ESP tracking
 webhooks). They can arrive late, twice or out of order, so each is applied only if it moves
-the delivery forward."""
+the delivery forward. A report is applied only to a delivery on the channel its provider
+serves and, when it names an address, to the delivery sent there: even a correctly signed
+report can then fail or suppress nothing but the message it is about, in that message's
+tenant."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from django.db.models import Q
@@ -12,7 +16,7 @@ from django.utils import timezone
 
 from notify.models.notifications import Delivery
 from notify.services.events import DeliveryChange, changes_emit
-from notify.services.suppressions import suppression_add
+from notify.services.suppressions import address_normal, suppression_add
 
 logger = logging.getLogger(__name__)
 
@@ -25,21 +29,57 @@ _FORWARD: dict[str, set[str]] = {
 }
 
 
+def _matching(
+    *, channel: str, delivery_id: str | None, provider_message_id: str, address: str
+) -> Delivery | None:
+    """The delivery a report is about, or None when it names none of ours on `channel`."""
+    if delivery_id:
+        try:
+            match = Q(id=uuid.UUID(str(delivery_id)))
+        except ValueError:  # a malformed id in a callback URL or an ESP's metadata
+            return None
+    elif provider_message_id:
+        match = Q(provider_message_id=provider_message_id)
+    else:
+        return None
+    target = Delivery.objects.filter(match).select_related("notification").first()
+    if target is None:
+        return None
+    if target.channel != channel:
+        logger.warning(
+            "provider report for %s delivery %s ignored: it came from a %s provider",
+            target.channel,
+            target.pk,
+            channel,
+        )
+        return None
+    if address and address_normal(channel, address) != address_normal(channel, target.to):
+        logger.warning("provider report for delivery %s ignored: another address", target.pk)
+        return None
+    return target
+
+
 def delivery_apply_report(
     *,
+    channel: str,
     status: str,
     delivery_id: str | None = None,
     provider_message_id: str = "",
+    address: str = "",
     error_code: str = "",
     detail: str = "",
     suppress_reason: str = "",
 ) -> bool:
-    """Returns whether anything changed. Unknown deliveries are ignored (answer the provider
-    2xx anyway so it stops retrying)."""
-    match = Q(provider_message_id=provider_message_id) if provider_message_id else Q()
-    if delivery_id:
-        match = Q(id=delivery_id)
-    if not match:
+    """Returns whether anything changed. `channel` is the one the reporting provider serves;
+    `address`, when the report names one, must be the delivery's. Unknown or mismatched
+    deliveries are ignored (answer the provider 2xx anyway so it stops retrying)."""
+    target = _matching(
+        channel=channel,
+        delivery_id=delivery_id,
+        provider_message_id=provider_message_id,
+        address=address,
+    )
+    if target is None:
         return False
     movable = Q(status__in=_FORWARD[status])
     if status in ("sent", "delivered"):
@@ -51,12 +91,6 @@ def delivery_apply_report(
         changes.update(error_code=error_code or "provider_failed", last_error=detail[:2000])
     elif status in ("sent", "delivered"):
         changes.update(error_code="", last_error="")
-    try:
-        target = Delivery.objects.filter(match).select_related("notification").first()
-    except (ValueError, TypeError):  # a malformed id in a callback URL
-        return False
-    if target is None:
-        return False
     if provider_message_id and not target.provider_message_id:
         changes["provider_message_id"] = provider_message_id
     changed = Delivery.objects.filter(movable, pk=target.pk).update(**changes) == 1

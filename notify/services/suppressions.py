@@ -17,14 +17,14 @@ def suppression_add(
     Suppression.objects.get_or_create(
         tenant=tenant,
         channel=channel,
-        address=_normal(channel, address),
+        address=address_normal(channel, address),
         defaults={"reason": reason, "detail": detail[:2000]},
     )
 
 
 def suppression_remove(*, tenant: str, channel: str, address: str) -> int:
     deleted, _ = Suppression.objects.filter(
-        tenant=tenant, channel=channel, address=_normal(channel, address)
+        tenant=tenant, channel=channel, address=address_normal(channel, address)
     ).delete()
     return deleted
 
@@ -41,7 +41,10 @@ def suppressed_any(
     """{(channel, address): reason} for addresses suppressed on their channel: one query
     for every channel."""
     wanted = {
-        (channel, _normal(channel, a)): a for channel, some in addresses.items() for a in some if a
+        (channel, address_normal(channel, a)): a
+        for channel, some in addresses.items()
+        for a in some
+        if a
     }
     if not wanted:
         return {}
@@ -54,7 +57,7 @@ def suppressed_any(
     return {(channel, wanted[(channel, address)]): reason for channel, address, reason in rows}
 
 
-def _normal(channel: str, address: str) -> str:
+def address_normal(channel: str, address: str) -> str:
     # Mailbox names are case-insensitive in practice; E.164 and tokens are exact.
     return address.strip().lower() if channel == "email" else address.strip()
 

@@ -50,6 +50,10 @@ for _esp, _default in (
     ("MAILGUN", "https://api.mailgun.net/v3"),
 ):
     ANYMAIL[f"{_esp}_API_URL"] = env.str(f"{_esp}_API_URL", default=_default)
+# Mailgun signs its webhooks with this key (anymail falls back to MAILGUN_API_KEY). Set only
+# when given: an empty key present here would be used as-is, and anyone can sign with it.
+if _mailgun_signing_key := env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = _mailgun_signing_key
 
 # --- SMS (Twilio) ----------------------------------------------------------------------------
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
@@ -58,6 +62,11 @@ TWILIO_FROM = env.str("TWILIO_FROM", default="")
 TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="")
 # When set, every request the twilio SDK makes goes to this base URL instead of twilio.com.
 TWILIO_BASE_URL = env.str("TWILIO_BASE_URL", default="")
+
+# --- Inbound webhooks (notify/webhooks) ----------------------------------------------------
+# Provider callbacks are small (a few KiB) and reach routes anyone can call: larger bodies
+# get 413 before anything reads them.
+NOTIFY_WEBHOOK_MAX_BYTES = env.int("NOTIFY_WEBHOOK_MAX_BYTES", default=128 * 1024)
 
 # --- Push (Firebase Cloud Messaging HTTP v1) ----------------------------------------------
 FCM_PROJECT_ID = env.str("FCM_PROJECT_ID", default="")

@@ -1,5 +1,6 @@
-"""ESP tracking events (Postmark, Mailgun, …) through anymail's webhook views, which check
-the basic-auth WEBHOOK_SECRET (and Mailgun's signature) before this receiver runs."""
+"""ESP tracking events (Postmark, Mailgun) through anymail's webhook views, reached only
+through notify.webhooks.esp, which checks the basic-auth WEBHOOK_SECRET first (anymail then
+checks Mailgun's signature)."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ def on_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwarg
     delivery_apply_report(
         # A complaint or unsubscribe implies the mail arrived; it stops future mail.
         status=status or "delivered",
+        channel="email",
         delivery_id=(event.metadata or {}).get("delivery_id"),
         provider_message_id=event.message_id or "",
+        address=event.recipient or "",
         error_code=event.reject_reason or event.event_type,
         detail=f"{esp_name} reported {event.event_type} {event.reject_reason or ''}".strip(),
         suppress_reason=suppress,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +10,9 @@ from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from notify.services.provider_events import delivery_apply_report
+from notify.services.provider_webhooks import provider_webhook_secrets_missing
 from notify.services.suppressions import sms_opt_out_or_in
+from notify.webhooks import webhook_error, webhook_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -26,33 +29,54 @@ _STATUS = {
     "failed": "failed",
 }
 
-
-def _verified(request: HttpRequest) -> bool:
-    """The signature covers the public URL, so behind a proxy set USE_X_FORWARDED_HOST /
-    SECURE_PROXY_SSL for build_absolute_uri() to match it."""
-    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+def _refusal(request: HttpRequest) -> HttpResponse | None:
+    """Why this request is refused, or None. The secret and the header are checked before
+    the body is parsed (notify.middleware has bounded it); the signature then covers the
+    parsed parameters and the public URL, so behind a proxy set USE_X_FORWARDED_HOST /
+    SECURE_PROXY_SSL_HEADER for build_absolute_uri() to match it."""
+    remote = request.META.get("REMOTE_ADDR")
+    if missing := provider_webhook_secrets_missing(provider="twilio"):
+        logger.warning(
+            "twilio: refused a webhook from %s: %s is not set", remote, ", ".join(missing)
+        )
+        return webhook_not_found()
     signature = request.headers.get("X-Twilio-Signature", "")
-    if validator.validate(request.build_absolute_uri(), request.POST, signature):
-        return True
-    logger.warning(
-        "twilio: refused a webhook with a bad signature from %s", request.META.get("REMOTE_ADDR")
-    )
-    return False
+    if not signature:
+        logger.warning("twilio: refused an unsigned webhook from %s", remote)
+        return webhook_error(403, "forbidden", "X-Twilio-Signature is missing.")
+    validator = RequestValidator(settings.TWILIO_AUTH_TOKEN)
+    if not validator.validate(request.build_absolute_uri(), request.POST, signature):
+        logger.warning("twilio: refused a webhook with a bad signature from %s", remote)
+        return webhook_error(403, "forbidden", "X-Twilio-Signature does not match.")
+    return None
 
 
 @csrf_exempt
 @require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
     """Twilio's StatusCallback for messages we sent."""
-    if not _verified(request):
-        return HttpResponse("invalid signature", status=403)
+    if refused := _refusal(request):
+        return refused
+    delivery_id = request.GET.get("delivery")
+    if delivery_id is not None:
+        try:
+            delivery_id = str(uuid.UUID(delivery_id))
+        except ValueError:
+            return webhook_error(
+                400,
+                "validation_error",
+                "Invalid input.",
+                fields={"delivery": ["Must be a valid UUID."]},
+            )
     status = _STATUS.get(request.POST.get("MessageStatus", ""))
     if status is not None:
         code = request.POST.get("ErrorCode", "")
         delivery_apply_report(
+            channel="sms",
             status=status,
-            delivery_id=request.GET.get("delivery"),
+            delivery_id=delivery_id,
             provider_message_id=request.POST.get("MessageSid", ""),
+            address=request.POST.get("To", ""),
             error_code=code,
             detail=f"Twilio reported {request.POST.get('MessageStatus')} (error {code})"
             if code
@@ -73,8 +97,8 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
     """Incoming SMS (the number's messaging webhook): STOP suppresses the sender's number for
     every tenant that knows it, START lifts it. Twilio also blocks sends after STOP itself
     (error 21610), which suppresses too."""
-    if not _verified(request):
-        return HttpResponse("invalid signature", status=403)
+    if refused := _refusal(request):
+        return refused
     word = request.POST.get("Body", "").strip().upper()
     number = request.POST.get("From", "")
     if word in _STOP | _START and number:

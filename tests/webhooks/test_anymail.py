@@ -1,4 +1,5 @@
-"""ESP tracking webhooks through anymail (Postmark's payloads), behind basic auth."""
+"""ESP tracking events through anymail (Postmark's payloads), behind basic auth. What the
+routes refuse is in test_esp.py."""
 
 from __future__ import annotations
 
@@ -96,6 +97,7 @@ def test_a_webhook_with_wrong_credentials_changes_nothing(
         credentials="hooks:wrong",
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
     delivery.refresh_from_db()
     assert delivery.status == "sent"

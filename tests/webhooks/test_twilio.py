@@ -170,3 +170,127 @@ def test_a_callback_signed_for_the_public_https_url_is_accepted_behind_a_proxy(
     assert response.status_code == 204
     delivery.refresh_from_db()
     assert delivery.status == "delivered"
+
+
+def _row(delivery: Delivery) -> tuple[str, str, str]:
+    delivery.refresh_from_db()
+    return delivery.status, delivery.error_code, delivery.provider_message_id
+
+
+@override_settings(TWILIO_AUTH_TOKEN="")
+def test_without_an_auth_token_a_callback_signed_with_the_empty_key_is_not_found(
+    client: Client, make_delivery: Any, caplog: Any
+) -> None:
+    delivery = make_delivery(provider_message_id="SMh")
+    url = f"http://testserver/webhooks/twilio/status/?delivery={delivery.id}"
+    params = _status("SMh", "failed", ErrorCode="21610")
+    signature = RequestValidator("").compute_signature(url, params)
+
+    response = client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": "Not found."}
+    assert _row(delivery) == ("sent", "", "SMh")
+    assert not Suppression.objects.exists()
+    assert "TWILIO_AUTH_TOKEN is not set" in caplog.text
+
+
+@override_settings(TWILIO_AUTH_TOKEN="")
+def test_without_an_auth_token_an_inbound_stop_signed_with_the_empty_key_is_not_found(
+    client: Client, make_delivery: Any
+) -> None:
+    make_delivery()  # a recipient with this number, so a STOP would suppress it
+    url = "http://testserver/webhooks/twilio/inbound/"
+    params = {"From": "+14155552671", "To": settings.TWILIO_FROM, "Body": "STOP"}
+    signature = RequestValidator("").compute_signature(url, params)
+
+    response = client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 404
+    assert not Suppression.objects.exists()
+
+
+def test_an_unsigned_callback_is_refused_in_json(client: Client, make_delivery: Any) -> None:
+    delivery = make_delivery()
+
+    response = client.post(
+        f"/webhooks/twilio/status/?delivery={delivery.id}",
+        _status("SMi", "failed", ErrorCode="21610"),
+    )
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
+    assert _row(delivery) == ("sent", "", "")
+    assert not Suppression.objects.exists()
+
+
+def test_a_signed_callback_naming_an_email_delivery_changes_nothing(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(channel="email", to="hooked@example.com")
+
+    response = _callback(
+        client, delivery, _status("SMj", "failed", ErrorCode="21610", To="hooked@example.com")
+    )
+
+    assert response.status_code == 204
+    assert _row(delivery) == ("sent", "", "")
+    assert not Suppression.objects.exists()
+
+
+def test_a_signed_callback_about_another_number_changes_nothing(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery()
+
+    _callback(client, delivery, _status("SMk", "failed", ErrorCode="21610", To="+14155550000"))
+
+    assert _row(delivery) == ("sent", "", "")
+    assert not Suppression.objects.exists()
+
+
+def test_a_stop_error_suppresses_the_number_only_in_the_deliverys_tenant(
+    client: Client, make_delivery: Any
+) -> None:
+    make_delivery(tenant="default")
+    delivery = make_delivery(tenant="acme", provider_message_id="SMl")
+
+    _callback(client, delivery, _status("SMl", "failed", ErrorCode="21610"))
+
+    assert list(Suppression.objects.values_list("tenant", "channel", "address")) == [
+        ("acme", "sms", "+14155552671")
+    ]
+
+
+def test_a_signed_callback_with_a_malformed_delivery_id_gets_a_400_in_json(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(provider_message_id="SMm")
+    url = "http://testserver/webhooks/twilio/status/?delivery=not-a-uuid"
+    params = _status("SMm", "failed", ErrorCode="30003")
+    signature = RequestValidator(settings.TWILIO_AUTH_TOKEN).compute_signature(url, params)
+
+    response = client.post(url, params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "validation_error",
+        "detail": "Invalid input.",
+        "fields": {"delivery": ["Must be a valid UUID."]},
+    }
+    assert _row(delivery) == ("sent", "", "SMm")
+
+
+@override_settings(NOTIFY_WEBHOOK_MAX_BYTES=1024)
+def test_an_oversized_callback_gets_413_even_when_signed(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(provider_message_id="SMn")
+    params = _status("SMn", "failed", ErrorCode="21610", Body="x" * 2048)
+
+    response = _callback(client, delivery, params)
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
+    assert _row(delivery) == ("sent", "", "SMn")
+    assert not Suppression.objects.exists()
