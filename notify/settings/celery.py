@@ -8,6 +8,10 @@ from notify.settings.base import REDIS_URL
 from notify.settings.env import env
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# A malformed message on a queue is moved to a dead-letter list instead of stopping the
+# worker (notify/broker.py). Sentinel URLs keep kombu's own transport.
+if CELERY_BROKER_URL.partition("://")[0] in ("redis", "rediss"):
+    CELERY_BROKER_TRANSPORT = "notify.broker:Transport"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # State lives in Postgres; a result backend would be a second, lossy truth.
