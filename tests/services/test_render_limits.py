@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,12 +24,12 @@ FOUR_LOOPS = (
     "{% for a in l %}{% for b in l %}{% for c in l %}{% for d in l %}{{ d }}"
     "{% endfor %}{% endfor %}{% endfor %}{% endfor %}"
 )
-HUNDRED = {"l": list(range(100))}
+HUNDRED: dict[str, Any] = {"l": list(range(100))}
 # The loop cap, not the clock, must be what stops these renders on a slow machine.
 loops_not_time = override_settings(NOTIFY_RENDER_MAX_SECONDS=60)
 
 
-def _limit_error(text: str, context: dict[str, object]) -> list[str]:
+def _limit_error(text: str, context: dict[str, Any]) -> list[str]:
     with pytest.raises(RenderLimitError) as caught:
         content_render(content={"sms": {"text": text}}, context=context)
     assert list(caught.value.errors) == ["sms.text"]
@@ -98,7 +99,9 @@ def test_a_padding_width_within_the_limit_pads() -> None:
 
 
 def test_doubling_a_value_until_it_is_huge_stops_at_the_output_limit() -> None:
-    text = "{% with a=x|ljust:'300000' %}{% with b=a|add:a %}{{ b|length }}{% endwith %}{% endwith %}"
+    text = (
+        "{% with a=x|ljust:'300000' %}{% with b=a|add:a %}{{ b|length }}{% endwith %}{% endwith %}"
+    )
 
     [message] = _limit_error(text, {"x": "a"})
 
