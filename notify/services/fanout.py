@@ -24,6 +24,8 @@ from notify.services.policy import GENERAL, cap_window_start, is_critical
 from notify.services.recipients import recipients_upsert_many
 from notify.services.rendering import template_resolve
 from notify.services.submission import (
+    RENDER_LIMIT,
+    Draft,
     InvalidRequest,
     notification_draft,
     priority_of,
@@ -39,6 +41,7 @@ class FanOut:
     replayed: int = 0  # already created by an earlier run of the same chunk
     refused: int = 0  # invalid for this recipient (e.g. a template variable it lacks)
     unreachable: int = 0  # no channel can reach them
+    over_budget: int = 0  # content not renderable within budget: deliveries skipped
 
 
 def notifications_fan_out(
@@ -77,7 +80,7 @@ def notifications_fan_out(
         channels=channels or CHANNEL_ORDER,
         category=found,
     )
-    resolve = _TemplateCache()
+    drafts = _Drafts(tenant=tenant, data=data, critical=critical)
     notifications: list[Notification] = []
     deliveries: list[Delivery] = []
     for key, person in todo:
@@ -87,9 +90,7 @@ def notifications_fan_out(
             **{k: v for k, v in person.items() if k != "push_tokens"},
         }
         try:
-            draft = notification_draft(
-                tenant=tenant, data=data, known=known, critical=critical, resolve=resolve
-            )
+            draft, spent = drafts.draft(known)
         except InvalidRequest as exc:
             # One recipient the message cannot be rendered for does not stop the others.
             logger.info("broadcast %s: %s not sent: %s", broadcast_id, key, exc.fields)
@@ -114,6 +115,9 @@ def notifications_fan_out(
         if not planned:
             report.unreachable += 1
             continue
+        if spent is not None:
+            _skip_over_budget(planned, spent)
+            report.over_budget += 1
         notifications.append(notification)
         deliveries += planned
     Notification.objects.bulk_create(notifications, batch_size=1000)
@@ -128,6 +132,62 @@ def notifications_fan_out(
     transaction.on_commit(lambda: bells_ring_for(due))
     transaction.on_commit(lambda: _announce_all(notifications))
     return report
+
+
+class _Drafts:
+    """notification_draft for each recipient of a chunk, except that content (inline, or a
+    template in one locale) that went over its render budget for one recipient is not
+    rendered again for the others: their contexts differ only by contact fields, and every
+    retry would spend the whole budget again while the chunk holds the broadcast's row lock,
+    which cancel waits for."""
+
+    def __init__(self, *, tenant: str, data: dict[str, Any], critical: bool) -> None:
+        self.tenant, self.data, self.critical = tenant, data, critical
+        self.resolve = _TemplateCache()
+        self.over_budget: dict[Any, InvalidRequest] = {}
+
+    def draft(self, known: dict[str, Any]) -> tuple[Draft, InvalidRequest | None]:
+        """The draft, and the budget error if the content could not be rendered (the draft
+        then names its channels, with no content). Raises InvalidRequest otherwise."""
+        source, key, version = self._source(known)
+        spent = self.over_budget.get(source)
+        if spent is None:
+            try:
+                draft = notification_draft(
+                    tenant=self.tenant,
+                    data=self.data,
+                    known=known,
+                    critical=self.critical,
+                    resolve=self.resolve,
+                )
+                return draft, None
+            except InvalidRequest as exc:
+                if exc.code != RENDER_LIMIT:
+                    raise
+                logger.info("render budget exceeded: %s", exc.fields)
+                spent = self.over_budget[source] = exc
+        return Draft({c: {} for c in spent.channels}, key, version), spent
+
+    def _source(self, known: dict[str, Any]) -> tuple[Any, str, int | None]:
+        """Which content this recipient gets: (identity, template key, template version)."""
+        if not self.data.get("template"):
+            return ("content", "", None)
+        key = self.data["template"]
+        template = self.resolve(tenant=self.tenant, key=key, locale=known.get("locale", ""))
+        if template is None:
+            return (None, key, None)
+        return (template.pk, template.key, template.version)
+
+
+def _skip_over_budget(planned: list[Delivery], exc: InvalidRequest) -> None:
+    """Deliveries that would have been sent are skipped with the limit as the reason; those
+    already skipped (no contact, opted out, …) keep their own."""
+    reason = "; ".join(m for messages in exc.fields.values() for m in messages)
+    for delivery in planned:
+        if delivery.status == DeliveryStatus.PENDING:
+            delivery.status = DeliveryStatus.SKIPPED
+            delivery.error_code = RENDER_LIMIT
+            delivery.last_error = reason
 
 
 def _announce_all(notifications: list[Notification]) -> None:

@@ -12,6 +12,12 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from notify.models import ApiKey, Delivery, Notification, Recipient, Template
+from notify.services.audiences import (
+    broadcast_cancel,
+    broadcast_create,
+    broadcast_expand,
+    broadcast_progress,
+)
 from notify.services.fanout import notifications_fan_out
 from notify.services.preferences import category_save, preferences_set
 from notify.services.recipients import device_register, recipient_upsert
@@ -196,3 +202,75 @@ def test_a_chunk_costs_a_fixed_number_of_queries(api_key: tuple[ApiKey, str]) ->
         return len(queries)
 
     assert run(300, "big") == run(10, "small")
+
+
+# Four nested loops over 100 items: 100,000,000 iterations without a render budget.
+POISON = (
+    "{% for a in l %}{% for b in l %}{% for c in l %}{% for d in l %}{{ d }}"
+    "{% endfor %}{% endfor %}{% endfor %}{% endfor %}"
+)
+
+
+@override_settings(NOTIFY_RENDER_MAX_SECONDS=60)  # the loop cap, not the clock, stops it
+def test_a_broadcast_expands_past_recipients_whose_template_is_over_budget(
+    api_key: tuple[ApiKey, str],
+) -> None:
+    key = api_key[0]
+    Template.objects.create(
+        tenant=key.tenant, key="promo", content={"sms": {"text": "{{ l|length }} offers"}}
+    )
+    Template.objects.create(
+        tenant=key.tenant, key="promo", locale="fr", content={"sms": {"text": POISON}}
+    )
+    people = [
+        {"id": "en1", "phone": "+14155552671"},
+        {"id": "fr1", "phone": "+14155552672", "locale": "fr"},
+        {"id": "en2", "phone": "+14155552673"},
+        {"id": "fr2", "phone": "+14155552674", "locale": "fr-CA"},
+        {"id": "en3", "phone": "+14155552675"},
+    ]
+    message = {"template": "promo", "data": {"l": list(range(100))}}
+    broadcast = broadcast_create(api_key=key, message=message, recipients=people, topic=None)
+
+    assert broadcast_expand(broadcast_id=broadcast.pk) is False
+
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.expanded, broadcast.total) == ("expanded", 5, 5)
+    sent = Delivery.objects.filter(status="pending").order_by("to")
+    assert [(d.to, d.notification.content["sms"]["text"]) for d in sent] == [
+        ("+14155552671", "100 offers"),
+        ("+14155552673", "100 offers"),
+        ("+14155552675", "100 offers"),
+    ]
+    skipped = Delivery.objects.filter(status="skipped").order_by("to")
+    assert [(d.to, d.error_code) for d in skipped] == [
+        ("+14155552672", "render_limit"),
+        ("+14155552674", "render_limit"),
+    ]
+    for delivery in skipped:
+        assert "NOTIFY_RENDER_MAX_LOOP_ITERATIONS" in delivery.last_error
+    assert broadcast_progress(broadcast=broadcast) == {"pending": 3, "skipped": 2}
+
+
+@override_settings(NOTIFY_BROADCAST_CHUNK=2)
+def test_a_broadcast_that_cannot_render_at_all_still_finishes_and_can_be_cancelled(
+    api_key: tuple[ApiKey, str],
+) -> None:
+    message = {"content": {"sms": {"text": "{{ x|ljust:'500000000' }}"}}, "data": {"x": "a"}}
+    people = [{"id": f"p{i}", "phone": f"+1415555267{i}"} for i in range(5)]
+    broadcast = broadcast_create(api_key=api_key[0], message=message, recipients=people, topic=None)
+
+    runs = 1
+    while broadcast_expand(broadcast_id=broadcast.pk):
+        runs += 1
+
+    broadcast.refresh_from_db()
+    assert (runs, broadcast.status, broadcast.expanded) == (3, "expanded", 5)
+    assert Notification.objects.filter(broadcast=broadcast).count() == 5
+    assert set(Delivery.objects.values_list("status", "error_code")) == {
+        ("skipped", "render_limit")
+    }
+    # Nothing is left for cancel to stop, and nothing waits on a lock.
+    assert broadcast_cancel(broadcast=broadcast) == 0
+    broadcast.refresh_from_db()
+    assert broadcast.status == "cancelled"
