@@ -24,14 +24,21 @@ SANDBOX_DEFAULTS = {
 
 # Sandbox-only credentials: the sandbox accepts any, but the channels refuse to send without
 # some. Applied only while the provider's base URL is the sandbox's, so they never reach a
-# real provider.
+# real provider. TWILIO_AUTH_TOKEN also verifies Twilio's callbacks, so it is a stored
+# random one (WEBHOOK_SECRET_FILES), never a value anyone could read here.
 SANDBOX_CREDENTIALS = {
     "TWILIO_BASE_URL": {
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": "sandbox-auth-token",
         "TWILIO_FROM": "+15005550006",
     },
     "FCM_BASE_URL": {"FCM_PROJECT_ID": "notify-sandbox"},
+}
+
+# Webhook secrets kept in the data directory, so callbacks stay verifiable across restarts:
+# without them the webhook routes answer 404 (notify/webhooks). An empty value counts as unset.
+WEBHOOK_SECRET_FILES = {
+    "TWILIO_AUTH_TOKEN": "twilio-auth-token",
+    "ANYMAIL_WEBHOOK_SECRET": "anymail-webhook-secret",
 }
 
 # Set to 0 to start without loading templates/notify/defaults/ (e.g. to try the API on an
@@ -111,10 +118,10 @@ def secret_file(path: Path, length: int = 18) -> str:
 
 
 def apply_defaults(env: MutableMapping[str, str], data_dir: Path, *, web_url: str = "") -> None:
-    """Sandbox providers, a stored SECRET_KEY and, given `web_url`, NOTIFY_PUBLIC_URL set to
-    it, so unsubscribe links, the List-Unsubscribe header and tracked links work locally. An
-    empty NOTIFY_PUBLIC_URL counts as unset (.env.example's line, uncommented, is empty);
-    any other value is the operator's and wins."""
+    """Sandbox providers, a stored SECRET_KEY and webhook secrets and, given `web_url`,
+    NOTIFY_PUBLIC_URL set to it, so unsubscribe links, the List-Unsubscribe header and tracked
+    links work locally. An empty NOTIFY_PUBLIC_URL counts as unset (.env.example's line,
+    uncommented, is empty); any other value is the operator's and wins."""
     if web_url and not env.get("NOTIFY_PUBLIC_URL"):
         env["NOTIFY_PUBLIC_URL"] = web_url
     for key, value in SANDBOX_DEFAULTS.items():
@@ -123,6 +130,14 @@ def apply_defaults(env: MutableMapping[str, str], data_dir: Path, *, web_url: st
         if env[url_key] == SANDBOX_DEFAULTS[url_key]:
             for key, value in credentials.items():
                 env.setdefault(key, value)
+    if env["TWILIO_BASE_URL"] == SANDBOX_DEFAULTS["TWILIO_BASE_URL"] and not env.get(
+        "TWILIO_AUTH_TOKEN"
+    ):
+        env["TWILIO_AUTH_TOKEN"] = secret_file(data_dir / WEBHOOK_SECRET_FILES["TWILIO_AUTH_TOKEN"])
+    if not env.get("ANYMAIL_WEBHOOK_SECRET"):
+        # user:password, as ESPs put it in the webhook URL.
+        path = data_dir / WEBHOOK_SECRET_FILES["ANYMAIL_WEBHOOK_SECRET"]
+        env["ANYMAIL_WEBHOOK_SECRET"] = f"notify:{secret_file(path)}"
     # Settings refuse to start without SECRET_KEY unless DEBUG; a stored one keeps admin
     # sessions valid across restarts. mypy's Django plugin imports settings too.
     env.setdefault("SECRET_KEY", secret_file(data_dir / "secret-key", 40))

@@ -180,3 +180,37 @@ def test_the_banner_says_where_links_point_and_where_flowers_password_is() -> No
     assert "  Links     http://127.0.0.1:8000/   (NOTIFY_PUBLIC_URL: unsubscribe" in text
     # The admin's password is printed for the admin only, never as Flower's.
     assert text.count("admin-pw") == 1
+
+
+def test_run_keeps_random_webhook_secrets_so_its_callbacks_verify(tmp_path: Path) -> None:
+    first: dict[str, str] = {}
+    apply_defaults(first, tmp_path)
+    again: dict[str, str] = {}
+    apply_defaults(again, tmp_path)
+
+    user, _, password = first["ANYMAIL_WEBHOOK_SECRET"].partition(":")
+    assert user and len(password) >= 16
+    assert len(first["TWILIO_AUTH_TOKEN"]) >= 16
+    assert first["TWILIO_AUTH_TOKEN"] != "sandbox-auth-token"
+    for key in ("ANYMAIL_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN"):
+        assert again[key] == first[key]
+    other: dict[str, str] = {}
+    apply_defaults(other, tmp_path / "elsewhere")
+    assert other["TWILIO_AUTH_TOKEN"] != first["TWILIO_AUTH_TOKEN"]
+
+
+def test_webhook_secrets_given_by_the_operator_win(tmp_path: Path) -> None:
+    env = {"ANYMAIL_WEBHOOK_SECRET": "hooks:mine", "TWILIO_AUTH_TOKEN": "real-token"}
+
+    apply_defaults(env, tmp_path)
+
+    assert env["ANYMAIL_WEBHOOK_SECRET"] == "hooks:mine"
+    assert env["TWILIO_AUTH_TOKEN"] == "real-token"
+
+
+def test_a_real_twilio_gets_no_made_up_auth_token(tmp_path: Path) -> None:
+    env = {"TWILIO_BASE_URL": ""}
+
+    apply_defaults(env, tmp_path)
+
+    assert "TWILIO_AUTH_TOKEN" not in env
