@@ -8,12 +8,13 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notify.api.auth import HasScope, caller_key
+from notify.api.parsers import BoundedJSONParser
 from notify.api.recipients import RecipientImportRow
 from notify.services.recipient_import import (
     ImportFileError,
@@ -70,7 +71,7 @@ class ImportReportOutput(serializers.Serializer):
 class RecipientImportApi(APIView):
     permission_classes = [HasScope]
     required_scopes = {"POST": "send"}
-    parser_classes = [JSONParser, CsvParser, MultiPartParser]
+    parser_classes = [BoundedJSONParser, CsvParser, MultiPartParser]
 
     @extend_schema(
         request={

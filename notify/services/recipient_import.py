@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ from notify.services.recipients import (
     recipient_changes,
     recipient_merge,
 )
+from notify.validation.jsonbody import json_loads_bounded
 
 BATCH_SIZE = 1000
 # Keys of a JSON row; CSV spells quiet hours as two columns and tokens as one.
@@ -131,8 +131,8 @@ def recipient_rows_from_upload(*, data: bytes, filename: str) -> list[Any]:
     if not filename.lower().endswith(".json"):
         return recipient_rows_from_csv(data=data)
     try:
-        parsed = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
+        parsed = json_loads_bounded(data)
+    except ValueError as exc:  # undecodable, malformed, or nested too deeply
         raise ImportFileError(f"Not a valid JSON file: {exc}.") from exc
     return recipient_rows_from_json(data=parsed)
 
