@@ -1,12 +1,15 @@
-"""Settings for the test suite: the real ones, pointed at an isolated Redis database and at
-provider sandbox ports chosen once per run. Exported through os.environ, so the worker and
-sandbox processes the tests start see exactly the same configuration."""
+"""Settings for the test suite: the real ones, pointed at a Redis of the run's own
+(tests/redis_server.py), a test database of its own and provider sandbox ports chosen once per
+run. Exported through os.environ, so the worker and sandbox processes the tests start see
+exactly the same configuration."""
 
 from __future__ import annotations
 
 import os
 import socket
 from urllib.parse import urlsplit, urlunsplit
+
+from tests import redis_server
 
 
 def _free_port() -> int:
@@ -16,11 +19,21 @@ def _free_port() -> int:
 
 
 def _test_redis_url() -> str:
-    # Keep test traffic off the database a running `make run` uses.
-    base = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    # NOTIFY_TEST_REDIS_DB lets two suites run side by side on one Redis.
-    db = os.environ.get("NOTIFY_TEST_REDIS_DB", "15")
-    return urlunsplit((base.scheme, base.netloc, f"/{db}", base.query, ""))
+    """Only what the run was told to use, or a server of its own: tests flush their database,
+    and a guessed database number on a shared Redis is somebody else's data."""
+    if os.environ.get(redis_server.URL_VARIABLE):
+        return os.environ[redis_server.URL_VARIABLE]
+    if os.environ.get(redis_server.DB_VARIABLE):
+        base = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+        db = os.environ[redis_server.DB_VARIABLE]
+        return urlunsplit((base.scheme, base.netloc, f"/{db}", base.query, ""))
+    return redis_server.private_redis_url()
+
+
+def _test_database_name(name: str) -> str:
+    """pytest-django drops and recreates the test database when it exists: a per-run name
+    keeps two runs on one Postgres (two checkouts, two people) from dropping each other's."""
+    return os.environ.get("NOTIFY_TEST_DATABASE") or f"test_{name}_{os.getpid()}"
 
 
 _http = os.environ.setdefault("SANDBOX_HTTP_PORT", str(_free_port()))
@@ -28,7 +41,6 @@ _smtp = os.environ.setdefault("SANDBOX_SMTP_PORT", str(_free_port()))
 _defaults = {
     "SECRET_KEY": "test-only-secret-key",
     "DEBUG": "0",
-    "REDIS_URL": _test_redis_url(),
     "EMAIL_PROVIDER": "smtp",
     # Failover target: the sandbox's Postmark stand-in.
     "EMAIL_PROVIDERS": "smtp,postmark",
@@ -61,10 +73,14 @@ _defaults = {
 # Forced, not defaulted: a test must never reach a real provider or a developer's Redis. A
 # process a test starts inherits these already, plus the overrides the test chose.
 if os.environ.get("NOTIFY_TEST_CHILD") != "1":
-    os.environ.update(_defaults)
+    # Chosen once, here: every process the run starts inherits the choice (the explicit
+    # variable included, so even a child without NOTIFY_TEST_CHILD starts no Redis of its own).
+    _redis = _test_redis_url()
+    os.environ.update({**_defaults, "REDIS_URL": _redis, redis_server.URL_VARIABLE: _redis})
 
 from notify.settings import *  # noqa: E402, F403
 
+DATABASES["default"]["TEST"] = {"NAME": _test_database_name(DATABASES["default"]["NAME"])}  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

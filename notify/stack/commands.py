@@ -10,6 +10,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from notify.stack.banner import Urls, banner
@@ -25,7 +26,7 @@ from notify.stack.bootstrap import (
 )
 from notify.stack.console import Console
 from notify.stack.embedded_postgres import EmbeddedPostgres
-from notify.stack.embedded_redis import EmbeddedRedis
+from notify.stack.embedded_redis import EmbeddedRedis, throwaway_redis
 from notify.stack.processes import (
     FLOWER_PORT,
     SANDBOX_HTTP_PORT,
@@ -50,6 +51,9 @@ CHROMIUM = Path("/usr/bin/chromium")
 # (GL drivers, printing, udev...) would triple the install.
 BROWSER_PACKAGES = ["chromium", "fonts-liberation"]
 BROWSER_INSTALL_TIMEOUT = 600.0  # seconds, update and install together
+# How a run names the Redis its tests use (read by tests/settings.py).
+TEST_REDIS_URL = "NOTIFY_TEST_REDIS_URL"
+TEST_REDIS_DB = "NOTIFY_TEST_REDIS_DB"
 
 
 def run() -> int:
@@ -160,8 +164,15 @@ def env_exports() -> int:
 def test(pytest_args: Sequence[str]) -> int:
     console = Console()
     env = _base_env(console)
-    with running(env, DATA, console.say) as services:
+    with running(env, DATA, console.say) as services, ExitStack() as stop_later:
         env.update(services.env())
+        # The tests flush their Redis database: on a shared server that deletes other people's
+        # data. So a server of their own, unless told which to use (tests/settings.py).
+        if env.get(TEST_REDIS_URL) or env.get(TEST_REDIS_DB):
+            console.say(f"tests: Redis as {TEST_REDIS_URL} / {TEST_REDIS_DB} say")
+        else:
+            env[TEST_REDIS_URL] = stop_later.enter_context(throwaway_redis())
+            console.say(f"tests: a redis-server of their own at {env[TEST_REDIS_URL]}")
         # mypy's Django plugin imports notify.settings, which needs a SECRET_KEY.
         env.setdefault("SECRET_KEY", secret_file(DATA / "secret-key", 40))
         unavailable = ensure_browser(console)

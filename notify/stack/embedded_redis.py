@@ -6,7 +6,10 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -105,6 +108,19 @@ class EmbeddedRedis:
         except redis.RedisError:
             return None
         return port if served == str(self.data_dir) else None
+
+
+@contextmanager
+def throwaway_redis() -> Iterator[str]:
+    """A redis-server on a free port with its data in a temporary directory, for as long as
+    the block runs; yields its URL. Nobody else knows it, so whatever uses it may flush it."""
+    with tempfile.TemporaryDirectory(prefix="notify-redis-") as data_dir:
+        server = EmbeddedRedis(Path(data_dir))
+        url = server.start()
+        try:
+            yield url
+        finally:
+            server.stop()
 
 
 def redis_server_binary() -> str:

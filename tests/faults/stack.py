@@ -16,6 +16,7 @@ import psutil
 import redis
 import requests
 
+from notify.stack.embedded_redis import redis_server_binary
 from tests.faults.proxy import FaultProxy
 from tests.harness import Proc, start_beat, start_worker, wait_for
 
@@ -36,7 +37,8 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.dir.mkdir(exist_ok=True)
-        binary = shutil.which("redis-server") or "redis-server"
+        # The system's redis-server if there is one, else the one `make run` embeds.
+        binary = shutil.which("redis-server") or redis_server_binary()
         args = [
             binary,
             "--port",
@@ -70,8 +72,8 @@ class PrivateRedis:
     def wipe(self) -> None:
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def client(self, db: int = 15) -> redis.Redis:
-        return redis.Redis(port=self.port, db=db)
+    def client(self) -> redis.Redis:
+        return redis.Redis.from_url(self.url)
 
 
 def _pings(client: redis.Redis) -> bool:

@@ -17,6 +17,7 @@ from notify.models import Delivery
 from notify.observability import state
 from notify.services.events import DeliveryChange
 from notify.signals import deliveries_changed
+from notify.stack.embedded_redis import throwaway_redis
 from tests.admin.helpers import make_delivery, make_notification, make_recipient
 from tests.observability.helpers import parse, value
 
@@ -118,12 +119,19 @@ def test_delivery_changes_are_counted_with_bounded_labels(db: Any) -> None:
         assert raw not in text
 
 
-def test_gauges_reflect_pending_rows_queues_circuits_and_pauses(db: Any, settings: Any) -> None:
-    # A broker database of its own: a running test worker must not consume these messages.
-    base = settings.REDIS_URL.rsplit("/", 1)[0]
-    settings.CELERY_BROKER_URL = f"{base}/13"
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.flushdb()
+@pytest.fixture
+def private_broker() -> Iterator[str]:
+    """A Redis server of this test's own as the broker: no test worker consumes these
+    messages, and nobody else's keys are counted."""
+    with throwaway_redis() as url:
+        yield url
+
+
+def test_gauges_reflect_pending_rows_queues_circuits_and_pauses(
+    db: Any, settings: Any, private_broker: str
+) -> None:
+    settings.CELERY_BROKER_URL = private_broker
+    broker = redis.Redis.from_url(private_broker)
     broker.rpush("push", "m1", "m2", "m3")
     broker.rpush("urgent", "m4")
     broker.rpush("urgent\x06\x163", "m5")  # a priority sub-queue counts for its queue
@@ -144,7 +152,6 @@ def test_gauges_reflect_pending_rows_queues_circuits_and_pauses(db: Any, setting
     try:
         samples = parse(scrape())
     finally:
-        broker.flushdb()
         keys.delete(
             "notify:breaker:twilio:open",
             "notify:breaker:fcm:half",
@@ -166,7 +173,7 @@ def test_gauges_reflect_pending_rows_queues_circuits_and_pauses(db: Any, setting
     assert value(samples, "notify_provider_paused", provider="smtp") == 1
     assert value(samples, "notify_provider_paused", provider="postmark") == 1
     assert value(samples, "notify_provider_paused", provider="twilio") == 0
-    assert value(samples, "notify_workers_up") == 0  # no worker consumes broker db 13
+    assert value(samples, "notify_workers_up") == 0  # no worker uses this broker
     for source in ("broker", "postgres", "redis"):
         assert value(samples, "notify_state_source_up", source=source) == 1
 
