@@ -9,7 +9,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_process_shutdown
 
 from notify.observability import worker as observability
 
@@ -22,9 +22,28 @@ app.autodiscover_tasks(["notify"])
 observability.connect()
 
 
+def _dispatcher() -> Any:
+    from notify.services.streams import dispatcher_build
+
+    # The queues this worker consumes (-Q); empty when it consumes them all.
+    return dispatcher_build(app.amqp.queues.consume_from or ())
+
+
 @worker_process_init.connect
-def _warm_up(**_: Any) -> None:
-    # The send path imports the provider SDKs (twilio, firebase-admin, anymail): load them
-    # when the pool process starts, not inside the first urgent message's drain.
-    import notify.services.fanout
-    import notify.services.sending  # noqa: F401
+def _start_outbox(**_: Any) -> None:
+    # Each pool process sends through its own dispatcher thread, started here (after the
+    # fork) so the first message does not wait for the provider SDKs to import.
+    import notify.services.fanout  # noqa: F401
+    from notify.services.outbox import outbox_configure, outbox_start
+
+    outbox_configure(_dispatcher)
+    outbox_start()
+
+
+@worker_process_shutdown.connect
+def _stop_outbox(**_: Any) -> None:
+    # Let the sends in flight finish and record them before the process exits; a kill -9
+    # instead leaves them to the sweeper (expired leases).
+    from notify.services.outbox import outbox_stop
+
+    outbox_stop(timeout=20)

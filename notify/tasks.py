@@ -6,11 +6,13 @@ from celery_app import app
 
 
 @app.task(name="notify.drain", acks_late=True, ignore_result=True)
-def drain(channel: str, lane: str) -> int:
-    """Send due deliveries of one channel (and lane) in claimed batches until none are due."""
-    from notify.services.sending import deliveries_drain
+def drain(channel: str, lane: str) -> None:
+    """Wake this process's outbox dispatcher for one channel's lane: it claims and sends
+    (notify/services/outbox.py). Returns at once, so no pool process waits on a provider."""
+    from notify.services.doorbell import stream_name
+    from notify.services.outbox import outbox_wake
 
-    return deliveries_drain(channel=channel, lane=lane).claimed
+    outbox_wake(stream_name(channel, lane))
 
 
 @app.task(name="notify.sweep", ignore_result=True)
@@ -31,11 +33,12 @@ def purge_idempotency_keys() -> int:
 
 
 @app.task(name="notify.send_webhooks", acks_late=True, ignore_result=True)
-def send_webhooks() -> int:
-    """Send due outbound webhook events (rung after events are recorded, and run by beat)."""
-    from notify.services.webhook_delivery import webhook_deliveries_send
+def send_webhooks() -> None:
+    """Wake this process's dispatcher for due outbound webhook events (run by beat)."""
+    from notify.services.doorbell import WEBHOOKS
+    from notify.services.outbox import outbox_wake
 
-    return webhook_deliveries_send()
+    outbox_wake(WEBHOOKS)
 
 
 @app.task(name="notify.purge_webhook_deliveries", ignore_result=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from notify.models.notifications import Delivery, DeliveryAttempt
 from notify.models.recipients import Device
 from notify.services.doorbell import bell_ring, lane_for
 from notify.services.events import DeliveryChange, changes_emit
+from notify.services.outbox import backoff_delay
 from notify.services.planning import deliveries_fall_back
 from notify.services.providers import breaker_record, provider_pause
 from notify.services.suppressions import suppression_add
@@ -69,11 +69,11 @@ class SendResult:
 
 def retry_delay(*, attempts: int, retry_after: float | None) -> float:
     """Exponential backoff with full jitter, never sooner than the provider asked."""
-    ceiling = min(
-        settings.NOTIFY_RETRY_MAX_SECONDS,
-        settings.NOTIFY_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1),
+    delay = backoff_delay(
+        attempts=attempts,
+        base=settings.NOTIFY_RETRY_BASE_SECONDS,
+        cap=settings.NOTIFY_RETRY_MAX_SECONDS,
     )
-    delay = random.uniform(0, ceiling)
     if retry_after is not None:
         delay = max(delay, min(retry_after, settings.NOTIFY_RETRY_MAX_SECONDS))
     return delay

@@ -1,15 +1,14 @@
-"""The worker side of the delivery path: claim a batch of due deliveries of one channel, send
-them concurrently through the channel, record every outcome under the claim's fencing token."""
+"""The worker side of the delivery path: a channel's lane as a stream of the outbox engine.
+Claim due deliveries with a lease and a fencing token, send each through the channel, record
+every outcome under the claim's token (outcomes.py)."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +17,8 @@ from django.utils import timezone
 
 from channels import DeliveryError, Message, get_channel
 from notify.models.notifications import Delivery, Priority
-from notify.services.doorbell import URGENT, bell_clear, bell_ring
+from notify.services.doorbell import URGENT, stream_name
+from notify.services.outbox import Claimed
 from notify.services.outcomes import SendResult, deliveries_record
 from notify.services.providers import (
     PAUSED_UNTIL_RESUMED,
@@ -47,60 +47,61 @@ RETURNING id
 """
 
 
-# Outcomes are written every this many completed sends, or this often, whichever first.
-_FLUSH_COUNT = 25
-_FLUSH_SECONDS = 0.05
-
-
 @dataclass(frozen=True)
-class DrainReport:
-    claimed: int
-    batches: int
+class Send:
+    """One claimed delivery and what to do with it: a message for the provider, or an
+    outcome already known (the address was suppressed after the notification was accepted)."""
+
+    delivery: Delivery
+    message: Message
+    known: SendResult | None = None
 
 
-@cache
-def _pool() -> ThreadPoolExecutor:
-    # Built on first use, inside the worker child (never before a fork).
-    return ThreadPoolExecutor(
-        max_workers=settings.NOTIFY_SEND_CONCURRENCY, thread_name_prefix="send"
-    )
+class DeliveryStream:
+    """A channel's lane as an outbox stream (notify/services/outbox.py): claims are sized by
+    the provider's global rate limit and skipped while its circuit is open or it asked us to
+    pause (the work stays pending, no attempt is spent); outcomes go through outcomes.py."""
 
+    def __init__(self, *, channel: str, lane: str, limit: int) -> None:
+        self.channel, self.lane, self.limit = channel, lane, limit
+        self.name = stream_name(channel, lane)
+        self.urgent = lane == URGENT
+        self._handler = get_channel(channel)
 
-def deliveries_drain(*, channel: str, lane: str) -> DrainReport:
-    """Claim and send batches until the channel has no due work, or the time budget is spent
-    (then hand over to a fresh task so no Celery message stays unacked for long). Batches are
-    sized by the provider's global rate limit and skipped while its circuit is open or it
-    asked us to pause: the work stays pending, no attempt is spent."""
-    bell_clear(channel=channel, lane=lane)
-    deadline = time.monotonic() + settings.NOTIFY_DRAIN_BUDGET_SECONDS
-    claimed = batches = 0
-    while True:
-        provider, wait = _choose_provider(channel)
-        granted = 0
-        if provider:
-            granted, wait = rate_take(provider=provider, want=settings.NOTIFY_BATCH_SIZE)
+    def claim(self, room: int) -> Claimed:
+        provider, wait = _choose_provider(self.channel)
+        if not provider:
+            return Claimed(wait=wait)
+        granted, wait = rate_take(provider=provider, want=room)
         if not granted:
-            # An operator's pause has no end to wait for: resuming rings the doorbell.
-            if wait != PAUSED_UNTIL_RESUMED and _has_due_work(channel, lane):
-                bell_ring(channel=channel, lane=lane, countdown=min(wait, 60.0) + 0.05)
-            break
-        token, deliveries = deliveries_claim(channel=channel, lane=lane, limit=granted)
+            return Claimed(wait=wait)
+        token, deliveries = deliveries_claim(channel=self.channel, lane=self.lane, limit=granted)
         if not deliveries:
             # Deliveries whose worker died go one at a time: if one of them is what kills
             # workers, it takes down no one else, and runs out of attempts alone.
             token, deliveries = deliveries_claim(
-                channel=channel, lane=lane, limit=1, quarantined=True
+                channel=self.channel, lane=self.lane, limit=1, quarantined=True
             )
         rate_give_back(provider=provider, count=granted - len(deliveries))
-        if not deliveries:
-            break
-        batches += 1
-        claimed += len(deliveries)
-        deliveries_send(channel=channel, token=token, deliveries=deliveries, provider=provider)
-        if time.monotonic() > deadline:
-            bell_ring(channel=channel, lane=lane, force=True)
-            break
-    return DrainReport(claimed=claimed, batches=batches)
+        # A bounce or STOP may have arrived since the notification was accepted.
+        known = _suppressed_now(self.channel, deliveries)
+        items = [Send(d, _message(d, provider), known.get(d.id)) for d in deliveries]
+        return Claimed(items=items, token=token)
+
+    def send(self, item: Send) -> SendResult:
+        return item.known or _send_one(self._handler, item.message)
+
+    def record(self, done: list[tuple[uuid.UUID, Send, SendResult]]) -> None:
+        by_token: dict[uuid.UUID, list[tuple[Send, SendResult]]] = {}
+        for token, item, result in done:
+            by_token.setdefault(token, []).append((item, result))
+        for token, pairs in by_token.items():
+            deliveries_record(
+                channel=self.channel,
+                token=token,
+                deliveries=[item.delivery for item, _ in pairs],
+                results=[result for _, result in pairs],
+            )
 
 
 def _choose_provider(channel: str) -> tuple[str, float]:
@@ -115,16 +116,6 @@ def _choose_provider(channel: str) -> tuple[str, float]:
             return provider, 0.0
         waits.append(wait)
     return "", min(waits)
-
-
-def _has_due_work(channel: str, lane: str) -> bool:
-    max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
-    return Delivery.objects.filter(
-        status="pending",
-        channel=channel,
-        priority__lte=max_priority,
-        next_attempt_at__lte=timezone.now(),
-    ).exists()
 
 
 def deliveries_claim(
@@ -175,36 +166,12 @@ def deliveries_claim(
 def deliveries_send(
     *, channel: str, token: uuid.UUID, deliveries: list[Delivery], provider: str = ""
 ) -> None:
-    """Send concurrently and write outcomes back in small groups as sends complete: if this
-    worker dies, only the last few accepted sends are unrecorded (and so may be resent)."""
+    """Send claimed deliveries one after another on this thread and record the outcomes: the
+    one-task-per-delivery baseline of the benchmark (bench/naive.py); workers use the outbox."""
     handler = get_channel(channel)
-    by_id = {str(d.id): d for d in deliveries}
-    # A bounce or STOP may have arrived since the notification was accepted.
-    done = [(by_id[str(i)], result) for i, result in _suppressed_now(channel, deliveries).items()]
-    skipped = {d.id for d, _ in done}
-    futures = [
-        _pool().submit(_send_one, handler, _message(d, provider))
-        for d in deliveries
-        if d.id not in skipped
-    ]
-    flushed_at = time.monotonic()
-    for future in as_completed(futures):
-        result = future.result()
-        done.append((by_id[result.delivery_id], result))
-        if len(done) >= _FLUSH_COUNT or time.monotonic() - flushed_at > _FLUSH_SECONDS:
-            _record(channel, token, done)
-            done, flushed_at = [], time.monotonic()
-    _record(channel, token, done)
-
-
-def _record(channel: str, token: uuid.UUID, done: list[tuple[Delivery, SendResult]]) -> None:
-    if done:
-        deliveries_record(
-            channel=channel,
-            token=token,
-            deliveries=[d for d, _ in done],
-            results=[r for _, r in done],
-        )
+    known = _suppressed_now(channel, deliveries)
+    results = [known.get(d.id) or _send_one(handler, _message(d, provider)) for d in deliveries]
+    deliveries_record(channel=channel, token=token, deliveries=deliveries, results=results)
 
 
 def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendResult]:

@@ -1,9 +1,10 @@
 """Sending outbound webhooks: claim due outbox rows, POST them signed, record the answer.
 
-Like the delivery path, a Celery message only says "webhooks are due" (webhooks_ring) and beat
-sends what is due every few seconds, so losing Redis loses no event. Rows are claimed with a
-conditional UPDATE … SKIP LOCKED that also takes a lease (next_attempt_at moves past the
-send); the outcome is written only while the claim's attempt number still holds.
+Webhooks are a stream of the same outbox engine as deliveries (notify/services/outbox.py): a
+wake-up only says "webhooks are due" (webhooks_ring) and beat wakes the stream every few
+seconds, so losing Redis loses no event. Rows are claimed with a conditional UPDATE … SKIP
+LOCKED that also takes a lease (next_attempt_at moves past the send); the outcome is written
+only while the claim's attempt number still holds.
 
 Every URL is resolved and checked before each send, and the connection goes to the address
 that was checked (no second lookup a rebinding DNS server could answer differently)."""
@@ -15,36 +16,24 @@ import hmac
 import ipaddress
 import json
 import logging
-import random
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
-import redis
 import urllib3
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from notify.models.webhooks import WebhookDelivery, WebhookEndpoint
-from notify.services.doorbell import redis_client
+from notify.services.doorbell import WEBHOOKS, stream_ring
+from notify.services.outbox import Claimed, backoff_delay
 
 logger = logging.getLogger(__name__)
-
-_BATCH = 32  # rows claimed at a time
-_CONCURRENCY = 8  # POSTs in flight per worker process
-_BUDGET_SECONDS = 20.0  # then hand over to a fresh task
-# A claimed row is due again after this if its sender vanished: past the POST timeout and
-# a slow DNS lookup.
-_LEASE_SECONDS = 120
-_BELL = "notify:bell:webhooks"
-_BELL_DEBOUNCE_MS = 2000
 
 _CLAIM_SQL = """
 UPDATE notify_webhookdelivery SET attempts = attempts + 1,
@@ -246,32 +235,30 @@ def _attempt(row: WebhookDelivery) -> Outcome:
 # --- The sender ---------------------------------------------------------------------------
 
 
-@cache
-def _pool() -> ThreadPoolExecutor:
-    # Built on first use, inside the worker child (never before a fork).
-    return ThreadPoolExecutor(max_workers=_CONCURRENCY, thread_name_prefix="webhook")
+class WebhookStream:
+    """Outbound webhooks as an outbox stream: NOTIFY_WEBHOOK_CONCURRENCY POSTs in flight per
+    worker process, refilled as they complete."""
 
+    name = WEBHOOKS
+    urgent = False
 
-def webhook_deliveries_send() -> int:
-    """Send due webhook events until none are due or the time budget is spent; returns how
-    many were attempted."""
-    _bell_clear()
-    deadline = time.monotonic() + _BUDGET_SECONDS
-    attempted = 0
-    while rows := webhook_deliveries_claim(limit=_BATCH):
-        outcomes = list(_pool().map(_attempt, rows))
-        for row, outcome in zip(rows, outcomes, strict=True):
+    def __init__(self, *, limit: int) -> None:
+        self.limit = limit
+
+    def claim(self, room: int) -> Claimed:
+        return Claimed(items=webhook_deliveries_claim(limit=room))
+
+    def send(self, item: WebhookDelivery) -> Outcome:
+        return _attempt(item)
+
+    def record(self, done: list[tuple[Any, WebhookDelivery, Outcome]]) -> None:
+        for _, row, outcome in done:
             _record(row, outcome)
-        attempted += len(rows)
-        if time.monotonic() > deadline:
-            webhooks_ring(force=True)
-            break
-    return attempted
 
 
 def webhook_deliveries_claim(*, limit: int) -> list[WebhookDelivery]:
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"lease": _LEASE_SECONDS, "limit": limit})
+        cursor.execute(_CLAIM_SQL, {"lease": settings.NOTIFY_WEBHOOK_LEASE_SECONDS, "limit": limit})
         ids = [row[0] for row in cursor.fetchall()]
     if not ids:
         return []
@@ -279,13 +266,11 @@ def webhook_deliveries_claim(*, limit: int) -> list[WebhookDelivery]:
 
 
 def webhook_retry_delay(*, attempts: int) -> float:
-    """Exponential backoff with equal jitter: at least half the step, so retries spread out
-    but never bunch up right after a failure."""
-    step = min(
-        settings.NOTIFY_WEBHOOK_RETRY_MAX_SECONDS,
-        settings.NOTIFY_WEBHOOK_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1),
+    return backoff_delay(
+        attempts=attempts,
+        base=settings.NOTIFY_WEBHOOK_RETRY_BASE_SECONDS,
+        cap=settings.NOTIFY_WEBHOOK_RETRY_MAX_SECONDS,
     )
-    return step / 2 + random.uniform(0, step / 2)
 
 
 def _record(row: WebhookDelivery, outcome: Outcome) -> None:
@@ -342,22 +327,6 @@ def webhook_deliveries_purge() -> int:
 
 
 def webhooks_ring(*, force: bool = False) -> bool:
-    """Publish a send task unless one is already waiting. Never raises: the events are in
-    the outbox, and beat sends them anyway."""
-    from notify.tasks import send_webhooks as send_webhooks_task
-
-    try:
-        if not force and not redis_client().set(_BELL, 1, nx=True, px=_BELL_DEBOUNCE_MS):
-            return False
-        send_webhooks_task.apply_async(queue="maintenance")
-    except Exception:
-        logger.warning("webhooks: send task not published; beat will send", exc_info=True)
-        return False
-    return True
-
-
-def _bell_clear() -> None:
-    try:
-        redis_client().delete(_BELL)
-    except redis.RedisError:
-        logger.warning("webhooks: could not clear the doorbell key", exc_info=True)
+    """Wake a dispatcher for the webhooks stream. Never raises: the events are in the
+    outbox, and beat wakes the stream anyway."""
+    return stream_ring(WEBHOOKS, force=force)

@@ -306,3 +306,54 @@ def test_a_failed_send_is_logged_with_its_code_and_message(
     message = record.getMessage()
     assert str(delivery.id) in message
     assert "smtp_554" in message and "554 rejected" in message
+
+
+def test_concurrent_claims_on_two_connections_never_take_the_same_delivery(
+    transactional_db: Any,
+) -> None:
+    """Two workers claim at the same moment: the second skips the rows the first holds
+    (FOR UPDATE SKIP LOCKED) instead of waiting for them and claiming them again."""
+    import threading
+
+    from django.db import connection, transaction
+
+    recipient = Recipient.objects.create(external_id="u-race")
+    notification = Notification.objects.create(recipient=recipient, content={})
+    # A channel no worker serves: a worker another test left running never claims these.
+    created = {d.id for d in _deliveries(notification, 10, channel="claim-race")}
+    first_holds = threading.Event()
+    second_done = threading.Event()
+    claimed: dict[str, list[Delivery]] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                claimed["first"] = deliveries_claim(channel="claim-race", lane="standard", limit=5)[
+                    1
+                ]
+                first_holds.set()
+                second_done.wait(timeout=2)  # hold the row locks while the second claims
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_holds.wait(timeout=5)
+            claimed["second"] = deliveries_claim(channel="claim-race", lane="standard", limit=10)[1]
+            second_done.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    first_ids = {d.id for d in claimed["first"]}
+    second_ids = {d.id for d in claimed["second"]}
+    assert len(first_ids) == 5 and len(second_ids) == 5
+    assert first_ids.isdisjoint(second_ids)
+    assert first_ids | second_ids == created
+    attempts = Delivery.objects.filter(id__in=created).values_list("attempts", flat=True)
+    assert set(attempts) == {1}
