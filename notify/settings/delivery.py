@@ -15,13 +15,16 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
 # Waits up to this long ride on a Celery countdown; longer ones are left to the sweeper,
 # because long countdowns on Redis are re-run after the visibility timeout.
 NOTIFY_MAX_COUNTDOWN_SECONDS = env.float("NOTIFY_MAX_COUNTDOWN_SECONDS", default=300.0)
-# A drain task claims up to this many deliveries of one channel at a time and sends them
-# concurrently on this many threads.
+# Each worker process runs one dispatcher (notify/services/outbox.py) that keeps up to
+# SEND_CONCURRENCY sends in flight across every channel, at most STREAM_CONCURRENCY of them on
+# one channel's lane (a slow provider cannot take every slot), plus URGENT_RESERVE slots only
+# critical/high messages may use. A claim takes at most BATCH_SIZE deliveries.
 NOTIFY_BATCH_SIZE = env.int("NOTIFY_BATCH_SIZE", default=100)
 NOTIFY_SEND_CONCURRENCY = env.int("NOTIFY_SEND_CONCURRENCY", default=32)
-# A drain keeps claiming while there is due work, for at most this long, then hands over to
-# a fresh task at the back of its queue: no message stays unacked for long, and a backlog on
-# one channel does not hold a pool process while other channels' drains wait behind it.
+NOTIFY_STREAM_CONCURRENCY = env.int("NOTIFY_STREAM_CONCURRENCY", default=24)
+NOTIFY_URGENT_RESERVE = env.int("NOTIFY_URGENT_RESERVE", default=8)
+# Broadcast expansion runs for at most this long per task, then re-queues itself, so one big
+# broadcast does not hold a worker process.
 NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=3.0)
 # A claimed delivery whose worker vanished is looked at again after its lease runs out.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
@@ -72,12 +75,16 @@ NOTIFY_BREAKER_OPEN_SECONDS = env.float("NOTIFY_BREAKER_OPEN_SECONDS", default=3
 NOTIFY_WEBHOOKS_ALLOW_PRIVATE = env.bool("NOTIFY_WEBHOOKS_ALLOW_PRIVATE", default=False)
 # Seconds for the whole POST (connect, send, first bytes of the answer).
 NOTIFY_WEBHOOK_TIMEOUT_SECONDS = env.float("NOTIFY_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
-# Attempts per event; between them, exponential backoff with jitter from BASE up to MAX
+# Attempts per event; between them, exponential backoff with full jitter from BASE up to MAX
 # seconds (the defaults spread 8 attempts over about two hours). Waits live in the outbox
-# row and beat sends what is due, never a Celery countdown.
+# row and beat wakes the stream for what is due, never a Celery countdown.
 NOTIFY_WEBHOOK_MAX_ATTEMPTS = env.int("NOTIFY_WEBHOOK_MAX_ATTEMPTS", default=8)
 NOTIFY_WEBHOOK_RETRY_BASE_SECONDS = env.float("NOTIFY_WEBHOOK_RETRY_BASE_SECONDS", default=60.0)
 NOTIFY_WEBHOOK_RETRY_MAX_SECONDS = env.float("NOTIFY_WEBHOOK_RETRY_MAX_SECONDS", default=3600.0)
+# POSTs in flight per worker process; a claimed event is due again after LEASE seconds if
+# its sender vanished (past the POST timeout and a slow DNS lookup).
+NOTIFY_WEBHOOK_CONCURRENCY = env.int("NOTIFY_WEBHOOK_CONCURRENCY", default=8)
+NOTIFY_WEBHOOK_LEASE_SECONDS = env.int("NOTIFY_WEBHOOK_LEASE_SECONDS", default=120)
 # Endpoints per API key.
 NOTIFY_WEBHOOK_MAX_ENDPOINTS = env.int("NOTIFY_WEBHOOK_MAX_ENDPOINTS", default=10)
 # Sent and failed webhook events are kept this long for the admin's delivery log.
