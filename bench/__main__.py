@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import config, plots, report
-from bench.phases import api, bulk, ceiling, latency, pipeline, profiling
+from bench.phases import api, bulk, ceiling, latency, ordinary, pipeline, profiling
 from bench.procs import ROOT, SOURCE, install_cleanup, snapshot
 from bench.runner import Run
 from bench.soak import soak
@@ -35,6 +35,9 @@ PHASES: dict[str, Phase] = {
     "bulk": bulk.bulk_broadcasts,
     "receipt": latency.receipt_latency,
     "critical": latency.critical_under_backlog,
+    "ordinary": ordinary.ordinary_load,
+    "critical_broadcast": ordinary.critical_broadcast,
+    "isolation": ordinary.isolation,
     "profile": profiling.profile_pipeline,
 }
 

@@ -20,6 +20,7 @@ class Layout:
     concurrency: int = 1
     # Extra instance serving only the urgent queue (critical/high traffic), 0 or 1.
     urgent_workers: int = 0
+    urgent_concurrency: int = 1
 
     @property
     def pool_processes(self) -> int:
@@ -28,7 +29,7 @@ class Layout:
     def describe(self) -> str:
         text = f"{self.workers} worker(s) x prefork -c {self.concurrency}, all queues"
         if self.urgent_workers:
-            text += f" + {self.urgent_workers} worker(s) -Q urgent -c 1"
+            text += f" + {self.urgent_workers} worker(s) -Q urgent -c {self.urgent_concurrency}"
         return text
 
 
@@ -65,7 +66,19 @@ class BenchConfig:
     backlog: int = 50_000
     critical_rate: float = 4.0
     critical_max_seconds: float = 300.0
-    # Thread pool per drain (NOTIFY_SEND_CONCURRENCY) and the bare-SDK loop's threads.
+    # Ordinary load: the layout's drain capacity from a backlog of this size, then the mix
+    # open-loop at these shares of it, each for ordinary_seconds; also on make run's layout.
+    capacity_backlog: int = 20_000
+    ordinary_shares: tuple[float, ...] = (0.25, 0.5)
+    ordinary_seconds: float = 60.0
+    ordinary_make_run: bool = True
+    # Critical messages (critical_rate/s) while a low-priority list broadcast of this size
+    # is accepted, expanded and sent, on the plain worker.
+    critical_broadcast_size: int = 50_000
+    # Requests/s of the mix while the SMS stand-in answers in 5 s.
+    isolation_rate: float = 20.0
+    # Sends in flight per worker process (NOTIFY_SEND_CONCURRENCY) and the bare-SDK loop's
+    # threads.
     send_threads: int = 32
     layout: Layout = field(default_factory=Layout)
     # Baseline (one Celery task per delivery): prefork processes, all on one instance.
@@ -108,6 +121,10 @@ def smoke() -> BenchConfig:
         bulk_max_seconds=180.0,
         backlog=5_000,
         critical_max_seconds=40.0,
+        capacity_backlog=3_000,
+        ordinary_seconds=10.0,
+        ordinary_make_run=False,
+        critical_broadcast_size=3_000,
         quiet_wait_seconds=0.0,
         drain_wait_seconds=20.0,
         scaleout=False,

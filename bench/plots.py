@@ -53,6 +53,12 @@ def latency_cdf(samples: dict[str, list[float]], path: Path) -> Path | None:
         "critical": "critical accept -> provider under backlog",
         "critical_urgent": "critical, + dedicated urgent worker",
         "api_rate_50": "API create at 50/s",
+        "ordinary_plain_25": "mix at 25 % of capacity, plain worker",
+        "ordinary_plain_50": "mix at 50 % of capacity, plain worker",
+        "ordinary_make_run_25": "mix at 25 % of capacity, make run layout",
+        "ordinary_make_run_50": "mix at 50 % of capacity, make run layout",
+        "critical_broadcast": "critical while a broadcast drains, plain worker",
+        "isolation": "email+push while SMS answers in 5 s",
         "api_rate_100": "API create at 100/s",
     }
     present = [(key, sorted(values)) for key, values in samples.items() if values and key in labels]

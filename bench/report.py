@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 
 from bench.procs import ROOT
+from bench.report_latency import latency_rows
 
 Row = tuple[str, str, str, str]  # what, figure, target, verdict
 
@@ -121,6 +122,7 @@ def target_rows(results: dict[str, Any], backlog: int) -> list[Row]:
             ("single create p99 at 100 req/s", f"{p99:.0f} ms", "<= 50 ms", _verdict(p99 <= 50))
         )
     rows += _bulk_target_rows(results)
+    rows += latency_rows(results)
     crit = _get(results, "critical", "configured", "all", "p95")
     if crit is not None:
         rows.append(

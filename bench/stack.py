@@ -172,7 +172,10 @@ class Stack:
         specs: list[tuple[str, int, list[str]]] = [
             (f"worker{i + 1}", layout.concurrency, []) for i in range(layout.workers)
         ]
-        specs += [(f"urgent{i + 1}", 1, ["-Q", "urgent"]) for i in range(layout.urgent_workers)]
+        specs += [
+            (f"urgent{i + 1}", layout.urgent_concurrency, ["-Q", "urgent"])
+            for i in range(layout.urgent_workers)
+        ]
         for name, concurrency, queues in specs:
             self.workers.append(start_worker(name, env, self.log_dir, concurrency, queues))
         for proc in self.workers:
