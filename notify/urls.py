@@ -65,8 +65,10 @@ api_v1 = [
     *pause_routes("channel", "channels"),
 ]
 
-# An API URL no route matches answers JSON, like every other API error.
+# An API URL no route matches, or an error no view handled, answers JSON like every other
+# API error.
 handler404 = "notify.api.errors.not_found"
+handler500 = "notify.api.errors.server_error"
 
 urlpatterns = [
     path("", landing, name="landing"),

@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
+from django.views.defaults import server_error as django_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+_SERVER_ERROR = {"error": "server_error", "detail": "Internal error; it has been logged."}
 
 
 class Conflict(exceptions.APIException):
@@ -57,7 +64,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied(*exc.args)
     response = drf_handler(exc, context)
     if response is None:
-        return None
+        # A bug, not bad input: logged with its traceback, answered in the API's shape.
+        view = context.get("view")
+        logger.error("Unhandled error in %s", type(view).__name__, exc_info=exc)
+        set_rollback()
+        return Response(_SERVER_ERROR, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, exceptions.ValidationError):
         response.data = {
             "error": "validation_error",
@@ -78,3 +89,11 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"error": "not_found", "detail": "Not found."}, status=404)
     return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an error outside a DRF view (a middleware, a plain Django view) on an API
+    URL still answers JSON; Django has logged it already."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(_SERVER_ERROR, status=500)
+    return django_server_error(request)

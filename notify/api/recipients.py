@@ -53,6 +53,19 @@ class RecipientImportRow(RecipientUpsertInput):
     id = TextField(single_line=True, max_length=255, validators=[_addressable])
 
 
+# A recipient id in a URL obeys the rules of one in a body (RecipientInput.id).
+_PATH_ID = TextField(single_line=True, max_length=255)
+
+
+def recipient_id_valid(recipient_id: str) -> str:
+    """The recipient id from the path, checked before it names a row to create: a
+    300-character id used to reach the database and fail there (a 500)."""
+    try:
+        return str(_PATH_ID.run_validation(recipient_id))
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({"recipient_id": exc.detail}) from exc
+
+
 class RecipientOutput(serializers.ModelSerializer):
     id = serializers.CharField(source="external_id")
     devices = DeviceOutput(many=True)
@@ -100,6 +113,7 @@ class RecipientDetailApi(APIView):
 
     @extend_schema(request=RecipientUpsertInput, responses=RecipientOutput)
     def put(self, request: Request, recipient_id: str) -> Response:
+        recipient_id_valid(recipient_id)
         data = RecipientUpsertInput(data=request.data)
         data.is_valid(raise_exception=True)
         recipient_upsert(

@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notify.validation.fields import CONTROL_CHARS, TextField
+from notify.validation.fields import CONTROL_CHARS, LINE_BREAKS, TextField
 
 # FCM rejects messages over 4096 bytes of payload.
 PUSH_MAX_BYTES = 4096
@@ -82,7 +82,7 @@ def _text_errors(value: str, part: Part) -> list[str]:
         found.append(f"Ensure this field has no more than {part.max_length} characters.")
     if CONTROL_CHARS.search(value):
         found.append("Control characters are not allowed.")
-    if part.single_line and ("\n" in value or "\r" in value):
+    if part.single_line and LINE_BREAKS.search(value):
         found.append("Must be a single line.")
     return found
 

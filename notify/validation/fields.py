@@ -31,8 +31,13 @@ class TextField(serializers.CharField):
             self.validators.append(_single_line)
 
 
+# Every line break str.splitlines() honours that CONTROL_CHARS lets through: NEL and the
+# Unicode line and paragraph separators end a line for many readers (mail clients, logs).
+LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
+
+
 def _single_line(value: str) -> None:
-    if "\n" in value or "\r" in value:
+    if LINE_BREAKS.search(value):
         raise serializers.ValidationError("Must be a single line.")
 
 
