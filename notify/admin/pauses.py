@@ -1,6 +1,7 @@
 """Operator controls in the admin: pause a provider or a channel (adding a pause is pausing,
-with a reason), resume it with an action, and the record of replays. Every write goes
-through notify.services.pauses / notify.services.replay."""
+with a reason), resume it with an action, and the record of replays. Admin users operate the
+platform: they pause for every tenant or, for a channel, for one tenant, and see every
+tenant's pauses. Every write goes through notify.services.pauses / notify.services.replay."""
 
 from __future__ import annotations
 
@@ -17,17 +18,27 @@ from notify.admin.base import ReadOnlyAdmin, adopt_saved
 from notify.models.operations import Pause, Replay
 from notify.services.pauses import (
     CHANNELS,
+    EVERY_TENANT,
     PROVIDERS,
     PauseUnavailable,
     pause_lift,
     pause_set,
-    pause_states,
+    pauses_in_force,
 )
 
 _TARGETS = [(f"provider:{p}", f"provider {p}") for p in PROVIDERS] + [
     (f"channel:{c}", f"channel {c}") for c in CHANNELS
 ]
-_SHOWN = ["kind", "target", "reason", "paused_by", "paused_at", "resumed_by", "resumed_at"]
+_SHOWN = [
+    "kind",
+    "target",
+    "tenant",
+    "reason",
+    "paused_by",
+    "paused_at",
+    "resumed_by",
+    "resumed_at",
+]
 
 
 class PauseForm(forms.ModelForm):
@@ -37,9 +48,28 @@ class PauseForm(forms.ModelForm):
         "attempt. Email with a paused provider fails over to the next one.",
     )
 
+    tenant = forms.CharField(
+        max_length=64,
+        required=False,
+        help_text="Empty: every tenant. A tenant's pause is of a channel: only that tenant's "
+        "sends wait.",
+    )
+
     class Meta:
         model = Pause
         fields = ["reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        target, tenant = data.get("target", ""), (data.get("tenant") or "").strip()
+        if tenant and target.startswith("provider:"):
+            self.add_error(
+                "tenant",
+                "A provider carries every tenant's sends: pause it for every tenant, or pause "
+                "a channel for this tenant.",
+            )
+        data["tenant"] = tenant
+        return data
 
 
 class OpenPauseFilter(admin.SimpleListFilter):
@@ -57,8 +87,16 @@ class OpenPauseFilter(admin.SimpleListFilter):
 
 @admin.register(Pause)
 class PauseAdmin(admin.ModelAdmin):
-    list_display = ["target_label", "in_force", "reason", "paused_by", "paused_at", "resumed_at"]
-    list_filter = [OpenPauseFilter, "kind"]
+    list_display = [
+        "target_label",
+        "whose",
+        "in_force",
+        "reason",
+        "paused_by",
+        "paused_at",
+        "resumed_at",
+    ]
+    list_filter = [OpenPauseFilter, "kind", "tenant"]
     actions = ["resume"]
     ordering = ["-paused_at"]
 
@@ -70,7 +108,7 @@ class PauseAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return ["target", "reason"] if obj is None else _SHOWN
+        return ["target", "tenant", "reason"] if obj is None else _SHOWN
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [] if obj is None else _SHOWN
@@ -86,9 +124,9 @@ class PauseAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
         # What is held back right now, above the history.
-        held = [s for kind in Pause.Kind.values for s in pause_states(kind=kind) if s.pause]
+        held = pauses_in_force()
         if held:
-            names = ", ".join(f"{s.kind} {s.name}" for s in held)
+            names = ", ".join(str(p) for p in held)
             self.message_user(request, f"Paused now: {names}.", messages.WARNING)
         return super().changelist_view(request, extra_context)
 
@@ -98,6 +136,7 @@ class PauseAdmin(admin.ModelAdmin):
             pause = pause_set(
                 kind=kind,
                 target=target,
+                tenant=form.cleaned_data["tenant"] or EVERY_TENANT,
                 reason=form.cleaned_data["reason"],
                 paused_by=request.user.get_username(),
             )
@@ -112,12 +151,15 @@ class PauseAdmin(admin.ModelAdmin):
         for pause in queryset.filter(resumed_at__isnull=True):
             try:
                 pause_lift(
-                    kind=pause.kind, target=pause.target, resumed_by=request.user.get_username()
+                    kind=pause.kind,
+                    target=pause.target,
+                    tenant=pause.tenant,
+                    resumed_by=request.user.get_username(),
                 )
             except PauseUnavailable as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return
-            lifted.append(f"{pause.kind} {pause.target}")
+            lifted.append(str(pause))
         if not lifted:
             self.message_user(request, "Nothing in the selection is paused.", messages.WARNING)
             return
@@ -126,6 +168,10 @@ class PauseAdmin(admin.ModelAdmin):
     @admin.display(description="paused", ordering="target")
     def target_label(self, obj: Pause) -> str:
         return f"{obj.kind} {obj.target}"
+
+    @admin.display(description="for", ordering="tenant")
+    def whose(self, obj: Pause) -> str:
+        return obj.tenant or "every tenant"
 
     @admin.display(description="in force", boolean=True)
     def in_force(self, obj: Pause) -> bool:

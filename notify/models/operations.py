@@ -37,8 +37,9 @@ class Replay(models.Model):
 
 
 class Pause(models.Model):
-    """An operator's pause of a provider or a channel, until resumed. At most one open pause
-    per target."""
+    """An operator's pause of a provider or a channel, until resumed. A pause with no tenant
+    holds back every tenant (a platform operation); a tenant's pause, of a channel only, holds
+    back that tenant's sends. At most one open pause per target and tenant."""
 
     class Kind(models.TextChoices):
         PROVIDER = "provider"
@@ -47,6 +48,8 @@ class Pause(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     target = models.CharField(max_length=32)
+    # Empty: every tenant.
+    tenant = models.CharField(max_length=64, blank=True, default="")
     reason = models.TextField(blank=True, default="")
     paused_by = models.CharField(max_length=150)
     paused_at = models.DateTimeField(default=timezone.now)
@@ -57,11 +60,11 @@ class Pause(models.Model):
         ordering = ["-paused_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["kind", "target"],
+                fields=["kind", "target", "tenant"],
                 condition=Q(resumed_at__isnull=True),
-                name="pause_one_open_per_target",
+                name="pause_one_open_per_target_tenant",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.target}"
+        return f"{self.kind} {self.target}" + (f" for {self.tenant}" if self.tenant else "")

@@ -78,10 +78,27 @@ def operator_pause_key(kind: str, target: str) -> str:
 
 
 def channel_paused(*, channel: str) -> bool:
+    """Paused for every tenant."""
     try:
         return bool(redis_client().exists(operator_pause_key("channel", channel)))
     except redis.RedisError:
         return False
+
+
+def tenant_pause_key(channel: str) -> str:
+    """A Redis set of the tenants that paused their own sends on `channel`."""
+    return f"notify:pause:tenants:{channel}"
+
+
+def tenants_paused(*, channel: str) -> list[str]:
+    """Tenants whose sends on `channel` are held back by their own pause (one SMEMBERS); a
+    delivery claim skips their notifications. Empty if Redis is unreachable, like every
+    other pause here."""
+    try:
+        members = redis_client().smembers(tenant_pause_key(channel))
+    except redis.RedisError:
+        return []
+    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
 
 def provider_wait(*, provider: str) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from functools import cache
 from typing import NamedTuple
 
 import redis
@@ -72,6 +73,12 @@ end
 """
 
 
+@cache
+def _take_script() -> redis.commands.core.Script:
+    # EVALSHA: the script's text crosses the wire once per process, not on every request.
+    return redis_client().register_script(_TAKE)
+
+
 class RateDecision(NamedTuple):
     allowed: bool
     # Seconds until the same request would pass; math.inf when it never can (it carries more
@@ -120,8 +127,8 @@ def rate_limit_take(*, key: ApiKey, count: int = 1) -> RateDecision:
         return RateDecision(True, 0.0)
     tag = f"notify:apirate:{{{key.pk}}}"  # one hash slot for both keys, should Redis shard
     try:
-        allowed, wait_ms = redis_client().eval(
-            _TAKE, 2, f"{tag}:log", f"{tag}:meta", rate.limit, rate.period, count
+        allowed, wait_ms = _take_script()(
+            keys=[f"{tag}:log", f"{tag}:meta"], args=[rate.limit, rate.period, count]
         )
     except redis.RedisError:
         logger.warning("API rate limiter unreachable; key %s not limited", key.prefix)

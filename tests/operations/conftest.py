@@ -42,6 +42,12 @@ def client_for(raw_key: str) -> APIClient:
 
 
 @pytest.fixture
+def platform(db: Any) -> APIClient:
+    """The platform operator's key: its own tenant, and the platform scope."""
+    return client_for(api_key_create(name="ops", tenant="ops", scopes=["manage", "platform"])[1])
+
+
+@pytest.fixture
 def other_tenant(db: Any) -> tuple[ApiKey, APIClient]:
     key, raw = api_key_create(name="other", tenant="acme")
     return key, client_for(raw)

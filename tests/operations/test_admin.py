@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from notify.models import ApiKey, DeliveryAttempt, Pause, Replay, WebhookDelivery
-from notify.services.providers import provider_wait
+from notify.services.providers import channel_paused, provider_wait, tenants_paused
 from notify.services.webhooks import webhook_endpoint_create
 from tests.admin.helpers import messages_of, run_action, shown_ids
 from tests.operations.conftest import make_failed
@@ -75,6 +75,29 @@ def test_an_operator_pauses_and_resumes_a_provider(admin_client: Client, db: Any
     assert provider_wait(provider="twilio") == 0
     pause.refresh_from_db()
     assert pause.resumed_by == "admin" and pause.resumed_at is not None
+
+
+def test_an_operator_pauses_a_channel_for_one_tenant_never_a_provider(
+    admin_client: Client, db: Any
+) -> None:
+    refused = admin_client.post(
+        "/admin/notify/pause/add/", {"target": "provider:fcm", "tenant": "acme", "reason": "x"}
+    )
+    admin_client.post(
+        "/admin/notify/pause/add/", {"target": "channel:sms", "tenant": "acme", "reason": "spam"}
+    )
+
+    assert "A provider carries every tenant" in refused.content.decode()
+    pause = Pause.objects.get()
+    assert (pause.kind, pause.target, pause.tenant) == ("channel", "sms", "acme")
+    assert tenants_paused(channel="sms") == ["acme"] and not channel_paused(channel="sms")
+    listing = admin_client.get("/admin/notify/pause/")
+    assert "Paused now: channel sms for acme." in messages_of(listing)
+
+    resumed = run_action(admin_client, "/admin/notify/pause/", "resume", [pause])
+
+    assert messages_of(resumed)[-1] == "Resumed: channel sms for acme."
+    assert tenants_paused(channel="sms") == []
 
 
 def test_the_webhook_pages_show_endpoints_and_their_log_but_no_secret(
