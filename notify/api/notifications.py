@@ -52,7 +52,12 @@ class NotificationInput(serializers.Serializer):
     # which an input serializer never uses.
     data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
     content = ContentSerializer(required=False)
-    category = TextField(single_line=True, max_length=100, required=False)
+    category = serializers.SlugField(
+        max_length=100,
+        required=False,
+        help_text="A category key (letters, digits, - and _), e.g. billing. An unsubscribe link "
+        "opts the recipient out of it, creating the category if no operator has yet.",
+    )
     priority = serializers.ChoiceField(PRIORITIES, default="normal")
     send_at = serializers.DateTimeField(required=False)
     strategy = serializers.ChoiceField(

@@ -49,6 +49,20 @@ def test_too_many_recipients_is_400_and_nothing_is_stored(api: APIClient) -> Non
     assert not Broadcast.objects.exists()
 
 
+@override_settings(NOTIFY_BROADCAST_MAX_RECIPIENTS=10)
+def test_the_size_cap_answers_before_any_recipient_is_validated(api: APIClient) -> None:
+    # Eleven invalid entries: the answer is the cap alone, not eleven per-entry errors.
+    people = [{"id": f"b{i}", "phone": "12"} for i in range(11)]
+
+    response = api.post(
+        "/api/v1/broadcasts/", {"recipients": people, "content": CONTENT}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"recipients": ["At most 10 recipients per broadcast."]}
+    assert not Broadcast.objects.exists()
+
+
 def test_bad_broadcasts_are_400(api: APIClient) -> None:
     neither = api.post("/api/v1/broadcasts/", {"content": CONTENT}, format="json")
     unknown_topic = api.post(
