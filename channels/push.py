@@ -110,7 +110,7 @@ def _build_app() -> App:
     else:
         raise DeliveryError("FCM_CREDENTIALS not set", config=True, code="not_configured")
     if base_url:
-        # Read once, when the app's messaging service is created (providers.md §5).
+        # Read once, when the app's messaging service is created (docs/providers.md §5).
         messaging._MessagingService.FCM_URL = base_url + "/v1/projects/{0}/messages:send"
     options = {"httpTimeout": settings.PROVIDER_TIMEOUT}
     if settings.FCM_PROJECT_ID or base_url:
