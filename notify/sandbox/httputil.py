@@ -1,4 +1,5 @@
-"""Pieces shared by the HTTP stand-ins: app keys and the one way a provider answers."""
+"""Pieces shared by the HTTP stand-ins: app keys, the one way a provider answers, and the
+Content-Security-Policy of the sandbox's own pages."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from notify.sandbox.store import Store
 
@@ -61,3 +63,41 @@ async def respond(
 
 def retry_after_headers(retry_after: int | None) -> dict[str, str]:
     return {} if retry_after is None else {"Retry-After": str(retry_after)}
+
+
+# The sandbox shows what Notify sent, HTML email included, so its pages display content
+# nobody vetted: only its own scripts run. A captured email's HTML is shown in a
+# sandboxed iframe that inherits this policy: its inline styles apply, its remote images and
+# scripts do not load. Framing by the sandbox's own pages only (a message's HTML may be
+# served from a route of its own for an iframe).
+SANDBOX_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+
+
+def _with_csp(response: web.StreamResponse) -> None:
+    # A route that set its own policy (e.g. stricter, for one message's HTML) keeps it.
+    if response.content_type == "text/html" and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = SANDBOX_CSP
+
+
+@web.middleware
+async def content_security_policy(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every HTML page of the sandbox, error pages included, carries SANDBOX_CSP."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as error:
+        _with_csp(error)
+        raise
+    if not response.prepared:  # a streamed answer has sent its headers already
+        _with_csp(response)
+    return response

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from notify.sandbox import control, fcm, pages, postmark, twilio
-from notify.sandbox.httputil import PORTS, STORE, Ports
+from notify.sandbox.httputil import PORTS, STORE, Ports, content_security_policy
 from notify.sandbox.smtp import SmtpListener, start_smtp
 from notify.sandbox.store import DEFAULT_CAPACITY, PROVIDERS, Store
 
@@ -44,7 +44,7 @@ class RunningSandbox:
 
 
 def build_app(store: Store, providers: frozenset[str]) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[content_security_policy])
     app[STORE] = store
     app[PORTS] = Ports()
     control.add_routes(app)
