@@ -25,6 +25,7 @@ from notify.services.notifications import (
 )
 from notify.services.submission import InvalidRequest, notification_submit
 from notify.validation.content import ContentSerializer
+from notify.validation.data import TemplateDataField
 from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
 
 CHANNELS = ["email", "sms", "push"]
@@ -50,7 +51,7 @@ class NotificationInput(serializers.Serializer):
     template = serializers.SlugField(max_length=100, required=False)
     # "data" is the contract's name for the template context; it shadows Serializer.data,
     # which an input serializer never uses.
-    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]
+    data = TemplateDataField(required=False, default=dict)  # type: ignore[assignment]
     content = ContentSerializer(required=False)
     category = serializers.SlugField(
         max_length=100,
