@@ -29,6 +29,7 @@ _STATUS = {
     "failed": "failed",
 }
 
+
 def _refusal(request: HttpRequest) -> HttpResponse | None:
     """Why this request is refused, or None. The secret and the header are checked before
     the body is parsed (notify.middleware has bounded it); the signature then covers the
