@@ -22,7 +22,8 @@ _ALWAYS = {
     "400": "Invalid input; `fields` says which",
     "401": "Missing, invalid, expired or revoked API key",
     "403": "The API key lacks the scope this operation needs",
-    "429": "Over the API key's request rate; see Retry-After",
+    "429": "Over the API key's rate limit (a request costs one per notification it creates, "
+    "else one); see Retry-After",
     "503": "The database is unavailable; nothing was stored; see Retry-After",
 }
 _BY_OPERATION = {
