@@ -76,7 +76,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
+class _ReadOnlyInlineRules(admin.options.InlineModelAdmin):
     extra = 0
     max_num = 0
     can_delete = False
@@ -92,6 +92,14 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyInline(_ReadOnlyInlineRules, admin.TabularInline):
+    """A short row per related object."""
+
+
+class ReadOnlyStackedInline(_ReadOnlyInlineRules, admin.StackedInline):
+    """A block per related object, for rows with too much to show side by side."""
 
 
 def adopt_saved(target: Model, saved: Model) -> None:

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from notify.admin.base import DeliveryOperationsAdmin, ReadOnlyAdmin
-from notify.admin.display import admin_link, attempt_timeline, mask_address
+from notify.admin.display import admin_link, attempt_timeline, mask_address, short_id
 from notify.admin.filters import (
     DeliveryChannelFilter,
     DeliveryErrorClassFilter,
@@ -26,7 +26,7 @@ from notify.models.notifications import Delivery
 @admin.register(Delivery)
 class DeliveryAdmin(DeliveryOperationsAdmin, ReadOnlyAdmin):
     list_display = [
-        "id",
+        "delivery_id",
         "notification_link",
         "channel",
         "masked_to",
@@ -108,9 +108,13 @@ class DeliveryAdmin(DeliveryOperationsAdmin, ReadOnlyAdmin):
         label = f"{obj.channel} → {mask_address(obj.to, obj.channel)}"
         return super().action_checkbox(_Labelled(obj.pk, label))
 
+    @admin.display(description="id", ordering="id")
+    def delivery_id(self, obj: Delivery) -> SafeString:
+        return short_id(obj.pk)
+
     @admin.display(description="notification", ordering="notification_id")
     def notification_link(self, obj: Delivery) -> SafeString:
-        return admin_link("notification", obj.notification_id, str(obj.notification_id))
+        return admin_link("notification", obj.notification_id, short_id(obj.notification_id))
 
     @admin.display(description="to", ordering="to")
     def masked_to(self, obj: Delivery) -> str:

@@ -11,8 +11,8 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from notify.admin.base import DeliveryOperationsAdmin, ReadOnlyAdmin, ReadOnlyInline
-from notify.admin.display import attempt_timeline, channels_summary, pretty_json
+from notify.admin.base import DeliveryOperationsAdmin, ReadOnlyAdmin, ReadOnlyStackedInline
+from notify.admin.display import attempt_timeline, channels_summary, pretty_json, short_id
 from notify.admin.filters import (
     NotificationCategoryFilter,
     NotificationChannelFilter,
@@ -23,20 +23,24 @@ from notify.models.notifications import Delivery, Notification
 from notify.services.notifications import notification_status
 
 
-class DeliveryInline(ReadOnlyInline):
+class DeliveryInline(ReadOnlyStackedInline):
     model = Delivery
-    fields = (
-        "channel",
-        "to",
-        "status",
-        "attempts",
-        "provider",
-        "provider_message_id",
-        "error_code",
-        "last_error",
-        "updated_at",
-        "timeline",
-    )
+    # Stacked, a block per delivery: as table columns, the timeline and the provider's error
+    # texts made the page far wider than a laptop screen.
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("channel", "to"),
+                    ("status", "attempts", "updated_at"),
+                    ("provider", "provider_message_id", "error_code"),
+                    "last_error",
+                    "timeline",
+                ]
+            },
+        )
+    ]
     ordering = ["channel", "created_at"]
     show_change_link = True
 
@@ -51,7 +55,7 @@ class DeliveryInline(ReadOnlyInline):
 @admin.register(Notification)
 class NotificationAdmin(DeliveryOperationsAdmin, ReadOnlyAdmin):
     list_display = [
-        "id",
+        "notification_id",
         "recipient_external_id",
         "status",
         "channels",
@@ -123,6 +127,10 @@ class NotificationAdmin(DeliveryOperationsAdmin, ReadOnlyAdmin):
                 notification__in=queryset.values("pk"), status=status
             ).values_list("id", flat=True)
         )
+
+    @admin.display(description="id", ordering="id")
+    def notification_id(self, obj: Notification) -> SafeString:
+        return short_id(obj.pk)
 
     @admin.display(description="recipient", ordering="recipient__external_id")
     def recipient_external_id(self, obj: Notification) -> str:

@@ -94,6 +94,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format on every admin page: ISO 8601 with the offset (notify/formats/en).
+FORMAT_MODULE_PATH = ["notify.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".data" / "static"

@@ -1,10 +1,14 @@
-"""The pure helpers behind the pages: address masking and SMS segment counting."""
+"""The pure helpers behind the pages: address masking, SMS segment counting, dates and ids."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from notify.admin.display import mask_address
+import pytest
+from django.utils import timezone
+
+from notify.admin.display import display_datetime, mask_address, short_id
 from notify.admin.sms import sms_length
 
 
@@ -48,3 +52,20 @@ def test_sms_length_counts_segments_like_carriers(
 ) -> None:
     length = sms_length(text)
     assert (length.encoding, length.units, length.segments) == (encoding, units, segments)
+
+
+def test_dates_are_iso_8601_with_the_offset_of_the_current_zone() -> None:
+    moment = datetime(2026, 12, 2, 12, 47, 3, 412907, tzinfo=UTC)
+
+    assert display_datetime(moment) == "2026-12-02T12:47:03+0000"
+    with timezone.override(ZoneInfo("America/New_York")):
+        assert display_datetime(moment) == "2026-12-02T07:47:03-0500"
+    assert datetime.fromisoformat(display_datetime(moment)) == moment.replace(microsecond=0)
+
+
+def test_short_id_shows_the_end_of_the_uuid_and_keeps_all_of_it_on_hover() -> None:
+    shown = short_id("01a2374f-0726-7af7-9f20-59f06162d7dc")
+
+    assert shown == (
+        '<span class="notify-id" title="01a2374f-0726-7af7-9f20-59f06162d7dc">…6162d7dc</span>'
+    )

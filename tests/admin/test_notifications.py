@@ -138,6 +138,10 @@ def test_the_detail_page_shows_content_deliveries_and_the_attempt_timeline(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
     assert "552 mailbox full" in page and "&lt;abc@smtp&gt;" in page
+    # One date format: the notification's and the deliveries' dates as the attempts' are.
+    created = notification.created_at.strftime("%Y-%m-%dT%H:%M:%S+0000")
+    assert f'<div class="readonly">{created}</div>' in page
+    assert "a.m." not in page and "p.m." not in page
     # The rendered content, pretty-printed and escaped.
     assert "&quot;subject&quot;: &quot;Hello&quot;" in page
     assert "Hi &lt;b&gt;there&lt;/b&gt;" in page
