@@ -83,4 +83,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # (graceful stop: in-flight requests finish).
 # WEB_CONCURRENCY sets the number of worker processes (2 by default), 4 threads each.
 # --worker-tmp-dir: the heartbeat file lives in memory, not on the overlay filesystem.
-CMD ["sh", "-c", "exec gunicorn notify.wsgi:application -b 0.0.0.0:8000 --workers \"${WEB_CONCURRENCY:-2}\" --threads 4 --worker-tmp-dir /dev/shm --access-logfile -"]
+# -c: hooks and the masked access log (notify/observability/gunicorn.py).
+CMD ["sh", "-c", "exec gunicorn notify.wsgi:application -c python:notify.observability.gunicorn -b 0.0.0.0:8000 --workers \"${WEB_CONCURRENCY:-2}\" --threads 4 --worker-tmp-dir /dev/shm --access-logfile -"]

@@ -1,10 +1,14 @@
-"""Gunicorn hooks: `gunicorn -c python:notify.observability.gunicorn ...` (make run passes it;
-docker-compose sets it through GUNICORN_CMD_ARGS). Only hooks: every other setting stays on
-the command line."""
+"""Gunicorn hooks and logging: `gunicorn -c python:notify.observability.gunicorn ...` (make
+run and the image's command pass it; docker-compose also sets it through GUNICORN_CMD_ARGS).
+Only what must hold wherever gunicorn runs is here: every other setting stays on the command
+line."""
 
 from __future__ import annotations
 
 from typing import Any
+
+# The access log masks unsubscribe tokens and credential-like query values (notify.logs).
+logger_class = "notify.observability.accesslog.MaskedLogger"
 
 
 def child_exit(server: Any, worker: Any) -> None:
