@@ -206,6 +206,9 @@ LOGGING = {
             )
         },
         "mail.log": {"level": "WARNING"},
+        # django-axes: failed logins and lockouts are warnings; its INFO lines (successful
+        # login, attempts reset, cleaned up) come four to each admin login.
+        "axes": {"level": "WARNING"},
         "twilio.http_client": {"level": "WARNING"},
         # One line per task (a sweep every few seconds) buries everything else; Flower
         # shows tasks. CELERY_TASK_LOG_LEVEL=INFO brings them back.

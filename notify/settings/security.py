@@ -31,6 +31,8 @@ AXES_LOCKOUT_CALLABLE = "notify.admin.lockout.lockout_response"
 # sending the header itself.
 NOTIFY_PROXY_COUNT = env.int("NOTIFY_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "notify.admin.lockout.client_address"
+# No start-up banner from every process that loads the settings (workers, beat, commands).
+AXES_VERBOSE = False
 
 # --- Content-Security-Policy --------------------------------------------------------------
 # Every Django response carries it (admin, dashboard, Swagger UI, unsubscribe page); JSON
