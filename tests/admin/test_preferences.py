@@ -63,6 +63,15 @@ def test_an_unknown_channel_is_refused_with_the_api_message_and_nothing_is_saved
     assert not Category.objects.exists()
 
 
+def test_a_key_that_is_not_a_slug_is_refused_like_the_api_refuses_it(
+    admin_client: Client, db: Any
+) -> None:
+    response = _add_category(admin_client, key="Billing alerts!")
+
+    assert list(_errors(response)) == ["key"]
+    assert not Category.objects.exists()
+
+
 def test_a_channel_listed_twice_is_refused(admin_client: Client, db: Any) -> None:
     response = _add_category(admin_client, fallback_order="push, sms, push")
 
