@@ -1,6 +1,8 @@
 """The Celery application: `celery -A celery_app worker|beat|flower`.
 
 Configuration lives in Django settings under the CELERY_ namespace (notify/settings/celery.py).
+Each worker pool process sends through its own outbox dispatcher (notify/services/outbox.py),
+started when the process starts and stopped, after its sends in flight, when it exits.
 """
 
 from __future__ import annotations
@@ -18,6 +20,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
 app = Celery("notify")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["notify"])
+
+
+@worker_process_shutdown.connect
+def _stop_outbox(**_: Any) -> None:
+    # Let the sends in flight finish and record them before the process exits (connected
+    # before observability's handlers, which then flush their spans and metrics); a kill -9
+    # instead leaves them to the sweeper (expired leases).
+    from notify.services.outbox import outbox_stop
+
+    outbox_stop(timeout=20)
+
+
 # Log context per task, tracing in worker children, metrics bookkeeping on child exit.
 observability.connect()
 
@@ -31,19 +45,10 @@ def _dispatcher() -> Any:
 
 @worker_process_init.connect
 def _start_outbox(**_: Any) -> None:
-    # Each pool process sends through its own dispatcher thread, started here (after the
-    # fork) so the first message does not wait for the provider SDKs to import.
+    # After the fork (threads do not survive one) and after tracing is set up; started now so
+    # the first message does not wait for the provider SDKs to import.
     import notify.services.fanout  # noqa: F401
     from notify.services.outbox import outbox_configure, outbox_start
 
     outbox_configure(_dispatcher)
     outbox_start()
-
-
-@worker_process_shutdown.connect
-def _stop_outbox(**_: Any) -> None:
-    # Let the sends in flight finish and record them before the process exits; a kill -9
-    # instead leaves them to the sweeper (expired leases).
-    from notify.services.outbox import outbox_stop
-
-    outbox_stop(timeout=20)

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from notify.ids import uuid7
+from notify.observability.traceparent import traceparent_current
 
 
 class Priority(models.IntegerChoices):
@@ -58,6 +59,10 @@ class Notification(models.Model):
         related_name="notifications",
     )
     channel_order = models.JSONField(default=list, blank=True)
+    # The trace this notification was created in, continued by the worker's send span.
+    trace_parent = models.CharField(
+        max_length=55, blank=True, default=traceparent_current, editable=False
+    )
     # NULL, not "", when absent: the unique constraint below must ignore keyless rows.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     request_fingerprint = models.CharField(max_length=64, blank=True, default="")

@@ -24,7 +24,14 @@ from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
 from notify.logs import mask
 
-CONTEXT_KEYS = ("request_id", "task_id", "task_name", "notification_id", "delivery_id")
+CONTEXT_KEYS = (
+    "request_id",
+    "task_id",
+    "task_name",
+    "stream",
+    "notification_id",
+    "delivery_id",
+)
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
     "notify_log_context", default=_EMPTY

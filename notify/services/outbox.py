@@ -29,6 +29,7 @@ import redis
 from django.conf import settings
 from django.db import close_old_connections
 
+from notify.observability.jsonlogs import bound
 from notify.services.doorbell import bell_key, stream_ring, wake_key
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ _FLUSH_COUNT = 25
 _FLUSH_SECONDS = 0.05
 _RECRUIT_SECONDS = 0.5  # at most this often, a saturated stream wakes another process
 _ERROR_BACKOFF_SECONDS = 1.0
+# Recording is retried this many times (a second apart) before the outcomes are dropped and
+# left to the leases: the sweeper then resends email and push and asks Twilio about SMS.
+_RECORD_TRIES = 15
 _LISTEN_TIMEOUT = 1  # seconds per BLPOP, so a stopping listener notices
 _LOST = object()
 
@@ -79,6 +83,7 @@ class _State:
     done: list[tuple[Any, Any, Any]] = field(default_factory=list)
     oldest_done: float = 0.0
     retry_at: float = 0.0  # recording failed: not before this
+    record_failures: int = 0
     recruited_at: float = 0.0
 
 
@@ -157,7 +162,10 @@ class Dispatcher:
 
     def _wait(self) -> tuple[set[str], list[tuple[str, Any, Any, Any]]]:
         with self._cond:
-            while not (self._woken or self._completed or self._stopping.is_set()):
+            # Stopping: wait for the sends in flight (their completions notify), then leave.
+            while not (
+                self._woken or self._completed or (self._stopping.is_set() and self._in_flight == 0)
+            ):
                 timeout = self._next_deadline()
                 if timeout is not None and timeout <= 0:
                     break
@@ -190,7 +198,8 @@ class Dispatcher:
             state.busy = state.busy or state.in_flight > 0
             return
         try:
-            claimed = stream.claim(room)
+            with bound(stream=stream.name):
+                claimed = stream.claim(room)
         except Exception:
             logger.exception("outbox: claim on %s failed; retrying shortly", stream.name)
             close_old_connections()
@@ -217,7 +226,8 @@ class Dispatcher:
 
     def _send(self, stream: Stream, token: Any, item: Any) -> None:
         try:
-            result = stream.send(item)
+            with bound(stream=stream.name):
+                result = stream.send(item)
         except Exception:
             # The stream's own guard failed. Free the slot; the claim's lease runs out and the
             # sweeper settles the item, as if this process had died.
@@ -242,7 +252,9 @@ class Dispatcher:
                 continue
             done, state.done = state.done, []
             try:
-                state.stream.record(done)
+                with bound(stream=state.stream.name):
+                    state.stream.record(done)
+                state.record_failures = 0
             except Exception:
                 # Postgres away: keep the outcomes and try again; if this process dies first,
                 # the leases run out and the sweeper settles them (resend or reconcile).
@@ -250,6 +262,15 @@ class Dispatcher:
                     "outbox: recording %d outcomes on %s failed", len(done), state.stream.name
                 )
                 close_old_connections()
+                state.record_failures += 1
+                if state.record_failures >= _RECORD_TRIES:
+                    logger.error(
+                        "outbox: %d outcomes on %s left to the sweeper",
+                        len(done),
+                        state.stream.name,
+                    )
+                    state.record_failures = 0
+                    continue
                 state.done = done + state.done
                 state.retry_at = now + _ERROR_BACKOFF_SECONDS
                 if self._stopping.is_set():

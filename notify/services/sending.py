@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from channels import DeliveryError, Message, get_channel
 from notify.models.notifications import Delivery, Priority
+from notify.observability.traceparent import span_continuing
 from notify.services.doorbell import URGENT, stream_name
 from notify.services.outbox import Claimed
 from notify.services.outcomes import SendResult, deliveries_record
@@ -27,6 +28,7 @@ from notify.services.providers import (
     providers_for,
     rate_give_back,
     rate_take,
+    tenants_paused,
 )
 from notify.services.suppressions import suppressed
 
@@ -37,14 +39,19 @@ UPDATE notify_delivery SET status = 'sending', lease_token = %(token)s,
        lease_until = now() + make_interval(secs => %(lease)s),
        attempts = attempts + 1, updated_at = now()
 WHERE id IN (
-    SELECT id FROM notify_delivery
-    WHERE status = 'pending' AND channel = %(channel)s AND priority <= %(max_priority)s
-      AND next_attempt_at <= now() AND (error_code = 'worker_lost') = %(quarantined)s
-    ORDER BY priority, next_attempt_at
+    SELECT d.id FROM notify_delivery d
+    WHERE d.status = 'pending' AND d.channel = %(channel)s AND d.priority <= %(max_priority)s
+      AND d.next_attempt_at <= now() AND (d.error_code = 'worker_lost') = %(quarantined)s
+      {tenant_filter}
+    ORDER BY d.priority, d.next_attempt_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED)
 RETURNING id
 """
+# Tenants that paused this channel for themselves: their deliveries stay pending, unclaimed.
+_TENANT_FILTER = """AND NOT EXISTS (
+        SELECT 1 FROM notify_notification n
+        WHERE n.id = d.notification_id AND n.tenant = ANY(%(paused)s))"""
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,10 @@ class DeliveryStream:
         return Claimed(items=items, token=token)
 
     def send(self, item: Send) -> SendResult:
-        return item.known or _send_one(self._handler, item.message)
+        if item.known:
+            return item.known
+        with span_continuing(item.delivery.notification.trace_parent, f"send/{self.channel}"):
+            return _send_one(self._handler, item.message)
 
     def record(self, done: list[tuple[uuid.UUID, Send, SendResult]]) -> None:
         by_token: dict[uuid.UUID, list[tuple[Send, SendResult]]] = {}
@@ -126,10 +136,13 @@ def deliveries_claim(
     `quarantined` claims among deliveries whose previous worker died mid-send instead."""
     token = uuid.uuid4()
     max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
+    paused = tenants_paused(channel=channel)
+    sql = _CLAIM_SQL.format(tenant_filter=_TENANT_FILTER if paused else "")
     with connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_SQL,
+            sql,
             {
+                "paused": paused,
                 "token": token,
                 "lease": settings.NOTIFY_LEASE_SECONDS,
                 "channel": channel,
@@ -158,6 +171,7 @@ def deliveries_claim(
             "notification__category",
             "notification__tenant",
             "notification__created_at",
+            "notification__trace_parent",
         )
     )
     return token, deliveries

@@ -1,4 +1,4 @@
-"""Celery on Redis. Values follow shared/reference/reliability.md §10; each says why."""
+"""Celery on Redis. Values follow docs/reliability.md §10; each says why."""
 
 from __future__ import annotations
 

@@ -247,7 +247,7 @@ def test_a_provider_fault_counts_as_failed_permanent_and_logs_json(
     assert record["outcome"] == "permanent"
     assert record["error_code"] == "21211"
     assert record["level"] == "INFO"
-    assert record["task_id"]  # set by task_prerun for everything the drain logs
+    assert record["stream"] == "sms:standard"  # bound by the outbox for what it records
     assert {"timestamp", "message", "logger"} <= set(record)
     logs = obs.logs()
     # Every line is JSON, and the phone number appears only masked.

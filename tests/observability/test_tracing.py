@@ -1,16 +1,15 @@
-"""One trace from the API request, through the Celery message, to the provider's HTTP call.
+"""One trace from the API request, through the outbox row, to the provider's HTTP call.
 
 The web half runs in this process with an in-memory exporter (the Django test client, with
-the same instrumentation the web server installs). The message it publishes is read from
-Redis to check the W3C trace context in its headers. Then a real Celery worker, started with
-OTEL_EXPORTER_OTLP_ENDPOINT pointing at a stand-in collector in this process, consumes it:
-its run span and the Twilio SDK's HTTP call (made on a send thread) must join the same trace.
+the same instrumentation the web server installs). The notification row must keep the
+request's W3C trace context. Then a real Celery worker, started with
+OTEL_EXPORTER_OTLP_ENDPOINT pointing at a stand-in collector in this process, sends it: its
+send span and the Twilio SDK's HTTP call (made on a send thread) must join the same trace.
 Not covered: SMTP (not HTTP, so no client span) and the sweeper's doorbells (root traces)."""
 
 from __future__ import annotations
 
 import gzip
-import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +28,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from rest_framework.test import APIClient
 
+from notify.models import Notification
 from notify.observability.tracing import instrument, tracer_provider
 from tests.conftest import Stack
 from tests.harness import Proc, Sandbox, start_worker, wait_for
@@ -125,7 +125,7 @@ def test_request_task_and_provider_call_share_one_trace(
     process_env: dict[str, str],
     log_dir: Path,
 ) -> None:
-    _stack_session.stop()  # nothing may consume the message before it is inspected
+    _stack_session.stop()  # nothing may send it before the row is inspected
     for key in ("sms", "notify:bell:sms:standard", *redis_db.scan_iter("notify:breaker:*")):
         redis_db.delete(key)
 
@@ -142,16 +142,13 @@ def test_request_task_and_provider_call_share_one_trace(
 
     spans = list(web_spans.get_finished_spans())
     request = _one(spans, SpanKind.SERVER, "POST")
-    publish = _one(spans, SpanKind.PRODUCER, "apply_async/notify.drain")
     trace_id = format(request.context.trace_id, "032x")
-    assert publish.context.trace_id == request.context.trace_id
     assert {s.resource.attributes["service.name"] for s in spans} == {"notify-web"}
 
-    # The message on the broker carries the publish span as its parent.
-    (raw,) = redis_db.lrange("sms", 0, -1)
-    headers = json.loads(raw)["headers"]
-    _version, traced, parent, flags = headers["traceparent"].split("-")
-    assert (traced, parent) == (trace_id, f"{publish.context.span_id:016x}")
+    # No message carries the trace (a wake-up names no work): the notification row does.
+    stored = Notification.objects.get(id=response.json()["id"]).trace_parent
+    _version, traced, parent, flags = stored.split("-")
+    assert (traced, parent) == (trace_id, f"{request.context.span_id:016x}")
     assert int(flags, 16) & 1  # sampled
 
     worker: Proc = start_worker(
@@ -178,8 +175,8 @@ def test_request_task_and_provider_call_share_one_trace(
 
     assert {s["service"] for s in mine} == {"notify-worker"}
     run = next(s for s in mine if s["kind"] == 5)
-    assert run["name"] == "run/notify.drain"
-    assert run["parent_id"] == f"{publish.context.span_id:016x}"
+    assert run["name"] == "send/sms"
+    assert run["parent_id"] == f"{request.context.span_id:016x}"
     calls = [s for s in mine if s["kind"] == 3]
     twilio = [
         c
@@ -187,7 +184,7 @@ def test_request_task_and_provider_call_share_one_trace(
         if "Messages.json" in str(c["attributes"].get("url.full", c["attributes"].get("http.url")))
     ]
     assert twilio, calls
-    # The call was made on a send thread, yet descends from the task's run span.
+    # The call was made on a send thread, and descends from the send span.
     by_id = {s["span_id"]: s for s in mine}
     ancestor = by_id.get(twilio[0]["parent_id"])
     while ancestor is not None and ancestor is not run:

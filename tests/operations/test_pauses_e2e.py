@@ -100,11 +100,6 @@ def test_email_fails_over_while_its_primary_provider_is_paused(
     assert sandbox.messages(provider="smtp") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the delivery claim does not skip tenants_paused(channel=...) yet; when it does, "
-    "this passes and the marker goes",
-)
 def test_a_tenants_paused_channel_holds_back_its_sends_only(
     api: APIClient, other_tenant: tuple[ApiKey, APIClient], stack: Stack, sandbox: Sandbox
 ) -> None:
