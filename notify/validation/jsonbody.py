@@ -3,7 +3,9 @@
 The standard decoder recurses once per level and raises RecursionError (not ValueError) past
 about a thousand levels, which nothing upstream catches; and a few hundred levels still parse,
 only to cost a recursion in every serializer, fingerprint and log line that walks the value.
-No request Notify accepts needs more than a handful of levels."""
+No request Notify accepts needs more than a handful of levels. Nor a NUL in a string: Postgres
+stores it in no text or jsonb column, so it used to fail as a database error (a 500) wherever
+no field validator had refused it first (template data, stored as jsonb)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,19 @@ _STRING = re.compile(rb'"[^"]*"')
 _STEPS = bytes(1 if chr(b) in "[{" else 255 if chr(b) in "]}" else 0 for b in range(256))
 
 
+# \u0000 preceded by an even number of backslashes: an escaped NUL, not an escaped backslash
+# followed by "u0000".
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class JsonHasNul(ValueError):
+    """A string holds NUL, which Postgres stores in no text or jsonb column: refused here
+    rather than as a database error after validation."""
+
+    def __init__(self) -> None:
+        super().__init__("JSON strings may not contain NUL (\\u0000)")
+
+
 class JsonTooDeep(ValueError):
     """Nested deeper than the bound; a ValueError, so it reads as invalid JSON."""
 
@@ -33,9 +48,9 @@ class JsonTooDeep(ValueError):
 def json_loads_bounded(
     data: str | bytes, *, max_depth: int = MAX_DEPTH, strict_constants: bool = False
 ) -> Any:
-    """json.loads, refusing nesting deeper than `max_depth` with JsonTooDeep. Any other
-    invalid input raises ValueError, as json.loads does. `strict_constants` also refuses NaN
-    and Infinity, which are not JSON."""
+    """json.loads, refusing nesting deeper than `max_depth` (JsonTooDeep) and NUL in a string
+    (JsonHasNul). Any other invalid input raises ValueError, as json.loads does.
+    `strict_constants` also refuses NaN and Infinity, which are not JSON."""
     if isinstance(data, bytes) and json.detect_encoding(data) == "utf-8":
         text: str | bytes = data
         raw = data
@@ -48,6 +63,8 @@ def json_loads_bounded(
         raise JsonTooDeep(max_depth) from exc
     if json_depth(raw) > max_depth:
         raise JsonTooDeep(max_depth)
+    if b"\\u0000" in raw and _ESCAPED_NUL.search(raw):
+        raise JsonHasNul()
     return value
 
 

@@ -109,6 +109,20 @@ def test_brackets_inside_strings_do_not_count_as_nesting(api: APIClient) -> None
     assert Topic.objects.get().name == json.loads(f'"{name}"')
 
 
+@pytest.mark.parametrize("url", ["/api/v1/notifications/", "/api/v1/broadcasts/"])
+@pytest.mark.parametrize("data", [{"name": "a\x00b"}, {"na\x00me": "ab"}, {"x": [["\x00"]]}])
+def test_a_nul_anywhere_in_a_body_is_a_400(api: APIClient, url: str, data: Any) -> None:
+    # Template data is free-form and stored as jsonb, which cannot hold a NUL: a 500 before.
+    person = {"id": "r-1", "email": "r@example.com"}
+    audience = {"recipients": [person]} if "broadcasts" in url else {"recipient": person}
+
+    response = api.post(url, {**audience, "content": CONTENT, "data": data}, format="json")
+
+    answer = _assert_error_shape(response, 400, "parse_error")
+    assert "NUL" in answer["detail"]
+    assert _nothing_stored()
+
+
 def test_a_deeply_nested_json_file_in_a_multipart_import_is_a_400(api: APIClient) -> None:
     upload = SimpleUploadedFile("people.json", TOO_DEEP.encode())
 

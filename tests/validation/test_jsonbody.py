@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notify.validation.jsonbody import JsonTooDeep, json_depth, json_loads_bounded
+from notify.validation.jsonbody import JsonHasNul, JsonTooDeep, json_depth, json_loads_bounded
 
 
 def _depth(value: Any) -> int:
@@ -61,3 +61,13 @@ def test_invalid_json_is_a_value_error_and_nan_only_when_strict() -> None:
     assert json_loads_bounded("[NaN]")[0] != 0
     with pytest.raises(ValueError, match="NaN is not valid JSON"):
         json_loads_bounded("[NaN]", strict_constants=True)
+
+
+@pytest.mark.parametrize("text", [r'["a\u0000"]', r'{"\u0000": 1}', r'["\\\u0000"]'])
+def test_an_escaped_nul_anywhere_is_refused(text: str) -> None:
+    with pytest.raises(JsonHasNul):
+        json_loads_bounded(text)
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul() -> None:
+    assert json_loads_bounded(r'["\\u0000"]') == ["\\u0000"]
