@@ -153,7 +153,8 @@ class SandboxHandler:
         self, session: Session, envelope: Envelope, status: int | None, queue_id: str | None
     ) -> None:
         content = envelope.original_content or envelope.content or b""
-        parsed = parse_message(content if isinstance(content, bytes) else content.encode())
+        raw = content if isinstance(content, bytes) else content.encode()
+        parsed = parse_message(raw)
         delivery_id = next(
             (value for name, value in parsed["headers"].items() if name.lower() == DELIVERY_HEADER),
             None,
@@ -172,6 +173,7 @@ class SandboxHandler:
             status=status,
             accepted=queue_id is not None,
             provider_id=queue_id,
+            raw=raw,
         )
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:

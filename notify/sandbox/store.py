@@ -5,10 +5,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from notify.sandbox.faults import FaultBook
@@ -32,9 +34,26 @@ class Record:
     # Twilio sid, FCM message name, Postmark MessageID or SMTP queue id; lets tests join on
     # the SDK's return value.
     provider_id: str | None = None
+    # What came over the wire when it is more than `body` (an SMTP message's source). Kept
+    # out of the control API's JSON, which stays the parsed record; the pages show it.
+    raw: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        record = dataclasses.asdict(self)
+        del record["raw"]
+        return record
+
+    @cached_property
+    def haystack(self) -> str:
+        """Everything a search looks through, lower-cased; worked out at the first search,
+        so receiving a message costs nothing more."""
+        parts = [self.to, self.summary, self.delivery_id or "", self.provider_id or ""]
+        parts.append(json.dumps(self.body, ensure_ascii=False, default=str))
+        return "\n".join(parts).lower()
+
+    def matches(self, search: str) -> bool:
+        """Every word of `search` appears somewhere in the record (case-insensitive)."""
+        return all(word in self.haystack for word in search.lower().split())
 
 
 def _counters() -> dict[str, dict[str, int]]:
@@ -58,6 +77,8 @@ class Store:
         self._ids = itertools.count(1)
         self._records: OrderedDict[int, Record] = OrderedDict()
         self._counters = _counters()
+        # Goes up at every clear, so a page that polls can tell its rows are gone.
+        self.epoch = 0
         # Twilio Message resources, kept apart so GET/list answers in Twilio's own shape.
         self._twilio: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
@@ -72,6 +93,7 @@ class Store:
         status: int | None,
         accepted: bool,
         provider_id: str | None = None,
+        raw: bytes | None = None,
     ) -> Record:
         with self._lock:
             record = Record(
@@ -85,6 +107,7 @@ class Store:
                 status=status,
                 accepted=accepted,
                 provider_id=provider_id,
+                raw=raw,
             )
             self._records[record.id] = record
             if len(self._records) > self.capacity:
@@ -104,19 +127,33 @@ class Store:
         provider: str | None = None,
         to: str | None = None,
         delivery_id: str | None = None,
+        search: str | None = None,
+        accepted: bool | None = None,
+        after: int = 0,
         limit: int = 100,
     ) -> tuple[int, list[Record]]:
-        """Return (number matching, newest `limit` matches)."""
+        """Return (number matching, newest `limit` matches). `after` counts and returns only
+        records newer than that id, which is how the pages poll for what is new."""
         with self._lock:
             records = list(self._records.values())
-        matched = [
-            record
-            for record in reversed(records)
-            if (provider is None or record.provider == provider)
-            and (to is None or record.to == to)
-            and (delivery_id is None or record.delivery_id == delivery_id)
-        ]
+        matched = []
+        for record in reversed(records):
+            if record.id <= after:
+                break  # ids only grow
+            if (
+                (provider is None or record.provider == provider)
+                and (to is None or record.to == to)
+                and (delivery_id is None or record.delivery_id == delivery_id)
+                and (accepted is None or record.accepted == accepted)
+                and (not search or record.matches(search))
+            ):
+                matched.append(record)
         return len(matched), matched[:limit]
+
+    def newest_id(self) -> int:
+        """The id of the newest record kept, 0 when there is none."""
+        with self._lock:
+            return next(reversed(self._records), 0)
 
     def stats(self) -> dict[str, dict[str, int]]:
         with self._lock:
@@ -127,6 +164,7 @@ class Store:
             self._records.clear()
             self._twilio.clear()
             self._counters = _counters()
+            self.epoch += 1
 
     def reset(self) -> None:
         """Back to how the process started: no messages, no faults, the CLI's latency."""
