@@ -83,7 +83,7 @@ class _State:
     done: list[tuple[Any, Any, Any]] = field(default_factory=list)
     oldest_done: float = 0.0
     retry_at: float = 0.0  # recording failed: not before this
-    record_failures: int = 0
+    failures: dict[Any, int] = field(default_factory=dict)  # per claim token
     recruited_at: float = 0.0
 
 
@@ -248,33 +248,41 @@ class Dispatcher:
                 or len(state.done) >= _FLUSH_COUNT
                 or now - state.oldest_done >= _FLUSH_SECONDS
             )
-            if not due:
-                continue
-            done, state.done = state.done, []
+            if due:
+                self._record(state, now)
+
+    def _record(self, state: _State, now: float) -> None:
+        """One write per claim (fencing token): a claim whose outcomes cannot be written
+        holds back no other claim's."""
+        groups: dict[Any, list[tuple[Any, Any, Any]]] = {}
+        for entry in state.done:
+            groups.setdefault(_token_key(entry[0]), []).append(entry)
+        state.done = []
+        for key, group in groups.items():
             try:
                 with bound(stream=state.stream.name):
-                    state.stream.record(done)
-                state.record_failures = 0
+                    state.stream.record(group)
+                state.failures.pop(key, None)
             except Exception:
                 # Postgres away: keep the outcomes and try again; if this process dies first,
                 # the leases run out and the sweeper settles them (resend or reconcile).
                 logger.exception(
-                    "outbox: recording %d outcomes on %s failed", len(done), state.stream.name
+                    "outbox: recording %d outcomes on %s failed", len(group), state.stream.name
                 )
                 close_old_connections()
-                state.record_failures += 1
-                if state.record_failures >= _RECORD_TRIES:
+                state.failures[key] = state.failures.get(key, 0) + 1
+                if state.failures[key] >= _RECORD_TRIES:
                     logger.error(
                         "outbox: %d outcomes on %s left to the sweeper",
-                        len(done),
+                        len(group),
                         state.stream.name,
                     )
-                    state.record_failures = 0
+                    del state.failures[key]
                     continue
-                state.done = done + state.done
+                state.done += group
                 state.retry_at = now + _ERROR_BACKOFF_SECONDS
-                if self._stopping.is_set():
-                    return
+        if state.done:
+            state.oldest_done = now
 
     # --- the listener thread -------------------------------------------------------------
 
@@ -300,6 +308,10 @@ class Dispatcher:
                 self._stopping.wait(_ERROR_BACKOFF_SECONDS)
                 continue
             self.wake(name)
+
+
+def _token_key(token: Any) -> Any:
+    return token if token is not None else "-"
 
 
 # --- one dispatcher per process ----------------------------------------------------------

@@ -47,6 +47,7 @@ UPDATE notify_delivery AS d SET
 FROM (VALUES %s) AS v(id, token, status, provider, provider_message_id, error_code,
                       last_error, next_at, pinned_provider, refund)
 WHERE d.id = v.id AND d.lease_token = v.token
+RETURNING d.id
 """
 _RECORD_TEMPLATE = "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s::timestamptz, %s, %s::int)"
 
@@ -139,9 +140,22 @@ def deliveries_record(
         if status == "pending" and next_at is not None:
             retries.append((next_at, delivery.priority))
     with transaction.atomic(), connection.cursor() as cursor:
-        changes_emit(changes)  # after this commits
-        execute_values(cursor.cursor, _RECORD_SQL, rows, template=_RECORD_TEMPLATE, page_size=1000)
-        DeliveryAttempt.objects.bulk_create(attempts)
+        # Only rows still under our token were written (and stay locked until commit): their
+        # attempts and changes are recorded; a row another worker took over, or one deleted
+        # meanwhile, keeps what it has.
+        written = {
+            str(row[0])
+            for row in execute_values(
+                cursor.cursor,
+                _RECORD_SQL,
+                rows,
+                template=_RECORD_TEMPLATE,
+                page_size=1000,
+                fetch=True,
+            )
+        }
+        changes_emit([c for c in changes if c.delivery_id in written])  # after this commits
+        DeliveryAttempt.objects.bulk_create([a for a in attempts if str(a.delivery_id) in written])
         if dead_devices:
             Device.objects.filter(id__in=dead_devices).update(
                 active=False, deactivated_reason="provider reported the token unregistered"
@@ -154,7 +168,7 @@ def deliveries_record(
             )
     _protect_providers(results)
     _schedule_retries(channel, retries, now)
-    failed = [row[0] for row in rows if row[2] == "failed"]
+    failed = [row[0] for row in rows if row[2] == "failed" and row[0] in written]
     if failed:
         # "fallback" notifications try their next channel.
         deliveries_fall_back(failed_ids=failed)
