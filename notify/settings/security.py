@@ -26,10 +26,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # An HTML page in the admin's look, never axes' JSON-with-CORS answer to XHR logins.
 AXES_LOCKOUT_CALLABLE = "notify.admin.lockout.lockout_response"
-# Reverse proxies in front of gunicorn that append the client to X-Forwarded-For. 0 (the
-# default) counts the connection's own address: a client cannot choose its address by
-# sending the header itself.
-NOTIFY_PROXY_COUNT = env.int("NOTIFY_PROXY_COUNT", default=0)
+# Reverse proxies in front of gunicorn that append the client to X-Forwarded-For. 0 counts
+# the connection's own address: a client cannot choose its address by sending the header
+# itself. SECURE_PROXY_SSL=1 already means "one proxy, and only it reaches gunicorn"
+# (docs/deployment.md), so it defaults to 1 there; otherwise every login would share the
+# proxy's address, and anyone could lock the admin out.
+NOTIFY_PROXY_COUNT = env.int(
+    "NOTIFY_PROXY_COUNT", default=1 if env.bool("SECURE_PROXY_SSL", default=False) else 0
+)
 AXES_CLIENT_IP_CALLABLE = "notify.admin.lockout.client_address"
 # No start-up banner from every process that loads the settings (workers, beat, commands).
 AXES_VERBOSE = False
