@@ -3,6 +3,7 @@
 
 from notify.models.apikeys import ApiKey
 from notify.models.audiences import Broadcast, Subscription, Topic
+from notify.models.digests import Digest, DigestChoice
 from notify.models.notifications import Delivery, DeliveryAttempt, Notification
 from notify.models.operations import Pause, Replay
 from notify.models.preferences import Category, Preference
@@ -18,6 +19,8 @@ __all__ = [
     "Delivery",
     "DeliveryAttempt",
     "Device",
+    "Digest",
+    "DigestChoice",
     "Notification",
     "Pause",
     "Preference",

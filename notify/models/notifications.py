@@ -59,6 +59,12 @@ class Notification(models.Model):
         related_name="notifications",
     )
     channel_order = models.JSONField(default=list, blank=True)
+    # Joined to a digest: sent as one of its items, not alone; `digest_data` is this
+    # message's template data, rendered into the digest at flush.
+    digest = models.ForeignKey(
+        "notify.Digest", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    digest_data = models.JSONField(null=True, blank=True)
     # The trace this notification was created in, continued by the worker's send span.
     trace_parent = models.CharField(
         max_length=55, blank=True, default=traceparent_current, editable=False
