@@ -30,6 +30,7 @@ def page(title: str, content: str, *, body_class: str = "") -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)}</title>"
+        '<link rel="icon" href="data:,">'  # no favicon request, no 404 in the console
         '<link rel="stylesheet" href="/assets/sandbox.css">'
         '<script src="/assets/sandbox.js" defer></script></head>'
         f'<body class="{e(body_class)}"><header class="top"><a class="brand" href="/">{TITLE}</a>'
@@ -55,8 +56,10 @@ def status_badge(record: Record) -> str:
     return f'<span class="badge {css}">{e(label)}</span>'
 
 
-def provider_badge(provider: str) -> str:
+def provider_badge(provider: str, *, short: bool = False) -> str:
     label = PROVIDER_LABELS.get(provider, provider)
+    if short:  # the list's narrow column: "SMTP", "Twilio"
+        label = label.rpartition(" · ")[2]
     return f'<span class="badge provider {e(provider)}">{e(label)}</span>'
 
 

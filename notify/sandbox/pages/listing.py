@@ -18,7 +18,6 @@ from notify.sandbox.pages.layout import (
     page,
     provider_badge,
     push_parts,
-    sms_sender,
     status_badge,
     when,
 )
@@ -26,7 +25,7 @@ from notify.sandbox.store import PROVIDERS, Record, Store
 
 LIST_LIMIT = 200
 OUTCOMES = {"accepted": True, "rejected": False}
-HEADINGS = ["received", "provider", "to", "from", "subject / text", "delivery id", "status"]
+HEADINGS = ["received", "provider", "to", "subject / text", "delivery id", "status"]
 
 
 @dataclass(frozen=True)
@@ -63,15 +62,6 @@ class Filters:
         return f"{path}?{urlencode(kept)}" if kept else path
 
 
-def _sender(record: Record) -> str:
-    if record.provider == "twilio":
-        return sms_sender(record)
-    if record.provider == "fcm":
-        return ""
-    body = record.body
-    return str(body.get("From") or body.get("from") or body.get("mail_from") or "")
-
-
 def _text(record: Record) -> str:
     if record.provider == "fcm":
         parts = push_parts(record)
@@ -88,9 +78,8 @@ def render_row(record: Record) -> str:
     text = _text(record) or "(empty)"
     cells = [
         f'<td class="when">{e(when(record))}</td>',
-        f"<td>{provider_badge(record.provider)}</td>",
+        f"<td>{provider_badge(record.provider, short=True)}</td>",
         f'<td class="addr" title="{e(record.to)}">{e(_short(record.to))}</td>',
-        f'<td class="addr">{e(_short(_sender(record)))}</td>',
         f'<td class="subject"><a href="{href}">{e(_short(text, 90))}</a></td>',
         f"<td>{delivery_cell(record)}</td>",
         f"<td>{status_badge(record)}</td>",
@@ -147,7 +136,8 @@ def _summary(store: Store, ports: Ports) -> str:
     return (
         '<details class="settings"><summary>Ports, latency and fault rules</summary>'
         f"<p>HTTP port {e(ports.http_port)}, SMTP port {e(ports.smtp_port)}, "
-        f"latency <strong>{store.latency_ms} ms</strong>. Fault rules:</p><ul>{faults}</ul></details>"
+        f"latency <strong>{store.latency_ms} ms</strong>. Fault rules:</p>"
+        f"<ul>{faults}</ul></details>"
     )
 
 
