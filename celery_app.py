@@ -36,19 +36,11 @@ def _stop_outbox(**_: Any) -> None:
 observability.connect()
 
 
-def _dispatcher() -> Any:
-    from notify.services.streams import dispatcher_build
-
-    # The queues this worker consumes (-Q); empty when it consumes them all.
-    return dispatcher_build(app.amqp.queues.consume_from or ())
-
-
 @worker_process_init.connect
 def _start_outbox(**_: Any) -> None:
     # After the fork (threads do not survive one) and after tracing is set up; started now so
     # the first message does not wait for the provider SDKs to import.
     import notify.services.fanout  # noqa: F401
-    from notify.services.outbox import outbox_configure, outbox_start
+    from notify.services.outbox import outbox_start
 
-    outbox_configure(_dispatcher)
     outbox_start()

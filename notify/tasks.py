@@ -1,4 +1,7 @@
-"""Celery tasks: thin wrappers that take names and ids, never objects, and call services."""
+"""Celery tasks: thin wrappers that take names and ids, never objects, and call services.
+
+Beat runs two jobs only (notify/settings/celery.py), so Flower shows the work, not the
+housekeeping: `notify.tick` every few seconds and `notify.hourly`."""
 
 from __future__ import annotations
 
@@ -15,45 +18,37 @@ def drain(channel: str, lane: str) -> None:
     outbox_wake(stream_name(channel, lane))
 
 
-@app.task(name="notify.sweep", ignore_result=True)
-def sweep() -> int:
+@app.task(name="notify.tick", ignore_result=True)
+def tick() -> int:
+    """The safety net, every NOTIFY_SWEEP_INTERVAL_SECONDS: ring for due deliveries and settle
+    vanished workers' leases (sweeper), wake the webhooks stream for due retries, and put
+    operators' pauses back in Redis if it lost them."""
     from notify.observability.receivers import sweep_counted
+    from notify.services.doorbell import WEBHOOKS
+    from notify.services.outbox import outbox_wake
+    from notify.services.pauses import pauses_restore
     from notify.services.sweeper import deliveries_sweep
 
     report = deliveries_sweep()
     sweep_counted(report)
+    outbox_wake(WEBHOOKS)
+    pauses_restore()
     return report.expired
 
 
-@app.task(name="notify.purge_idempotency_keys", ignore_result=True)
-def purge_idempotency_keys() -> int:
+@app.task(name="notify.hourly", ignore_result=True)
+def hourly() -> dict[str, int]:
+    """Purges: expired idempotency keys, old webhook events, and finished notifications past
+    NOTIFY_RETENTION_DAYS (for a bounded time; the next run carries on)."""
     from notify.services.maintenance import idempotency_keys_purge
-
-    return idempotency_keys_purge()
-
-
-@app.task(name="notify.send_webhooks", acks_late=True, ignore_result=True)
-def send_webhooks() -> None:
-    """Wake this process's dispatcher for due outbound webhook events (run by beat)."""
-    from notify.services.doorbell import WEBHOOKS
-    from notify.services.outbox import outbox_wake
-
-    outbox_wake(WEBHOOKS)
-
-
-@app.task(name="notify.purge_webhook_deliveries", ignore_result=True)
-def purge_webhook_deliveries() -> int:
+    from notify.services.retention import notifications_purge
     from notify.services.webhook_delivery import webhook_deliveries_purge
 
-    return webhook_deliveries_purge()
-
-
-@app.task(name="notify.restore_pauses", ignore_result=True)
-def restore_pauses() -> int:
-    """Put operators' pauses back in Redis if it lost them."""
-    from notify.services.pauses import pauses_restore
-
-    return pauses_restore()
+    return {
+        "idempotency_keys": idempotency_keys_purge(),
+        "webhook_deliveries": webhook_deliveries_purge(),
+        "notifications": notifications_purge(),
+    }
 
 
 @app.task(name="notify.expand_broadcast", acks_late=True, ignore_result=True)
@@ -73,11 +68,3 @@ def expand_broadcast(broadcast_id: str) -> bool:
     if more:
         expand_broadcast.apply_async(args=[broadcast_id], queue="maintenance")
     return more
-
-
-@app.task(name="notify.purge_notifications", ignore_result=True)
-def purge_notifications() -> int:
-    """Delete finished notifications past NOTIFY_RETENTION_DAYS, for a bounded time."""
-    from notify.services.retention import notifications_purge
-
-    return notifications_purge()

@@ -68,7 +68,6 @@ _defaults = {
     "NOTIFY_WEBHOOKS_ALLOW_PRIVATE": "1",
     "NOTIFY_WEBHOOK_RETRY_BASE_SECONDS": "0.2",
     "NOTIFY_WEBHOOK_RETRY_MAX_SECONDS": "1",
-    "NOTIFY_WEBHOOK_SWEEP_INTERVAL_SECONDS": "1",
 }
 # Forced, not defaulted: a test must never reach a real provider or a developer's Redis. A
 # process a test starts inherits these already, plus the overrides the test chose.

@@ -328,25 +328,31 @@ class _Process:
     def ensure(self) -> Dispatcher:
         with self.lock:
             if self.dispatcher is None or not self.dispatcher.alive():
-                if self.factory is None:
-                    raise RuntimeError("outbox_configure() was not called in this process")
-                self.dispatcher = self.factory()
+                self.dispatcher = (self.factory or _worker_dispatcher)()
                 self.dispatcher.start()
                 logger.info("outbox: dispatcher serving %s", ", ".join(self.dispatcher.streams))
             return self.dispatcher
+
+
+def _worker_dispatcher() -> Dispatcher:
+    """The streams of the queues this Celery worker consumes (-Q); all when it has no -Q."""
+    from celery import current_app
+
+    from notify.services.streams import dispatcher_build
+
+    return dispatcher_build(current_app.amqp.queues.consume_from or ())
 
 
 _process = _Process()
 
 
 def outbox_configure(factory: Callable[[], Dispatcher]) -> None:
-    """Say how this process's dispatcher is built (by the worker, once its queues are known)."""
+    """Build this process's dispatcher with `factory` instead of from the worker's queues."""
     _process.factory = factory
 
 
 def outbox_start() -> None:
-    if _process.factory is not None:
-        _process.ensure()
+    _process.ensure()
 
 
 def outbox_wake(name: str) -> None:

@@ -63,39 +63,19 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_TASK_DEFAULT_QUEUE = "maintenance"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("urgent", "email", "sms", "push", "maintenance")]
 
+# Two jobs, so Flower's task list shows the work rather than housekeeping (notify/tasks.py).
 CELERY_BEAT_SCHEDULE = {
-    "sweep": {
-        "task": "notify.sweep",
+    # Sweep (due deliveries, expired leases, ambiguous SMS), webhook retries, lost pauses.
+    "tick": {
+        "task": "notify.tick",
         "schedule": env.float("NOTIFY_SWEEP_INTERVAL_SECONDS", default=5.0),
         "options": {"queue": "maintenance", "expires": 30},
     },
-    "purge-idempotency-keys": {
-        "task": "notify.purge_idempotency_keys",
+    # Purges: idempotency keys, webhook events, finished notifications past retention (each
+    # run stops after ~30 s and the next one carries on).
+    "hourly": {
+        "task": "notify.hourly",
         "schedule": 3600.0,
         "options": {"queue": "maintenance"},
-    },
-    # Outbound webhooks due for a (re)try; new events also ring at once.
-    "send-webhooks": {
-        "task": "notify.send_webhooks",
-        "schedule": env.float("NOTIFY_WEBHOOK_SWEEP_INTERVAL_SECONDS", default=5.0),
-        "options": {"queue": "maintenance", "expires": 30},
-    },
-    "purge-webhook-deliveries": {
-        "task": "notify.purge_webhook_deliveries",
-        "schedule": 3600.0,
-        "options": {"queue": "maintenance"},
-    },
-    # Finished notifications past NOTIFY_RETENTION_DAYS; each run stops after ~30 s and the
-    # next one carries on.
-    "purge-notifications": {
-        "task": "notify.purge_notifications",
-        "schedule": 3600.0,
-        "options": {"queue": "maintenance"},
-    },
-    # Operators' pauses survive a Redis restart: put back from their audit rows.
-    "restore-pauses": {
-        "task": "notify.restore_pauses",
-        "schedule": 10.0,
-        "options": {"queue": "maintenance", "expires": 30},
     },
 }

@@ -144,18 +144,12 @@ def test_recipients_are_left_alone(person: Recipient) -> None:
 
 
 def test_beat_runs_the_purge_hourly_on_the_maintenance_queue() -> None:
-    from notify.tasks import purge_notifications
+    from notify.tasks import hourly
 
     entries = [
-        entry
-        for entry in settings.CELERY_BEAT_SCHEDULE.values()
-        if entry["task"] == purge_notifications.name
+        entry for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] == hourly.name
     ]
 
     assert entries == [
-        {
-            "task": "notify.purge_notifications",
-            "schedule": 3600.0,
-            "options": {"queue": "maintenance"},
-        }
+        {"task": "notify.hourly", "schedule": 3600.0, "options": {"queue": "maintenance"}}
     ]
