@@ -7,7 +7,7 @@ webhooks) and refills from Postgres claims as sends complete — pipelined, not 
 - Claims are sized by the room left: a stream may have `limit` sends in flight in this
   process, and standard streams share NOTIFY_SEND_CONCURRENCY slots while urgent streams may
   also use NOTIFY_URGENT_RESERVE more, so a slow provider or a bulk backlog never takes the
-  slots a critical message needs. Under load claims wait until a quarter of a stream's room
+  slots a critical message needs. Under load claims wait until half of a stream's room
   is free, so a backlog goes out in batches and an idle system claims one message at once.
 - Outcomes are written by the dispatcher thread in groups (every 25 results or 50 ms), under
   each claim's fencing token; what a stream does with a claim, a send and an outcome is its
@@ -193,8 +193,8 @@ class Dispatcher:
     def _fill(self, state: _State) -> None:
         stream = state.stream
         room = self._room(state)
-        # Under load, wait for a quarter of the stream's room: batches, not one claim a send.
-        if room <= 0 or (state.in_flight and room < max(1, stream.limit // 4)):
+        # Under load, wait for half of the stream's room: batches, not one claim a send.
+        if room <= 0 or (state.in_flight and room < max(1, stream.limit // 2)):
             state.busy = state.busy or state.in_flight > 0
             return
         try:
