@@ -28,6 +28,8 @@ class BodySizeLimitMiddleware:
         # Bulk endpoints carry lists of people: their own, larger limits.
         if request.path.startswith("/api/v1/broadcasts/"):
             limit = settings.NOTIFY_BROADCAST_MAX_BYTES
+        elif request.path.startswith("/api/v1/notifications/batch/"):
+            limit = settings.NOTIFY_BATCH_MAX_BYTES
         elif request.path.startswith("/api/v1/recipient-imports/"):
             limit = settings.NOTIFY_IMPORT_MAX_BYTES
         elif request.path.startswith(WEBHOOK_PATHS):

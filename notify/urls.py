@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 
 from notify.api import health
 from notify.api.audiences import BroadcastViewSet, SubscriptionApi, TopicViewSet
+from notify.api.batch import NotificationBatchApi
 from notify.api.deliveries import DeliveryViewSet
 from notify.api.notifications import NotificationViewSet
 from notify.api.preferences import CategoryViewSet, PreferencesApi
@@ -41,6 +42,7 @@ router.register("deliveries", DeliveryViewSet, basename="delivery")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 
 api_v1 = [
+    path("notifications/batch/", NotificationBatchApi.as_view(), name="notification-batch"),
     *router.urls,
     path("recipient-imports/", RecipientImportApi.as_view(), name="recipient-imports"),
     path("recipients/<str:recipient_id>/", RecipientDetailApi.as_view(), name="recipient"),

@@ -49,6 +49,18 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def error_body(exc: exceptions.APIException) -> dict[str, Any]:
+    """The JSON body an API error is answered with (a batch item's error too)."""
+    if isinstance(exc, exceptions.ValidationError):
+        return {
+            "error": "validation_error",
+            "detail": "Invalid input.",
+            "fields": _flatten(exc.detail),
+        }
+    code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+    return {"error": code, "detail": str(exc.detail)}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, OperationalError | InterfaceError):
         # Postgres is down or unreachable: nothing was stored; the client may retry.
@@ -69,15 +81,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         logger.error("Unhandled error in %s", type(view).__name__, exc_info=exc)
         set_rollback()
         return Response(_SERVER_ERROR, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
-    if isinstance(exc, exceptions.ValidationError):
-        response.data = {
-            "error": "validation_error",
-            "detail": "Invalid input.",
-            "fields": _flatten(exc.detail),
-        }
-    elif isinstance(exc, exceptions.APIException):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-        response.data = {"error": code, "detail": str(exc.detail)}
+    if isinstance(exc, exceptions.APIException):
+        response.data = error_body(exc)
     if isinstance(exc, Conflict):
         response["Retry-After"] = "1"
     return response

@@ -8,6 +8,7 @@ from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -174,6 +175,28 @@ class NotificationOutput(serializers.ModelSerializer):
         return notification_body(instance, list(instance.deliveries.all()))
 
 
+def refusal_error(
+    exc: InvalidRequest | NothingToSend | IdempotencyInFlight | IdempotencyMismatch,
+) -> APIException:
+    """The API error a notification the service refused is answered with (single or batch)."""
+    if isinstance(exc, InvalidRequest):
+        return serializers.ValidationError(exc.fields)
+    if isinstance(exc, NothingToSend):
+        return serializers.ValidationError(
+            {
+                "recipient": [
+                    "No contact point for any channel with content: give an email, phone or "
+                    "push token."
+                ]
+            }
+        )
+    if isinstance(exc, IdempotencyInFlight):
+        return Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly."
+        )
+    return Unprocessable("This Idempotency-Key was used with a different request body.")
+
+
 class ListFilters(serializers.Serializer):
     status = serializers.ChoiceField(DeliveryStatus.values, required=False)
     channel = serializers.ChoiceField(CHANNELS, required=False)
@@ -260,25 +283,8 @@ class NotificationViewSet(
                 idempotency_key=key,
                 fingerprint=request_fingerprint(request.data),
             )
-        except InvalidRequest as exc:
-            raise serializers.ValidationError(exc.fields) from exc
-        except NothingToSend as exc:
-            raise serializers.ValidationError(
-                {
-                    "recipient": [
-                        "No contact point for any channel with content: give an email, phone or "
-                        "push token."
-                    ]
-                }
-            ) from exc
-        except IdempotencyInFlight as exc:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed; retry shortly."
-            ) from exc
-        except IdempotencyMismatch as exc:
-            raise Unprocessable(
-                "This Idempotency-Key was used with a different request body."
-            ) from exc
+        except (InvalidRequest, NothingToSend, IdempotencyInFlight, IdempotencyMismatch) as exc:
+            raise refusal_error(exc) from exc
         headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
         body = notification_body(accepted.notification, accepted.deliveries)
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)

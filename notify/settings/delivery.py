@@ -96,6 +96,12 @@ NOTIFY_BROADCAST_MAX_RECIPIENTS = env.int("NOTIFY_BROADCAST_MAX_RECIPIENTS", def
 NOTIFY_BROADCAST_CHUNK = env.int("NOTIFY_BROADCAST_CHUNK", default=500)
 # Broadcast request bodies may be this large (other API bodies: MAX_REQUEST_BYTES).
 NOTIFY_BROADCAST_MAX_BYTES = env.int("NOTIFY_BROADCAST_MAX_BYTES", default=32 * 1024 * 1024)
+# --- Batches (POST /api/v1/notifications/batch/) ---------------------------------------------
+# Notifications per batch request; each is validated, planned and written in one transaction.
+NOTIFY_BATCH_MAX_ITEMS = env.int("NOTIFY_BATCH_MAX_ITEMS", default=1000)
+# Batch bodies may be this large: 1,000 items of a few kilobytes each.
+NOTIFY_BATCH_MAX_BYTES = env.int("NOTIFY_BATCH_MAX_BYTES", default=16 * 1024 * 1024)
+
 # Django refuses bodies past DATA_UPLOAD_MAX_MEMORY_SIZE (400); our middleware applies the
 # per-endpoint limits first, with a 413.
 from notify.settings.base import DATA_UPLOAD_MAX_MEMORY_SIZE as MAX_REQUEST_BYTES  # noqa: E402
@@ -107,7 +113,7 @@ NOTIFY_IMPORT_MAX_ROWS = env.int("NOTIFY_IMPORT_MAX_ROWS", default=10_000)
 NOTIFY_IMPORT_MAX_BYTES = env.int("NOTIFY_IMPORT_MAX_BYTES", default=8 * 1024 * 1024)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(
-    MAX_REQUEST_BYTES, NOTIFY_BROADCAST_MAX_BYTES, NOTIFY_IMPORT_MAX_BYTES
+    MAX_REQUEST_BYTES, NOTIFY_BROADCAST_MAX_BYTES, NOTIFY_IMPORT_MAX_BYTES, NOTIFY_BATCH_MAX_BYTES
 )
 
 # --- Retention (notify/services/retention.py) -----------------------------------------------
