@@ -79,6 +79,12 @@ def _assert_fits_and_dates(page: Any, shot: Path) -> list[str]:
     scroll_width, inner_width, *overflows = widths
     assert scroll_width <= inner_width, f"page is {scroll_width}px wide in a {inner_width}px window"
     assert all(overflow <= 0 for overflow in overflows), f"a table scrolls sideways: {overflows}"
+    # No timeline cell spills into its neighbour (a date running into the duration).
+    spilled = page.evaluate(
+        "() => [...document.querySelectorAll('table.attempt-timeline td')]"
+        "  .filter(td => td.scrollWidth > td.clientWidth).map(td => td.innerText)"
+    )
+    assert spilled == []
     text = page.locator("body").inner_text()
     assert OTHER_DATES.findall(text) == []
     return list(ISO_8601.findall(text))
@@ -124,6 +130,12 @@ def test_the_notification_page_fits_a_laptop_screen_with_iso_dates(
         )
         dates = _assert_fits_and_dates(page, tmp_path / "deliveries-1280.png")
         assert len(dates) == 2, dates  # updated_at of each row
+
+        # The delivery's own page, its timeline included.
+        page.goto(f"{base}/admin/notify/delivery/{email.pk}/change/")
+        expect(page.locator("table.attempt-timeline tbody tr")).to_have_count(3)
+        dates = _assert_fits_and_dates(page, tmp_path / "delivery-1280.png")
+        assert len(dates) >= 6, dates  # its own dates and the three attempts'
 
         page.goto(f"{base}/admin/notify/notification/")
         dates = _assert_fits_and_dates(page, tmp_path / "notifications-1280.png")
