@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
+from notify.api.digests import DigestInput, DigestOutput, digest_body
 from notify.api.errors import Conflict, Unprocessable
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.services.notifications import (
@@ -69,6 +70,12 @@ class NotificationInput(serializers.Serializer):
         "of `channels`, the next only if the previous cannot reach the person (no contact "
         "point, opted out, permanent failure).",
     )
+    digest = DigestInput(
+        required=False,
+        allow_null=True,
+        help_text="Join the recipient's open digest with this key instead of going out alone; "
+        "needs a template. Critical messages never wait in a digest.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("template")) == bool(attrs.get("content")):
@@ -77,6 +84,10 @@ class NotificationInput(serializers.Serializer):
             )
         if attrs.get("channels") and len(set(attrs["channels"])) != len(attrs["channels"]):
             raise serializers.ValidationError({"channels": ["Channels must be unique."]})
+        if attrs.get("digest") and (not attrs.get("template") or attrs.get("send_at")):
+            raise serializers.ValidationError(
+                {"digest": ["A digest needs a template, and cannot be combined with send_at."]}
+            )
         return attrs
 
 
@@ -140,6 +151,7 @@ def notification_body(n: Notification, deliveries: list[Delivery]) -> dict[str, 
         "template_version": n.template_version,
         "send_at": _time(n.send_at),
         "strategy": n.strategy,
+        "digest": digest_body(n),
         "deliveries": [delivery_body(d) for d in deliveries],
     }
 
@@ -150,6 +162,7 @@ class NotificationOutput(serializers.ModelSerializer):
     priority = serializers.CharField(source="get_priority_display")
     template = serializers.CharField(source="template_key")
     deliveries = DeliveryOutput(many=True)
+    digest = DigestOutput(allow_null=True, read_only=True)
 
     class Meta:
         model = Notification
@@ -164,6 +177,7 @@ class NotificationOutput(serializers.ModelSerializer):
             "template_version",
             "send_at",
             "strategy",
+            "digest",
             "deliveries",
         ]
 
@@ -225,7 +239,7 @@ class NotificationViewSet(
             return Notification.objects.none()
         qs = (
             Notification.objects.filter(tenant=caller_key(self.request).tenant)
-            .select_related("recipient")
+            .select_related("recipient", "digest", "digest_sent")
             .prefetch_related(Prefetch("deliveries", Delivery.objects.order_by("created_at")))
         )
         filters = ListFilters(data=self.request.query_params)

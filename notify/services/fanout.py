@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.templates import Template
+from notify.services.digests import Join, digest_preview, digest_request, digests_join
 from notify.services.doorbell import bells_ring_for
 from notify.services.facts import Facts, category_find
 from notify.services.notifications import announce
@@ -80,9 +81,10 @@ def notifications_fan_out(
         channels=channels or CHANNEL_ORDER,
         category=found,
     )
-    drafts = _Drafts(tenant=tenant, data=data, critical=critical)
+    drafts = _Drafts(tenant=tenant, data=digest_preview(data), critical=critical)
     notifications: list[Notification] = []
     deliveries: list[Delivery] = []
+    joins: list[Join] = []
     for key, person in todo:
         row = rows[person["id"]]
         known = {
@@ -120,6 +122,14 @@ def notifications_fan_out(
             report.over_budget += 1
         notifications.append(notification)
         deliveries += planned
+        joins.append((notification, row, planned))
+    digests_join(
+        tenant=tenant,
+        api_key=api_key,
+        request=digest_request(data),
+        joins=joins,
+        category=found,
+    )
     Notification.objects.bulk_create(notifications, batch_size=1000)
     Delivery.objects.bulk_create(deliveries, batch_size=2000)
     report.accepted = len(notifications)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
+from notify.services.digests import DigestRequest, digests_join
 from notify.services.doorbell import bells_ring_for
 from notify.services.facts import LOOK_UP
 from notify.services.planning import deliveries_plan
@@ -65,12 +66,13 @@ def notification_create(
     fingerprint: str = "",
     stored: Any = LOOK_UP,
     category_row: Any = LOOK_UP,
+    digest: DigestRequest | None = None,
 ) -> Accepted:
     """`content` is already rendered, per channel. With an Idempotency-Key, a request seen
     before is answered with the notification it created (IdempotencyMismatch if its body
     differed; IdempotencyInFlight while the first request with that key is still running).
     `stored` and `category_row` are the recipient and category rows if the caller has read
-    them already."""
+    them already. `digest`: the message may join a digest instead of going out alone."""
     tenant = api_key.tenant
     with transaction.atomic():
         if idempotency_key:
@@ -87,7 +89,7 @@ def notification_create(
         )
         notification = Notification.objects.create(
             tenant=tenant,
-            api_key=api_key,
+            api_key=api_key if api_key.pk else None,
             recipient=person,
             category=category,
             priority=priority,
@@ -103,6 +105,14 @@ def notification_create(
         planned = deliveries_plan(notification, person, content, channels, category=category_row)
         if not planned:
             raise NothingToSend()
+        digests_join(
+            tenant=tenant,
+            api_key=api_key,
+            request=digest,
+            joins=[(notification, person, planned)],
+            category=category_row,
+            saved=True,
+        )
         deliveries = Delivery.objects.bulk_create(planned)
         due = {
             (d.channel, d.priority)

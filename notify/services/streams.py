@@ -1,6 +1,6 @@
 """Which outbox streams a worker process serves, from the Celery queues its worker consumes:
 a channel's queue brings its standard lane, `urgent` every channel's urgent lane, and
-`maintenance` the outbound webhooks (where beat's wake-ups for them go). A worker
+`maintenance` the outbound webhooks and digest flushes (where beat's wake-ups for them go). A worker
 started without -Q consumes every queue and so serves every stream."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Collection
 from django.conf import settings
 
 from channels import CHANNELS
+from notify.services.digest_flush import DigestStream
 from notify.services.doorbell import STANDARD, URGENT
 from notify.services.outbox import Dispatcher, Stream
 from notify.services.sending import DeliveryStream
@@ -26,6 +27,7 @@ def streams_for(queues: Collection[str]) -> list[Stream]:
                 streams.append(DeliveryStream(channel=channel, lane=lane, limit=limit))
     if not queues or "maintenance" in queues:
         streams.append(WebhookStream(limit=settings.NOTIFY_WEBHOOK_CONCURRENCY))
+        streams.append(DigestStream(limit=settings.NOTIFY_DIGEST_CONCURRENCY))
     return streams
 
 

@@ -11,6 +11,7 @@ from notify.models.apikeys import ApiKey
 from notify.models.notifications import Priority
 from notify.models.recipients import Recipient
 from notify.models.templates import Template
+from notify.services.digests import digest_preview, digest_request
 from notify.services.facts import category_find
 from notify.services.notifications import Accepted, notification_create
 from notify.services.policy import GENERAL, is_critical
@@ -65,7 +66,7 @@ def notification_submit(
     category = category_find(tenant=tenant, key=data.get("category") or GENERAL)
     draft = notification_draft(
         tenant=tenant,
-        data=data,
+        data=digest_preview(data),
         known=known,
         critical=is_critical(category=category, priority=priority_of(data)),
     )
@@ -85,6 +86,7 @@ def notification_submit(
         # Read once here, used again by the planning: no second round trip.
         stored=stored,
         category_row=category,
+        digest=digest_request(data),
     )
 
 

@@ -2,7 +2,8 @@
 
 It rings the doorbell for every channel with due pending work (a task lost with Redis, a
 publish that failed, a send_at that came due, a backoff too long for a Celery countdown) and
-settles deliveries whose worker vanished mid-send."""
+settles deliveries whose worker vanished mid-send. Due digests (or digests whose flush
+lease ran out) get their stream rung too."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from django.db import connection
 
 from notify.models.notifications import Priority
 from notify.services.audiences import broadcasts_resume
-from notify.services.doorbell import STANDARD, URGENT, bell_ring
+from notify.services.digest_flush import digests_due
+from notify.services.digests import STREAM as DIGESTS
+from notify.services.doorbell import STANDARD, URGENT, bell_ring, stream_ring
 from notify.services.reconcile import deliveries_reconcile
 
 logger = logging.getLogger(__name__)
@@ -67,4 +70,7 @@ def deliveries_sweep() -> SweepReport:
         for lane in lanes:
             if bell_ring(channel=channel, lane=lane, force=True):
                 rung.append(f"{channel}/{lane}")
+    if digests_due():
+        stream_ring(DIGESTS)
+        rung.append(DIGESTS)
     return SweepReport(rung=rung, expired=len(expired), reconciled=reconciled)

@@ -28,6 +28,10 @@ NOTIFY_URGENT_RESERVE = env.int("NOTIFY_URGENT_RESERVE", default=8)
 NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=3.0)
 # A claimed delivery whose worker vanished is looked at again after its lease runs out.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
+# Digests (notify/services/digest_flush.py): flushes in flight per worker process, and how
+# long a flush claim holds a digest before another worker may take it over.
+NOTIFY_DIGEST_CONCURRENCY = env.int("NOTIFY_DIGEST_CONCURRENCY", default=8)
+NOTIFY_DIGEST_LEASE_SECONDS = env.int("NOTIFY_DIGEST_LEASE_SECONDS", default=60)
 # An SMS whose send reply was lost waits this long for a status callback before the sweeper
 # asks Twilio whether it has the message.
 NOTIFY_RECONCILE_AFTER_SECONDS = env.float("NOTIFY_RECONCILE_AFTER_SECONDS", default=30.0)
