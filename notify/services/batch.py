@@ -26,6 +26,7 @@ from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.models.templates import Template
+from notify.services.digests import digest_preview, digests_join_items
 from notify.services.doorbell import bells_ring_for
 from notify.services.facts import Facts
 from notify.services.notifications import (
@@ -216,6 +217,8 @@ class _Run:
             return [], []
         notifications = [planned[r.index][0] for r in ready]
         deliveries = [d for r in ready for d in planned[r.index][1]]
+        items = [(r.item.data, *planned[r.index], r.category) for r in ready]
+        digests_join_items(api_key=self.api_key, items=items)
         Notification.objects.bulk_create(notifications)
         Delivery.objects.bulk_create(deliveries)
         for r in ready:
@@ -232,7 +235,11 @@ class _Run:
         category = self._categories[data.get("category") or GENERAL]
         critical = is_critical(category=category, priority=priority_of(data))
         draft = notification_draft(
-            tenant=self.tenant, data=data, known=known, critical=critical, resolve=self._resolve
+            tenant=self.tenant,
+            data=digest_preview(data),
+            known=known,
+            critical=critical,
+            resolve=self._resolve,
         )
         return _Ready(index, item, draft, category, critical)
 

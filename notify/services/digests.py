@@ -129,6 +129,21 @@ def digests_join(
     return len(wanted)
 
 
+def digests_join_items(
+    *, api_key: Any, items: Sequence[tuple[dict[str, Any], Notification, list[Delivery], Any]]
+) -> None:
+    """digests_join for notifications that each came with their own request (a batch):
+    (validated request, notification, planned deliveries, category row)."""
+    for data, notification, planned, category in items:
+        digests_join(
+            tenant=notification.tenant,
+            api_key=api_key,
+            request=digest_request(data),
+            joins=[(notification, notification.recipient, planned)],
+            category=category,
+        )
+
+
 def _rules(
     request: DigestRequest, category: Category | None, people: list[Recipient]
 ) -> dict[Any, tuple[str, str, int]]:

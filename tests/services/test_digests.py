@@ -65,9 +65,7 @@ def test_messages_with_one_key_are_sent_as_one_email_listing_all_of_them(api: AP
     assert flushed.status == "sent"
     sent = Notification.objects.get(pk=flushed.notification_id)
     assert sent.content["email"]["subject"] == "3 new comments"
-    assert sent.content["email"]["text"] == (
-        "user0: comment 0\nuser1: comment 1\nuser2: comment 2"
-    )
+    assert sent.content["email"]["text"] == ("user0: comment 0\nuser1: comment 1\nuser2: comment 2")
     (delivery,) = sent.deliveries.all()
     assert (delivery.status, delivery.to) == ("pending", "ada@example.com")
     body = api.get(f"/api/v1/notifications/{first['id']}/").json()
@@ -160,7 +158,7 @@ def test_a_digest_needs_a_template(api: APIClient) -> None:
 
 
 def test_tenants_never_share_a_digest(api: APIClient) -> None:
-    other_key, secret = api_key_create(name="other", tenant="other")
+    _, secret = api_key_create(name="other", tenant="other")
     Template.objects.create(tenant="other", key="comments", content=COMMENTS)
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -226,11 +224,31 @@ def test_a_broadcast_chunk_joins_each_recipient_to_their_own_digest(
     people = [(f"b:{i}", {"id": f"p{i}", "email": f"p{i}@example.com"}) for i in range(3)]
     for _ in range(2):  # two broadcasts: the second joins the digests the first opened
         people = [(f"{key}x", person) for key, person in people]
-        notifications_fan_out(
-            api_key=api_key[0], request=request, people=people, broadcast_id=None
-        )
+        notifications_fan_out(api_key=api_key[0], request=request, people=people, broadcast_id=None)
     assert Digest.objects.count() == 3
     assert sorted(Digest.objects.values_list("count", flat=True)) == [2, 2, 2]
     held = Delivery.objects.filter(notification__digest__isnull=False)
     assert {(d.status, d.error_code) for d in held} == {("pending", "digest")}
     assert held.count() == 6
+
+
+def test_batch_items_join_digests_like_single_ones(api: APIClient) -> None:
+    _comment(api, 0)
+    items = [
+        {
+            "recipient": {"id": "ada", "email": "ada@example.com"},
+            "template": "comments",
+            "data": {"author": f"user{n}", "body": f"comment {n}"},
+            "digest": {"key": "post-1", "window": "10m"},
+        }
+        for n in (1, 2)
+    ]
+    for item in items:  # one item per batch: a batch holds one item per recipient per round
+        response = api.post(
+            "/api/v1/notifications/batch/", {"notifications": [item]}, format="json"
+        )
+        assert response.status_code in (200, 202, 207), response.content
+    assert Digest.objects.get().count == 3
+    (flushed,) = _flush_all()
+    sent = Notification.objects.get(pk=flushed.notification_id)
+    assert sent.content["email"]["subject"] == "3 new comments"
