@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 
 from notify.models import ApiKey, Delivery, Notification, Recipient
 from notify.services.apikeys import api_key_create
+from tests.conftest import Stack
+from tests.harness import Sandbox, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -232,7 +234,7 @@ def test_a_batch_may_be_larger_than_a_single_create_body(producer: APIClient) ->
 
 
 def test_the_rate_limit_counts_items_not_requests(db: Any) -> None:
-    key, raw = api_key_create(name="limited", rate_limit="5/m")
+    _, raw = api_key_create(name="limited", rate_limit="5/m")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
@@ -287,3 +289,45 @@ def test_a_batch_costs_a_bounded_number_of_queries(producer: APIClient) -> None:
 
     few = queries(10)  # also the key's first use, which records it
     assert queries(200) <= few
+
+
+@pytest.mark.e2e
+def test_a_batch_reaches_the_providers_through_the_real_worker(
+    producer: APIClient, stack: Stack, sandbox: Sandbox
+) -> None:
+    items = [
+        {
+            "recipient": {"id": "b-mail", "email": "mail@example.com"},
+            "content": {"email": {"subject": "Order 1 shipped", "text": "Tracking: 1Z"}},
+        },
+        {"recipient": {"id": "b-bad", "email": "nope"}, "content": {"sms": {"text": "x"}}},
+        {
+            "recipient": {"id": "b-sms", "phone": "+14155552671"},
+            "content": {"sms": {"text": "Your code is 123456"}},
+            "idempotency_key": "otp-1",
+        },
+        {
+            "recipient": {"id": "b-push", "push_tokens": ["batch-token-1"]},
+            "content": {"push": {"title": "Driver nearby"}},
+        },
+    ]
+
+    results = _post(producer, items).json()["results"]
+
+    assert [r["status"] for r in results] == [202, 400, 202, 202]
+    ids = {
+        r["index"]: r["notification"]["deliveries"][0]["id"] for r in results if "notification" in r
+    }
+
+    def sent() -> bool:
+        done = Delivery.objects.filter(id__in=ids.values(), status="sent").count()
+        return done == len(ids)
+
+    wait_for(sent, timeout=30, what="the batch's deliveries to be sent")
+    email = sandbox.accepted(provider="smtp", delivery_id=ids[0])
+    assert [m["body"]["subject"] for m in email] == ["Order 1 shipped"]
+    sms = sandbox.accepted(provider="twilio", delivery_id=ids[2])
+    assert [(m["to"], m["body"]["Body"]) for m in sms] == [("+14155552671", "Your code is 123456")]
+    push = sandbox.accepted(provider="fcm", delivery_id=ids[3])
+    assert push[0]["body"]["notification"]["title"] == "Driver nearby"
+    assert not sandbox.messages(to="nope")

@@ -88,3 +88,17 @@ def test_the_idempotency_key_says_it_is_scoped_to_the_tenant(db: Any) -> None:
 
     assert header["in"] == "header"
     assert "Scoped to the tenant, not to the API key" in header["description"]
+
+
+def test_the_schema_documents_the_batch_endpoint(db: Any) -> None:
+    schema = _schema()
+
+    post = schema["paths"]["/api/v1/notifications/batch/"]["post"]
+    assert {"200", "400", "413", "429"} <= post["responses"].keys()
+    components = schema["components"]["schemas"]
+    item = components["BatchItemInputRequest"]
+    assert {"recipient", "channels", "template", "content", "idempotency_key"} <= set(
+        item["properties"]
+    )
+    result = components["BatchResult"]["properties"]
+    assert {"index", "status", "replayed", "notification", "error"} <= set(result)
