@@ -53,12 +53,14 @@ def backoff_delay(*, attempts: int, base: float, cap: float) -> float:
 
 @dataclass
 class Claimed:
-    """What a claim took: items to send under `token`, or how long nothing may be taken
+    """What a claim took: items to send under `token`; `more` when it took all it asked for
+    (so more may be due: claim again as sends complete); or how long nothing may be taken
     (`wait` > 0: rate limit, open circuit; math.inf: paused until an operator resumes)."""
 
     items: list[Any] = field(default_factory=list)
     token: Any = None
     wait: float = 0.0
+    more: bool = False
 
 
 class Stream(Protocol):
@@ -79,7 +81,9 @@ class Stream(Protocol):
 class _State:
     stream: Stream
     in_flight: int = 0
-    busy: bool = False  # the last claim found work: completions trigger the next claim
+    # The last claim may have left work behind: completions trigger the next claim. When it
+    # did not, new work rings (doorbell.py), so no claim is needed until then.
+    busy: bool = False
     done: list[tuple[Any, Any, Any]] = field(default_factory=list)
     oldest_done: float = 0.0
     retry_at: float = 0.0  # recording failed: not before this
@@ -205,16 +209,14 @@ class Dispatcher:
             close_old_connections()
             self._timers[stream.name] = time.monotonic() + _ERROR_BACKOFF_SECONDS
             return
-        state.busy = bool(claimed.items)
-        if claimed.wait > 0 and not claimed.items:
-            if claimed.wait != float("inf"):  # an operator's resume rings
-                self._timers[stream.name] = time.monotonic() + min(claimed.wait, 60.0) + 0.05
-            return
+        state.busy = claimed.more
+        if claimed.wait > 0 and claimed.wait != float("inf"):  # an operator's resume rings
+            self._timers[stream.name] = time.monotonic() + min(claimed.wait, 60.0) + 0.05
         for item in claimed.items:
             state.in_flight += 1
             self._in_flight += 1
             self._pool.submit(self._send, stream, claimed.token, item)
-        if len(claimed.items) >= room:
+        if claimed.more and len(claimed.items) >= room:
             self._recruit(state)
 
     def _recruit(self, state: _State) -> None:

@@ -83,17 +83,20 @@ class DeliveryStream:
         if not granted:
             return Claimed(wait=wait)
         token, deliveries = deliveries_claim(channel=self.channel, lane=self.lane, limit=granted)
+        more = len(deliveries) >= granted
         if not deliveries:
             # Deliveries whose worker died go one at a time: if one of them is what kills
             # workers, it takes down no one else, and runs out of attempts alone.
             token, deliveries = deliveries_claim(
                 channel=self.channel, lane=self.lane, limit=1, quarantined=True
             )
+            more = bool(deliveries)
         rate_give_back(provider=provider, count=granted - len(deliveries))
         # A bounce or STOP may have arrived since the notification was accepted.
         known = _suppressed_now(self.channel, deliveries)
         items = [Send(d, _message(d, provider), known.get(d.id)) for d in deliveries]
-        return Claimed(items=items, token=token)
+        # The provider's rate cut this claim short: come back when it allows more.
+        return Claimed(items=items, token=token, more=more, wait=wait if granted < room else 0)
 
     def send(self, item: Send) -> SendResult:
         if item.known:

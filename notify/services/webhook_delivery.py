@@ -246,7 +246,8 @@ class WebhookStream:
         self.limit = limit
 
     def claim(self, room: int) -> Claimed:
-        return Claimed(items=webhook_deliveries_claim(limit=room))
+        rows = webhook_deliveries_claim(limit=room)
+        return Claimed(items=rows, more=len(rows) >= room)
 
     def send(self, item: WebhookDelivery) -> Outcome:
         return _attempt(item)
