@@ -1,12 +1,24 @@
-"""The retry policy: exponential backoff with full jitter, and a provider's Retry-After."""
+"""The retry policy (exponential backoff with full jitter, a provider's Retry-After) and
+provider protection as outcomes are recorded: a 429's two halves and the breaker's policy."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
+import redis
 from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 
-from notify.services.outcomes import retry_delay
+from channels import DeliveryError
+from notify.models import Delivery, DeliveryAttempt
+from notify.services.outcomes import deliveries_record, retry_delay
+from notify.services.providers import breaker_state
+from notify.services.sending import DeliveryStream, deliveries_claim
+from tests.services import rows
+from tests.services.rows import forget_provider_state
 
 DRAWS = 400
 
@@ -48,3 +60,95 @@ def test_a_retry_after_of_zero_changes_nothing() -> None:
     delays = [retry_delay(attempts=3, retry_after=0) for _ in range(DRAWS)]
 
     assert all(0 <= d <= 0.8 for d in delays)
+
+
+# --- provider protection: the 429 path and the breaker -----------------------------------
+
+
+@pytest.fixture
+def clean_redis(redis_db: redis.Redis) -> redis.Redis:
+    forget_provider_state(redis_db)
+    return redis_db
+
+
+def _record_sms(count: int, error: DeliveryError | None, name: str) -> list[Delivery]:
+    """Claim `count` due SMS deliveries and record the same result for each."""
+    notification = rows.notification_for(name)
+    rows.deliveries(notification, count, channel="sms", to="+1415555020{i}")
+    token, claimed = deliveries_claim(channel="sms", lane="standard", limit=count)
+    deliveries_record(
+        channel="sms",
+        token=token,
+        deliveries=claimed,
+        results=[rows.result(d, "twilio", error) for d in claimed],
+    )
+    return claimed
+
+
+def _throttled(retry_after: float) -> DeliveryError:
+    return DeliveryError(
+        "429 Too Many Requests", code="http_429", retry_after=retry_after, throttled=True
+    )
+
+
+def test_a_429_pauses_the_provider_so_no_other_delivery_is_claimed(
+    db: Any, clean_redis: redis.Redis
+) -> None:
+    notification = rows.notification_for("u-429-others")
+    others = rows.deliveries(notification, 3, channel="sms", to="+1415555030{i}")
+    _record_sms(1, _throttled(30), "u-429")
+    stream = DeliveryStream(channel="sms", lane="standard", limit=10)
+
+    claimed = stream.claim(10)
+
+    assert claimed.items == []
+    assert 25 < claimed.wait <= 30
+    untouched = Delivery.objects.filter(id__in=[d.id for d in others])
+    assert set(untouched.values_list("status", "attempts")) == {("pending", 0)}
+
+
+def test_a_429_holds_the_throttled_delivery_itself_until_its_retry_after(
+    db: Any, clean_redis: redis.Redis
+) -> None:
+    """Without the provider's pause (it expired early, or Redis lost it), the throttled
+    delivery still waits as asked, and the refused attempt is not counted against it."""
+    before = timezone.now()
+    [throttled] = _record_sms(1, _throttled(30), "u-429-self")
+    clean_redis.delete("notify:pause:twilio")
+
+    row = Delivery.objects.get(id=throttled.id)
+    assert (row.status, row.attempts, row.error_code) == ("pending", 0, "http_429")
+    assert before + timedelta(seconds=29) <= row.next_attempt_at
+    assert row.next_attempt_at <= timezone.now() + timedelta(seconds=31)
+    assert deliveries_claim(channel="sms", lane="standard", limit=10)[1] == []
+    [attempt] = DeliveryAttempt.objects.filter(delivery=row)
+    assert (attempt.outcome, attempt.error_code) == ("transient", "http_429")
+
+
+@pytest.mark.parametrize(
+    ("error", "state"),
+    [
+        (DeliveryError("invalid number", permanent=True, code="21211"), "closed"),
+        (DeliveryError("503 from Twilio", code="http_503"), "open"),
+        (DeliveryError("bad credentials", config=True, code="20003"), "open"),
+    ],
+    ids=["permanent-errors-are-about-the-message", "transient", "config"],
+)
+def test_the_breaker_counts_provider_failures_but_not_permanent_message_errors(
+    db: Any, clean_redis: redis.Redis, error: DeliveryError, state: str
+) -> None:
+    _record_sms(settings.NOTIFY_BREAKER_MIN_CALLS, error, f"u-breaker-{state}-{error.code}")
+    notification = rows.notification_for(f"u-after-{error.code}")
+    rows.deliveries(notification, 1, channel="sms", to="+14155550400")
+
+    claimed = DeliveryStream(channel="sms", lane="standard", limit=10).claim(10)
+
+    assert breaker_state(provider="twilio") == state
+    assert len(claimed.items) == (1 if state == "closed" else 0)
+
+
+def test_successes_keep_the_breaker_closed(db: Any, clean_redis: redis.Redis) -> None:
+    _record_sms(settings.NOTIFY_BREAKER_MIN_CALLS, None, "u-breaker-ok")
+
+    assert breaker_state(provider="twilio") == "closed"
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}

@@ -11,13 +11,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
 from django.utils import timezone
 
 from channels import DeliveryError
 from notify.models import Delivery, DeliveryAttempt, Device, Notification, Recipient
 from notify.models.notifications import Priority
 from notify.services.outcomes import SendResult, deliveries_record
-from notify.services.sending import deliveries_claim
+from notify.services.providers import provider_pause
+from notify.services.sending import DeliveryStream, deliveries_claim
+from notify.services.suppressions import suppression_add
+from tests.harness import Sandbox
+from tests.services import rows
+from tests.services.rows import forget_provider_state
 
 
 @pytest.fixture
@@ -357,3 +363,83 @@ def test_concurrent_claims_on_two_connections_never_take_the_same_delivery(
     assert first_ids | second_ids == created
     attempts = Delivery.objects.filter(id__in=created).values_list("attempts", flat=True)
     assert set(attempts) == {1}
+
+
+def test_an_address_suppressed_after_accept_is_skipped_at_send_and_never_reaches_the_provider(
+    db: Any, sandbox: Sandbox, redis_db: redis.Redis
+) -> None:
+    """A bounce (or STOP) recorded between the API's accept and the claim: the claim sees it
+    and the message is never sent; the other addresses go out as usual."""
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-late-bounce")
+    kept, bounced = rows.deliveries(notification, 2, to="late-{i}@example.com")
+    suppression_add(
+        tenant="default", channel="email", address="LATE-1@example.com", reason="bounced"
+    )
+    # Another tenant's suppression of the kept address is not this tenant's business.
+    suppression_add(tenant="other", channel="email", address=kept.to, reason="bounced")
+    stream = DeliveryStream(channel="email", lane="standard", limit=10)
+
+    claimed = stream.claim(10)
+    stream.record([(claimed.token, item, stream.send(item)) for item in claimed.items])
+
+    skipped, sent = Delivery.objects.get(id=bounced.id), Delivery.objects.get(id=kept.id)
+    assert (skipped.status, skipped.error_code) == ("skipped", "suppressed")
+    assert "bounced" in skipped.last_error and skipped.lease_token is None
+    assert not DeliveryAttempt.objects.filter(delivery=skipped).exists()
+    assert (sent.status, sent.provider) == ("sent", "smtp")
+    assert [m["to"] for m in sandbox.messages(provider="smtp")] == [kept.to]
+
+
+def test_the_one_task_per_delivery_baseline_also_skips_a_late_suppression(
+    db: Any, sandbox: Sandbox, redis_db: redis.Redis
+) -> None:
+    from notify.services.sending import deliveries_send
+
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-late-stop")
+    kept, stopped = rows.deliveries(notification, 2, to="base-{i}@example.com")
+    suppression_add(tenant="default", channel="email", address=stopped.to, reason="bounced")
+    token, claimed = deliveries_claim(channel="email", lane="standard", limit=10)
+
+    deliveries_send(channel="email", token=token, deliveries=claimed)
+
+    statuses = dict(
+        Delivery.objects.filter(id__in=[kept.id, stopped.id]).values_list("to", "status")
+    )
+    assert statuses == {kept.to: "sent", stopped.to: "skipped"}
+    [received] = sandbox.accepted(provider="smtp")
+    assert received["to"] == kept.to
+    assert received["delivery_id"] == str(kept.id)
+
+
+def test_a_claim_waits_while_the_only_provider_is_paused_and_takes_nothing(
+    db: Any, redis_db: redis.Redis
+) -> None:
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-paused")
+    rows.deliveries(notification, 2, channel="sms", to="+1415555010{i}")
+    provider_pause(provider="twilio", seconds=20)
+    stream = DeliveryStream(channel="sms", lane="standard", limit=10)
+
+    claimed = stream.claim(10)
+
+    assert claimed.items == [] and 15 < claimed.wait <= 20
+    assert set(Delivery.objects.filter(channel="sms").values_list("status", "attempts")) == {
+        ("pending", 0)
+    }
+
+
+def test_email_fails_over_to_the_next_provider_while_the_first_is_paused(
+    db: Any, redis_db: redis.Redis
+) -> None:
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-failover")
+    rows.deliveries(notification, 1, to="fo-{i}@example.com")
+    provider_pause(provider="smtp", seconds=20)
+    stream = DeliveryStream(channel="email", lane="standard", limit=10)
+
+    [item] = stream.claim(10).items
+
+    assert item.message.provider == "postmark"
+    assert item.message.to == "fo-0@example.com"
