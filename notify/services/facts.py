@@ -98,7 +98,7 @@ class Facts:
 def _recent(notifications: Any, since: datetime) -> Any:
     live = Delivery.objects.filter(notification=OuterRef("pk"), status__in=LIVE_STATUSES)
     return (
-        notifications.filter(created_at__gte=since)
+        notifications.filter(created_at__gte=since, digest__isnull=True)  # a digest counts once
         .exclude(priority=Priority.CRITICAL)
         .filter(Exists(live))
     )

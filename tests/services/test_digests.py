@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -252,3 +253,12 @@ def test_batch_items_join_digests_like_single_ones(api: APIClient) -> None:
     (flushed,) = _flush_all()
     sent = Notification.objects.get(pk=flushed.notification_id)
     assert sent.content["email"]["subject"] == "3 new comments"
+
+
+@override_settings(NOTIFY_FREQUENCY_CAP="2/1h")
+def test_a_digest_counts_once_towards_the_frequency_cap(api: APIClient) -> None:
+    for n in range(3):
+        _comment(api, n)
+    (flushed,) = _flush_all()
+    (delivery,) = Notification.objects.get(pk=flushed.notification_id).deliveries.all()
+    assert (delivery.status, delivery.error_code) == ("pending", "")
