@@ -89,6 +89,13 @@ class SandboxHandler:
         # smtplib tries the next mechanism after a 535 (PLAIN, then LOGIN), so one
         # rule use fails the whole connection's login instead of a single attempt.
         self._auth_failed: weakref.WeakSet[Session] = weakref.WeakSet()
+        # Which connection carried each message, so a client's connection reuse shows.
+        self._session_ids: weakref.WeakKeyDictionary[Session, str] = weakref.WeakKeyDictionary()
+
+    def _session_id(self, session: Session) -> str:
+        if session not in self._session_ids:
+            self._session_ids[session] = secrets.token_hex(6)
+        return self._session_ids[session]
 
     def authenticate(
         self,
@@ -168,6 +175,7 @@ class SandboxHandler:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
                 "auth_login": _login(session),
+                "session_id": self._session_id(session),
                 **parsed,
             },
             status=status,
