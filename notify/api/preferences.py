@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from notify.api.auth import HasScope, caller_key
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
+from notify.services.digest_rules import BadRule, rule_check
 from notify.services.preferences import (
     CHANNELS,
     UnknownCategory,
@@ -28,18 +29,31 @@ _CHANNEL_FLAGS = serializers.DictField(child=serializers.BooleanField())
 
 class PreferencesSerializer(serializers.Serializer):
     categories = serializers.DictField(
-        child=serializers.DictField(child=serializers.BooleanField()),
-        help_text='{"marketing": {"email": false, "sms": true}}; unknown categories are 400',
+        child=serializers.DictField(),
+        help_text='{"marketing": {"email": false, "sms": true, "digest": "daily@18:00"}}: '
+        "channels on or off, and optionally a digest (a schedule or a window; null: one by "
+        "one) instead of each message as it comes; unknown categories are 400",
     )
 
-    def validate_categories(self, value: dict[str, dict[str, bool]]) -> dict[str, Any]:
-        for key, channels in value.items():
-            unknown = set(channels) - set(CHANNELS)
+    def validate_categories(self, value: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        flag = serializers.BooleanField()
+        out: dict[str, dict[str, Any]] = {}
+        for key, choices in value.items():
+            unknown = set(choices) - {*CHANNELS, "digest"}
             if unknown:
                 raise serializers.ValidationError(
                     f"{key}: unknown channel(s) {', '.join(sorted(unknown))}"
                 )
-        return value
+            out[key] = {c: flag.run_validation(v) for c, v in choices.items() if c != "digest"}
+            if "digest" in choices:
+                rule = choices["digest"] or ""
+                try:
+                    if rule:
+                        rule_check(str(rule))
+                except BadRule as exc:
+                    raise serializers.ValidationError(f"{key}: digest: {exc}") from exc
+                out[key]["digest"] = rule
+        return out
 
 
 @extend_schema(tags=["recipients"])

@@ -73,8 +73,9 @@ def digest_preview(data: dict[str, Any]) -> dict[str, Any]:
     render is the caller's 400 now, not a failed flush later."""
     if not data.get("digest") or not data.get("template"):
         return data
-    item = {"notification_id": "", "created_at": "", "data": data.get("data") or {}}
-    return {**data, "data": {**item["data"], "digest": {"count": 1, "items": [item]}}}
+    own: dict[str, Any] = data.get("data") or {}
+    item = {"notification_id": "", "created_at": "", "data": own}
+    return {**data, "data": {**own, "digest": {"count": 1, "items": [item]}}}
 
 
 Join = tuple[Notification, Recipient, list[Delivery]]
