@@ -1,5 +1,6 @@
 """The page behind an unsubscribe link: GET asks, POST does (a mail client's RFC 8058
-one-click POST included). The token is the only credential; an expired one gets 410 and a
+one-click POST included), or, as the preference center's other choice, keeps the
+category as a daily digest. The token is the only credential; an expired one gets 410 and a
 page that says so, a forged one 404."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from notify.services.unsubscribe import (
     BadLink,
     ExpiredLink,
     unsubscribe_apply,
+    unsubscribe_digest,
     unsubscribe_read,
 )
 
@@ -22,6 +24,10 @@ from notify.services.unsubscribe import (
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
+        if request.method == "POST" and request.POST.get("choice") == "digest":
+            _, category, rule = unsubscribe_digest(token=token)
+            context = {"digested": True, "category": category, "at": rule.split("@")[-1]}
+            return render(request, "notify/unsubscribe.html", context)
         if request.method == "POST":
             _, category = unsubscribe_apply(token=token)
             return render(request, "notify/unsubscribe.html", {"done": True, "category": category})

@@ -25,10 +25,12 @@ from django.core import signing
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.services.policy import GENERAL
-from notify.services.preferences import preferences_set
+from notify.services.preferences import digest_choice_set, preferences_set
 
 _SALT = "notify.unsubscribe"
 _DAY = 86_400
+# What the page offers instead of unsubscribing: the category as one email a day.
+DIGEST_OFFER = "daily@18:00"
 
 
 class BadLink(Exception):
@@ -87,6 +89,15 @@ def unsubscribe_apply(*, token: str) -> tuple[Recipient, str]:
         Category.objects.get_or_create(tenant=recipient.tenant, key=category)
     preferences_set(recipient=recipient, choices={category: {"email": False}})
     return recipient, category
+
+
+def unsubscribe_digest(*, token: str) -> tuple[Recipient, str, str]:
+    """The preference center's other answer: keep the link's category, as one digest a day
+    (DIGEST_OFFER in the recipient's time zone) instead of message by message."""
+    recipient, category = unsubscribe_read(token=token)
+    found, _ = Category.objects.get_or_create(tenant=recipient.tenant, key=category)
+    digest_choice_set(recipient=recipient, category=found, rule=DIGEST_OFFER)
+    return recipient, category, DIGEST_OFFER
 
 
 def _max_age() -> int:
