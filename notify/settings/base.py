@@ -147,6 +147,10 @@ SPECTACULAR_SETTINGS = {
 
 # Requests per API key; "" disables. DRF syntax: N/s, N/m, N/h.
 NOTIFY_API_RATE = env.str("NOTIFY_API_RATE", default="100/s")
+# Each web process remembers a checked API key this long instead of querying per request:
+# the bound on how late a revocation or a new rate limit reaches the other processes. 0: no
+# cache.
+NOTIFY_API_KEY_CACHE_SECONDS = env.float("NOTIFY_API_KEY_CACHE_SECONDS", default=10.0)
 
 CACHES = {
     "default": {
