@@ -1,0 +1,308 @@
+"""What each README example is checked against: the status and fields the README shows, then
+what a reader would look at next (the sandbox, the API, their webhook receiver). Used, in
+README order, by test_readme_examples.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from notify.stack.banner import Urls, banner
+from tests.docs.examples import (
+    ROOT,
+    Answer,
+    Block,
+    Inline,
+    Shell,
+    answer_shape,
+    json_keys,
+    mismatches,
+)
+from tests.docs.receiver import Received, Receiver
+from tests.harness import Sandbox, wait_for
+
+# The rows of a recipient file the README's import answer describes: 42 exists (the quick
+# start made it) and changes, one is new, and the third, 43, has a number no phone can have.
+PEOPLE_CSV = "id,email,phone\n42,ada.lovelace@example.com,\n44,grace@example.com,+14155550123\n43,,+15550000000\n"
+FLOWER = "5555"  # not started by the tests: Flower is a third-party UI over the same broker
+
+
+@dataclass
+class Reader:
+    web: str
+    sandbox: Sandbox
+    shell: Shell
+    http: requests.Session
+    receiver: Receiver
+    env: dict[str, str]
+    notification_id: str = ""
+    webhook_secret: str = ""
+    events: list[Received] = field(default_factory=list)
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.http.request(method, f"{self.web}{path}", timeout=15, **kwargs)
+
+    def notification(self, notification_id: str) -> dict[str, Any]:
+        return dict(self.api("GET", f"/api/v1/notifications/{notification_id}/").json())
+
+    def send(self, body: dict[str, Any]) -> str:
+        response = self.api("POST", "/api/v1/notifications/", json=body)
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    def settled(
+        self, notification_id: str, *, final: frozenset[str] = frozenset({"sent", "failed"})
+    ) -> list[dict[str, Any]]:
+        def done() -> list[dict[str, Any]] | None:
+            deliveries = self.notification(notification_id)["deliveries"]
+            return deliveries if all(d["status"] in final for d in deliveries) else None
+
+        return wait_for(done, timeout=30, interval=0.2, what=f"{notification_id} to settle")
+
+
+def _run(reader: Reader, block: Block) -> list[tuple[str, Answer]]:
+    return [(c.answer, a) for c, a in reader.shell.run_block(block) if a is not None]
+
+
+def _as_documented(
+    answer: Answer, documented: str, *, status: int, loose: frozenset[str] = frozenset()
+) -> Any:
+    assert answer.status == status, answer.body
+    body = answer.json()
+    if documented.strip():
+        assert mismatches(answer_shape(documented), body, loose=loose) == []
+    return body
+
+
+def banner_urls_answer(reader: Reader, block: Block) -> None:
+    """The banner's rows are the ones `make run` prints, and every URL in it answers."""
+    real = banner(
+        Urls(web=reader.web, flower="http://127.0.0.1:5555", sandbox=reader.sandbox.url),
+        admin_password="x",
+        api_key="ntf_x",
+        flower_password_at=".data/flower-password",
+        public_url=reader.web,
+        database_url="postgres://db",
+        redis_url="redis://r",
+        workers="celery@host",
+        templates=("welcome",),
+    )
+    labels = [line[2:11].strip() for line in block.text.splitlines()[1:] if line.strip()]
+    printed = [line[2:11].strip() for line in real.splitlines()]
+    assert labels == [label for label in printed if label in labels], (labels, printed)
+    urls = sorted(set(re.findall(r"http://127\.0\.0\.1:\d+/\S*", block.text)))
+    assert len(urls) >= 6
+    for url in urls:
+        if f":{FLOWER}/" in url:
+            continue
+        local = reader.shell.substitute(url)
+        response = requests.get(local, timeout=15, allow_redirects=False)
+        login = response.status_code == 302 and "/admin/login/" in response.headers["Location"]
+        assert response.status_code == 200 or login, (url, response.status_code)
+
+
+def quick_start_send(reader: Reader, block: Block) -> None:
+    ((_, answer),) = _run(reader, block)
+    body = _as_documented(answer, "", status=202)  # "The answer is `202 Accepted`"
+    assert sorted(d["channel"] for d in body["deliveries"]) == ["email", "push", "sms"]
+    assert {d["status"] for d in body["deliveries"]} == {"pending"}
+    reader.notification_id = body["id"]
+
+
+def quick_start_sent(reader: Reader, block: Block) -> None:
+    """ "A moment later they are all `sent`", and the sandbox shows what the providers got."""
+    reader.shell.replacements["<id>"] = reader.notification_id
+
+    def all_sent() -> Any:
+        ((_, answer),) = _run(reader, block)
+        body = _as_documented(answer, "", status=200)
+        return body if {d["status"] for d in body["deliveries"]} == {"sent"} else None
+
+    wait_for(all_sent, timeout=30, interval=0.3, what="the quick start's deliveries to be sent")
+    (email,) = reader.sandbox.accepted(provider="smtp", to="ada@example.com")
+    assert email["summary"] == "Your password changed"
+    (sms,) = reader.sandbox.accepted(provider="twilio", to="+14155552671")
+    assert sms["body"]["Body"] == "Your password changed. Was it you?"
+    (push,) = reader.sandbox.accepted(provider="fcm", to="device-token-1")
+    assert push["body"]["notification"] == {"title": "Password changed", "body": "Was it you?"}
+    page = requests.get(f"{reader.sandbox.url}/", timeout=10).text
+    assert "Your password changed" in page and "ada@example.com" in page
+
+
+def fault_then_three_attempts(reader: Reader, block: Block) -> None:
+    """ "The next SMS is retried twice with backoff, then sent. The admin shows three attempts."""
+    ((_, answer),) = _run(reader, block)
+    assert answer.status == 201, answer.body
+    sent = reader.send(
+        {"recipient": {"id": "42"}, "channels": ["sms"], "content": {"sms": {"text": "Retried"}}}
+    )
+    (delivery,) = reader.settled(sent)
+    assert (delivery["status"], delivery["attempts"]) == ("sent", 3)
+    hits = reader.sandbox.messages(provider="twilio", delivery_id=delivery["id"])
+    assert sorted(m["status"] for m in hits) == [201, 503, 503]
+
+
+def notification_body_fields_exist(reader: Reader, block: Block) -> None:
+    """The body's shape has alternatives (`critical|high|…`, template or content), so it is
+    not sent; every field it names must be one the API's OpenAPI schema accepts."""
+    schema = requests.get(f"{reader.web}/api/schema/?format=json", timeout=15).json()
+    operation = schema["paths"]["/api/v1/notifications/"]["post"]
+    ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    accepted = _schema_keys(schema, ref.rsplit("/", 1)[1])
+    assert _field_names(json.loads(block.text)) - accepted == set(), sorted(accepted)
+
+
+def _field_names(body: Any) -> set[str]:
+    """Keys at every level, except inside `data` (the caller's own variables)."""
+    if isinstance(body, list):
+        return {name for item in body for name in _field_names(item)}
+    if not isinstance(body, dict):
+        return set()
+    return {k for k in body} | {n for k, v in body.items() if k != "data" for n in _field_names(v)}
+
+
+def _schema_keys(schema: dict[str, Any], name: str) -> set[str]:
+    """Every property name reachable from a component (nested inputs included)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        component = schema["components"]["schemas"][todo.pop()]
+        for key, prop in component.get("properties", {}).items():
+            seen.add(key)
+            refs = re.findall(r'"#/components/schemas/(\w+)"', json.dumps(prop))
+            todo += [r for r in refs if r not in seen]
+            seen |= set(refs)
+    return seen
+
+
+def recipient_import(reader: Reader, block: Block) -> None:
+    (reader.shell.cwd / "people.csv").write_text(PEOPLE_CSV)
+    ((documented, answer),) = _run(reader, block)
+    _as_documented(answer, documented, status=200)
+    # dry_run: nothing stored
+    assert reader.api("GET", "/api/v1/recipients/44/").status_code == 404
+
+
+def template_files_exist(reader: Reader, block: Block) -> None:
+    defaults = ROOT / "templates" / "notify" / "defaults" / "password-reset"
+    assert (defaults / "description.txt").is_file()
+    names = re.findall(r"\b(email|sms|push)\.(\w+)", block.text)
+    assert len(names) >= 7
+    for channel, part in names:
+        assert (defaults / "default" / f"{channel}.{part}").is_file(), (channel, part)
+    assert (defaults / "fr").is_dir()
+
+
+def preferences_after_category(reader: Reader, block: Block) -> None:
+    (category, preferences) = _run(reader, block)
+    _as_documented(category[1], category[0], status=201)
+    _as_documented(preferences[1], preferences[0], status=200)
+    stored = reader.api("GET", "/api/v1/recipients/42/preferences/").json()
+    assert stored["categories"]["marketing"]["email"] is False
+    # "an unknown one is a `400`": the reason the example creates the category first
+    unknown = {"categories": {"newsletter": {"email": False}}}
+    refused = reader.api("PUT", "/api/v1/recipients/42/preferences/", json=unknown)
+    assert (refused.status_code, list(refused.json()["fields"])) == (400, ["categories"])
+
+
+def quiet_hours_set(reader: Reader, inline: Inline) -> None:
+    response = reader.api("PUT", inline.url_path.replace("{id}", "42"), json=inline.body)
+    assert response.status_code == 200, response.text
+    assert {k: response.json()[k] for k in inline.body} == inline.body
+
+
+def replay_failed(reader: Reader, block: Block) -> None:
+    """A failed SMS (the sandbox's magic invalid number), then the README's replay: it moves
+    that delivery, and the worker sends it again with a fresh attempt budget."""
+    failing = reader.send(
+        {
+            "recipient": {"id": "replayed", "phone": "+15005550001"},
+            "content": {"sms": {"text": "Hi"}},
+        }
+    )
+    (delivery,) = reader.settled(failing)
+    assert delivery["status"] == "failed"
+    ((documented, answer),) = _run(reader, block)
+    body = _as_documented(answer, documented, status=202, loose=frozenset({"count"}))
+    assert body["count"] == 1
+    wait_for(
+        lambda: len(reader.sandbox.messages(provider="twilio", delivery_id=delivery["id"])) == 2,
+        what="the replayed SMS to be sent again",
+    )
+
+
+def channel_pause_and_resume(reader: Reader, inline: Inline) -> None:
+    """Your channel pause holds your SMS back (pending, no attempt) while email goes on;
+    resume sends it. A provider pause needs the platform scope."""
+    response = reader.api("POST", inline.url_path, json=inline.body)
+    assert response.status_code == 200, response.text
+    held = reader.send(
+        {"recipient": {"id": "42"}, "channels": ["sms"], "content": {"sms": {"text": "Held"}}}
+    )
+    other = reader.send(
+        {
+            "recipient": {"id": "42"},
+            "channels": ["email"],
+            "content": {"email": {"subject": "Goes", "text": "on"}},
+        }
+    )
+    reader.settled(other)
+    time.sleep(1.5)  # a sweep (every 1 s here) has rung for the held SMS too
+    (delivery,) = reader.notification(held)["deliveries"]
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 0)
+    resumed = reader.api("POST", inline.url_path.replace("/pause/", "/resume/"), json={})
+    assert resumed.status_code == 200, resumed.text
+    assert reader.settled(held)[0]["status"] == "sent"
+    provider = reader.api("POST", "/api/v1/providers/twilio/pause/", json={"reason": "x"})
+    assert provider.status_code == 403, provider.text
+
+
+def webhook_registered_and_called(reader: Reader, block: Block) -> None:
+    ((documented, answer),) = _run(reader, block)
+    endpoint = _as_documented(answer, documented, status=201)
+    reader.webhook_secret = endpoint["secret"]
+    sent = reader.send(
+        {"recipient": {"id": "42"}, "channels": ["sms"], "content": {"sms": {"text": "Hooked"}}}
+    )
+    reader.settled(sent)
+
+    def delivered() -> list[Received]:
+        return [
+            r for r in reader.receiver.requests if json.loads(r.body)["type"] == "delivery.sent"
+        ]
+
+    reader.events = wait_for(delivered, timeout=30, what="the webhook POST")
+    assert all(r.path == "/hooks/notify" for r in reader.receiver.requests)
+
+
+def webhook_body_as_documented(reader: Reader, block: Block) -> None:
+    (event,) = reader.events
+    body = json.loads(event.body)
+    assert json_keys(block.text) == set(body) | set(body["data"])
+    for header in ("Notify-Webhook-Id", "Notify-Webhook-Timestamp", "Notify-Signature"):
+        assert event.headers.get(header), header
+    assert event.headers["Notify-Webhook-Id"] == body["id"]
+
+
+def webhook_signature_verifies(reader: Reader, block: Block) -> None:
+    """The README's verifier, run on the request Notify really sent: it accepts it and
+    refuses the same body altered or signed with another secret."""
+    code: dict[str, Any] = {}
+    exec(compile(block.text, "README.md", "exec"), code)
+    verify = code["verify_notify_signature"]
+    (event,) = reader.events
+    assert verify(reader.webhook_secret, event.headers, event.body) is True
+    assert verify(reader.webhook_secret, event.headers, event.body + b" ") is False
+    assert verify("whsec_other", event.headers, event.body) is False
+
+
+def development_tree_exists(reader: Reader, block: Block) -> None:
+    for line in block.text.splitlines():
+        name = line.split()[0] if line[:1].strip() else ""
+        if name:
+            assert (ROOT / name).exists(), name
