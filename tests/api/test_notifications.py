@@ -31,6 +31,7 @@ NOTIFICATION_KEYS = {
     "template_version",
     "send_at",
     "strategy",
+    "digest",
     "deliveries",
 }
 DELIVERY_KEYS = {
@@ -93,6 +94,7 @@ def test_it_answers_202_with_exactly_the_contract_shape(api: APIClient) -> None:
     assert body["status"] == "pending"
     assert datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
     assert body["recipient"] == "u-shape"
+    assert body["digest"] is None
     assert len(body["deliveries"]) == 1
     delivery = body["deliveries"][0]
     assert set(delivery) == DELIVERY_KEYS
