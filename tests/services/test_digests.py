@@ -16,6 +16,7 @@ from notify.services.digest_flush import digest_flush, digests_claim
 from notify.services.digests import digests_cancel, digests_flush_now
 from notify.services.fanout import notifications_fan_out
 from notify.services.recipients import recipient_upsert
+from notify.services.sweeper import deliveries_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -262,3 +263,14 @@ def test_a_digest_counts_once_towards_the_frequency_cap(api: APIClient) -> None:
     (flushed,) = _flush_all()
     (delivery,) = Notification.objects.get(pk=flushed.notification_id).deliveries.all()
     assert (delivery.status, delivery.error_code) == ("pending", "")
+
+
+def test_the_sweeper_rings_the_digest_stream_only_when_one_is_due(
+    api: APIClient, redis_db: Any
+) -> None:
+    _comment(api, 1)
+    redis_db.delete("notify:wake:digests", "notify:bell:digests")
+    assert "digests" not in deliveries_sweep().rung
+    digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
+    assert "digests" in deliveries_sweep().rung
+    assert redis_db.llen("notify:wake:digests") == 1
