@@ -3,7 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
@@ -33,6 +35,20 @@ def recipient_merge(*, recipient: Recipient, changes: dict[str, Any]) -> dict[st
     return stale
 
 
+def recipient_find(*, tenant: str, external_id: str) -> Recipient | None:
+    """The stored recipient with `active_tokens`, its active devices' tokens, in the same
+    query: registering a token the recipient already has then costs no round trip."""
+    return (
+        Recipient.objects.filter(tenant=tenant, external_id=external_id)
+        .annotate(
+            active_tokens=ArrayAgg(
+                "devices__token", filter=Q(devices__active=True), default=[], distinct=True
+            )
+        )
+        .first()
+    )
+
+
 def recipient_upsert(
     *, tenant: str, external_id: str, stored: Any = LOOK_UP, **fields: Any
 ) -> Recipient:
@@ -47,9 +63,12 @@ def recipient_upsert(
     stale = recipient_merge(recipient=recipient, changes=changes)
     if stale:
         Recipient.objects.filter(pk=recipient.pk).update(**stale)
+    active = set(getattr(recipient, "active_tokens", None) or ())
     for spec in tokens:
         token, platform = _token_spec(spec)
-        device_register(recipient=recipient, token=token, platform=platform)
+        # Known and active, no platform to record: registering it again changes nothing.
+        if token not in active or platform != "unknown":
+            device_register(recipient=recipient, token=token, platform=platform)
     return recipient
 
 

@@ -15,6 +15,7 @@ from notify.services.digests import digest_preview, digest_request
 from notify.services.facts import category_find
 from notify.services.notifications import Accepted, notification_create
 from notify.services.policy import GENERAL, is_critical
+from notify.services.recipients import recipient_find
 from notify.services.rendering import (
     RenderError,
     RenderLimitError,
@@ -57,7 +58,7 @@ def notification_submit(
     fingerprint: str,
 ) -> Accepted:
     tenant, recipient = api_key.tenant, data["recipient"]
-    stored = Recipient.objects.filter(tenant=tenant, external_id=recipient["id"]).first()
+    stored = recipient_find(tenant=tenant, external_id=recipient["id"])
     # What we already know of the person, overlaid with what this request says.
     known = {
         **recipient_contact(stored),
