@@ -3,7 +3,7 @@ quiet hours, and the "fallback" strategy moving to the next channel after a fail
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -57,8 +57,8 @@ def test_a_suppressed_address_is_skipped_for_its_tenant_only(db: Any) -> None:
 
 def test_quiet_hours_hold_the_delivery_until_they_end(db: Any) -> None:
     now = timezone.now()
-    start = (now - timezone.timedelta(hours=1)).time().replace(microsecond=0)
-    end = (now + timezone.timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    start = (now - timedelta(hours=1)).time().replace(microsecond=0)
+    end = (now + timedelta(hours=1)).time().replace(second=0, microsecond=0)
     person = Recipient.objects.create(
         external_id="q", email="q@example.com", quiet_hours_start=start, quiet_hours_end=end
     )
@@ -67,10 +67,8 @@ def test_quiet_hours_hold_the_delivery_until_they_end(db: Any) -> None:
     [held] = deliveries_plan(notification, person, CONTENT, ["email"])
 
     assert (held.status, held.error_code) == ("pending", "quiet_hours")
-    assert held.next_attempt_at > now + timezone.timedelta(minutes=50)
-    assert held.next_attempt_at.time().replace(
-        tzinfo=None
-    ) == end or held.next_attempt_at.astimezone(timezone.UTC).time() == time(end.hour, end.minute)
+    assert held.next_attempt_at > now + timedelta(minutes=50)
+    assert held.next_attempt_at.astimezone(UTC).time() == end  # no time zone: UTC
 
 
 def test_fallback_plans_the_first_reachable_channel_and_records_the_ones_passed_over(
