@@ -12,7 +12,6 @@ earlier one wrote (the merged contact points, the frequency cap, the key to repl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -252,7 +251,7 @@ class _Run:
         groups: dict[tuple[str, datetime | None], list[_Ready]] = defaultdict(list)
         for r in ready:
             key = r.item.data.get("category") or GENERAL
-            since = None if r.critical else cap_window_start(self._due(r))
+            since = None if r.critical else cap_window_start(r.item.data.get("send_at") or self.now)
             groups[(key, since)].append(r)
         planned = {}
         for (key, since), members in groups.items():
@@ -261,7 +260,8 @@ class _Run:
                 people=[rows[r.item.data["recipient"]["id"]] for r in members],
                 category_key=key,
                 since=since,
-                channels=_channels(members),
+                # Devices and suppressions are read for every channel a member may use.
+                channels={c for r in members for c in r.item.data.get("channels") or CHANNEL_ORDER},
                 category=self._categories[key],
             )
             for r in members:
@@ -291,10 +291,6 @@ class _Run:
             notification, person, r.draft.content, channels, facts=facts
         )
 
-    def _due(self, r: _Ready) -> datetime:
-        send_at: datetime | None = r.item.data.get("send_at")
-        return send_at or self.now
-
     def _find_categories(self, keys: set[str]) -> None:
         wanted = keys - self._categories.keys()
         if not wanted:
@@ -308,11 +304,3 @@ class _Run:
                 tenant=tenant, key=key, locale=locale
             )
         return self._templates[(tenant, key, locale)]
-
-
-def _channels(members: Iterable[_Ready]) -> set[str]:
-    """Every channel any member may use: Facts reads devices and suppressions for these."""
-    wanted: set[str] = set()
-    for r in members:
-        wanted |= set(r.item.data.get("channels") or CHANNEL_ORDER)
-    return wanted
