@@ -96,6 +96,7 @@ class FaultStack:
             "DATABASE_URL": f"postgres://{user}{password}@127.0.0.1:{self.pg.port}/{db['NAME']}",
             "REDIS_URL": self.redis.url,
             "NOTIFY_LEASE_SECONDS": "4",
+            "NOTIFY_DIGEST_LEASE_SECONDS": "4",
             "NOTIFY_MAX_ATTEMPTS": "4",
             "NOTIFY_API_RATE": "",
             "DB_CONNECT_TIMEOUT": "2",
