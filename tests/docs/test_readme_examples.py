@@ -79,6 +79,7 @@ def test_every_readme_example_is_run_or_listed_with_a_reason() -> None:
 
 @pytest.fixture
 def reader(
+    django_db_setup: Any,  # first, so the live server stops before the test database goes
     live_server: Any,
     stack: Stack,
     sandbox: Sandbox,
