@@ -82,7 +82,10 @@ DATABASES = {
 # Persistent connections with a health check: workers survive a Postgres restart without
 # "connection already closed" (reliability.md §1).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A web process may turn the check off (DB_CONN_HEALTH_CHECKS=0): it saves a round trip
+# per request, and a connection Postgres dropped while idle then fails one request with a
+# 503 (nothing stored, Retry-After) before it is replaced.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=True)
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
     "DB_CONNECT_TIMEOUT", default=5
 )
