@@ -260,3 +260,25 @@ def mismatches(
 def json_keys(shape_text: str) -> set[str]:
     """Every object key a JSON-like shape names (`"provider": "smtp" | "fcm"` is no JSON)."""
     return set(re.findall(r'"(\w+)"\s*:', shape_text))
+
+
+def field_names(body: Any) -> set[str]:
+    """Keys at every level of a request body, except inside `data` (the caller's own)."""
+    if isinstance(body, list):
+        return {name for item in body for name in field_names(item)}
+    if not isinstance(body, dict):
+        return set()
+    return set(body) | {n for k, v in body.items() if k != "data" for n in field_names(v)}
+
+
+def schema_fields(schema: dict[str, Any], component: str) -> set[str]:
+    """Every property name an OpenAPI component accepts, through its nested components."""
+    seen: set[str] = set()
+    todo = [component]
+    while todo:
+        for key, prop in schema["components"]["schemas"][todo.pop()].get("properties", {}).items():
+            seen.add(key)
+            refs = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(prop)))
+            todo += [r for r in refs if r not in seen]
+            seen |= refs
+    return seen

@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import yaml
 from django.conf import settings
@@ -198,6 +199,7 @@ def test_every_docs_example_is_run_or_listed_with_a_reason() -> None:
         )
 
 
+@pytest.mark.e2e
 def test_docs_examples_against_the_live_stack(
     django_db_setup: Any,  # first, so the live server stops before the test database goes
     live_server: Any,

@@ -20,10 +20,9 @@ from notify.stack.console import Console
 from tests.conftest import Stack
 from tests.docs import readme_steps as steps
 from tests.docs.examples import ROOT, Block, Inline, Shell, fenced_blocks, inline_requests
+from tests.docs.reader import Reader
 from tests.docs.receiver import Receiver
 from tests.harness import Sandbox
-
-pytestmark = [pytest.mark.e2e]
 
 README = ROOT / "README.md"
 
@@ -33,7 +32,7 @@ NOT_RUNNABLE = {
     "what a reader then uses (the banner's URLs, the demo key file) is run below",
     "your backend ──HTTP──▶": "a diagram of the architecture, not a command",
 }
-Step = Callable[["steps.Reader", Any], None]
+Step = Callable[[Reader, Any], None]
 # Blocks run, by the start of their first line, and what checks them (tests/docs/readme_steps.py).
 RUN: dict[str, Step] = {
     "Notify is up: http://127.0.0.1:8000/": steps.banner_urls_answer,
@@ -85,7 +84,7 @@ def reader(
     sandbox: Sandbox,
     process_env: dict[str, str],
     tmp_path: Path,
-) -> Iterator[steps.Reader]:
+) -> Iterator[Reader]:
     """A newcomer after `make run`: a .data/demo-api-key written as `make run` writes it, a
     shell whose 127.0.0.1:8000 is the live server and 127.0.0.1:8025 the sandbox, and a
     webhook receiver of their own."""
@@ -110,13 +109,14 @@ def reader(
     )
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {key}"
-    yield steps.Reader(
+    yield Reader(
         web=web, sandbox=sandbox, shell=shell, http=http, receiver=receiver, env=process_env
     )
     receiver.close()
 
 
-def test_readme_examples_run_in_order_against_the_live_stack(reader: steps.Reader) -> None:
+@pytest.mark.e2e
+def test_readme_examples_run_in_order_against_the_live_stack(reader: Reader) -> None:
     examples: list[Block | Inline] = [*fenced_blocks(README), *inline_requests(README)]
     ran = []
     for example in sorted(examples, key=lambda e: e.line):
