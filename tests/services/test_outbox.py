@@ -213,3 +213,35 @@ def test_stop_lets_sends_in_flight_finish_and_records_them(engine: Any, sandbox:
     assert (row.status, row.lease_token) == ("sent", None)
     assert len(sandbox.accepted(provider="smtp", delivery_id=str(last.id))) == 1
     assert not dispatcher.alive()  # its threads have ended: it claims nothing more
+
+
+def test_a_wake_starts_this_process_dispatcher_once_and_a_stopped_one_again(
+    engine: Any, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from notify.services import outbox
+
+    monkeypatch.setattr(outbox._process, "factory", None)  # the worker's own, after the test
+    built: list[Dispatcher] = []
+
+    def factory() -> Dispatcher:
+        built.append(engine(("email", "standard", 4), start=False))
+        return built[-1]
+
+    outbox.outbox_configure(factory)
+    notification = rows.notification_for("u-process")
+    first = rows.deliveries(notification, 1, to="first@example.com")
+
+    outbox.outbox_wake("email:standard")
+    wait_for(lambda: _all_sent(first), timeout=10, what="the first send")
+    outbox.outbox_wake("email:standard")
+    outbox.outbox_wake("no-such-stream")  # not served here: ignored
+    assert len(built) == 1 and built[0].alive()
+
+    outbox.outbox_stop(timeout=10)
+    assert not built[0].alive()
+    second = rows.deliveries(notification, 1, to="second@example.com")
+    outbox.outbox_wake("email:standard")
+
+    wait_for(lambda: _all_sent(second), timeout=10, what="the second send")
+    assert len(built) == 2
+    outbox.outbox_stop(timeout=10)

@@ -20,7 +20,7 @@ from notify.models.notifications import Priority
 from notify.services.outcomes import SendResult, deliveries_record
 from notify.services.providers import provider_pause
 from notify.services.sending import DeliveryStream, deliveries_claim
-from notify.services.suppressions import suppression_add
+from notify.services.suppressions import suppressed, suppression_add
 from tests.harness import Sandbox
 from tests.services import rows
 from tests.services.rows import forget_provider_state
@@ -385,6 +385,7 @@ def test_an_address_suppressed_after_accept_is_skipped_at_send_and_never_reaches
 
     skipped, sent = Delivery.objects.get(id=bounced.id), Delivery.objects.get(id=kept.id)
     assert (skipped.status, skipped.error_code) == ("skipped", "suppressed")
+    assert (skipped.provider, skipped.provider_message_id, skipped.sent_at) == ("", "", None)
     assert "bounced" in skipped.last_error and skipped.lease_token is None
     assert not DeliveryAttempt.objects.filter(delivery=skipped).exists()
     assert (sent.status, sent.provider) == ("sent", "smtp")
@@ -399,15 +400,19 @@ def test_the_one_task_per_delivery_baseline_also_skips_a_late_suppression(
     forget_provider_state(redis_db)
     notification = rows.notification_for("u-late-stop")
     kept, stopped = rows.deliveries(notification, 2, to="base-{i}@example.com")
+    [refused] = rows.deliveries(notification, 1, to="gone@bounce.example")  # the sandbox: 550
     suppression_add(tenant="default", channel="email", address=stopped.to, reason="bounced")
     token, claimed = deliveries_claim(channel="email", lane="standard", limit=10)
 
     deliveries_send(channel="email", token=token, deliveries=claimed)
 
-    statuses = dict(
-        Delivery.objects.filter(id__in=[kept.id, stopped.id]).values_list("to", "status")
-    )
-    assert statuses == {kept.to: "sent", stopped.to: "skipped"}
+    ids = [kept.id, stopped.id, refused.id]
+    statuses = dict(Delivery.objects.filter(id__in=ids).values_list("to", "status"))
+    assert statuses == {kept.to: "sent", stopped.to: "skipped", refused.to: "failed"}
+    # The refusal suppressed the address on its channel, for this tenant.
+    assert suppressed(tenant="default", channel="email", addresses=[refused.to]) == {
+        refused.to: "bounced"
+    }
     [received] = sandbox.accepted(provider="smtp")
     assert received["to"] == kept.to
     assert received["delivery_id"] == str(kept.id)
