@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test faults bench bench-smoke lint fmt clean venv
+.PHONY: help run test faults bench bench-smoke lint fmt clean venv mutate
 
 help:
 	@echo "make run    - the whole stack (API, worker, beat, Flower, provider sandbox)"
@@ -21,6 +21,7 @@ help:
 	@echo "make fmt    - format and auto-fix with ruff"
 	@echo "make bench  - the full benchmark (~45 min), results in bench/results/"
 	@echo "make bench-smoke - the CI-sized benchmark (~6 min; .ci/run runs it after make test)"
+	@echo "make mutate - mutation testing of the delivery core (mutmut, ~1 h; docs/testing.md)"
 	@echo "make venv   - create/refresh $(VENV) with the dev requirements"
 	@echo "make clean  - delete .data (embedded databases, keys, static files)"
 
@@ -70,6 +71,17 @@ bench: $(DEV_STAMP)
 # the benchmark breaks (a phase crashed, nothing delivered). Results in bench/results/smoke/.
 bench-smoke: $(DEV_STAMP)
 	@$(PY) -m bench --smoke
+
+# Mutation testing of the delivery core (docs/testing.md): mutmut mutates the files that
+# [tool.mutmut] in pyproject.toml names and runs their fast tests against each mutant, one
+# mutant at a time (the tests share a database and a Redis). Results are kept in mutants/ and
+# only changed code is tested again; `rm -rf mutants` for a fresh run. Not part of make test.
+mutate: $(DEV_STAMP)
+	@eval "$$($(PY) -m notify.stack env)" && \
+	  NOTIFY_TEST_DATABASE="$${NOTIFY_TEST_DATABASE:-test_notify_mutate}" \
+	  SECRET_KEY="$${SECRET_KEY:-mutate-only-not-secret}" \
+	  $(PY) -m mutmut run --max-children 1; \
+	status=$$?; $(PY) -m mutmut results; exit $$status
 
 clean:
 	@$(PY) -m notify.stack stop 2>/dev/null || true
