@@ -8,12 +8,15 @@ example added to the README without a check fails here."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from django.urls import Resolver404, resolve
+from drf_spectacular.generators import SchemaGenerator
 
 from notify.stack.bootstrap import create_demo_api_key
 from notify.stack.console import Console
@@ -129,3 +132,56 @@ def test_readme_examples_run_in_order_against_the_live_stack(reader: Reader) -> 
             RUN[entries[0]](reader, example)
         ran.append(example.line)
     assert len(ran) == len(RUN) + len(RUN_INLINE)
+
+
+# Code spans in the API table that are prose, not a route of their own.
+TABLE_PROSE = {"/channels/{name}/": "in '(same for `/channels/{name}/`)': the pause row again"}
+
+
+def _table_routes(text: str) -> list[tuple[str, str]]:
+    """(method, path) for every route the README's API table names. `…/tail/` continues the
+    cell's previous path: at the tail's first segment if that path has it (`…/devices/{id}/`),
+    as a sibling for one plain segment (`…/resume/` after `…/pause/`), else appended."""
+    table = text.split("| method and path | what |")[1].split("\n\n", maxsplit=1)[0]
+    routes = []
+    for row in table.splitlines()[2:]:
+        previous, methods = "", [""]
+        for span in re.findall(r"`((?:[A-Z]+(?:/[A-Z]+)* )?[/…][^`]*)`", row.split("|")[1]):
+            method, _, path = span.rpartition(" ")
+            methods = method.split("/") if method else methods
+            path = path.split("?")[0]
+            if path in TABLE_PROSE:
+                continue
+            if path.startswith("…"):
+                tail = path[1:]
+                first = "/" + tail.strip("/").split("/")[0] + "/"
+                if first in previous:
+                    path = previous[: previous.index(first)] + tail
+                elif tail.count("/") == 2 and "{" not in tail:
+                    path = previous.rstrip("/").rsplit("/", 1)[0] + tail
+                else:
+                    path = previous.rstrip("/") + tail
+            previous = path
+            routes += [(m, path) for m in methods]
+    return routes
+
+
+def test_every_route_in_the_readme_api_table_exists_with_its_method(db: Any) -> None:
+    """/api/v1/ routes against the OpenAPI document the service serves; the others (pages,
+    probes, provider webhooks) against Django's URL configuration."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    braces = re.compile(r"\{[^}]*\}|<[^>]*>")
+    served = {(m.upper(), braces.sub("{}", p)) for p, ops in schema["paths"].items() for m in ops}
+    routes = _table_routes(README.read_text())
+    assert len(routes) >= 45
+    missing = []
+    for method, path in routes:
+        if path.startswith("/api/"):
+            if (method, braces.sub("{}", path)) not in served:
+                missing.append((method, path))
+            continue
+        try:
+            resolve(braces.sub("x", path).replace("/anymail/x/", "/anymail/postmark/"))
+        except Resolver404:
+            missing.append((method, path))
+    assert missing == []
