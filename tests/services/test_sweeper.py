@@ -3,6 +3,8 @@ real Postgres and Redis (inside the test's transaction, so no worker sees these 
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from notify.models import Delivery
 from notify.models.notifications import Priority
 from notify.services.doorbell import wake_key
 from notify.services.sweeper import deliveries_sweep
+from tests.harness import Sandbox
 from tests.services import rows
 from tests.services.rows import forget_provider_state
 
@@ -41,12 +44,13 @@ def _leased(notification: Any, *, expired: bool, channel: str = "email", **field
 
 
 def test_an_expired_lease_puts_the_delivery_back_with_its_provider_pinned(
-    db: Any, clean_redis: redis.Redis
+    db: Any, clean_redis: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     notification = rows.notification_for("u-lost")
     lost = _leased(notification, expired=True, attempts=1)
 
-    report = deliveries_sweep()
+    with caplog.at_level(logging.WARNING, logger="notify.services.sweeper"):
+        report = deliveries_sweep()
 
     row = Delivery.objects.get(id=lost.id)
     assert (row.status, row.error_code) == ("pending", "worker_lost")
@@ -56,6 +60,8 @@ def test_an_expired_lease_puts_the_delivery_back_with_its_provider_pinned(
     assert report.expired == 1
     assert "email/standard" in report.rung
     assert clean_redis.llen(wake_key("email:standard")) >= 1
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "notify.services.sweeper"]
+    assert warning == "sweeper: 1 deliveries had expired leases: [('email', 'pending')]"
 
 
 def test_an_expired_lease_on_the_last_attempt_fails_the_delivery(
@@ -96,3 +102,33 @@ def test_the_sweeper_rings_each_lane_with_due_work_and_no_other(
     assert clean_redis.llen(wake_key("sms:standard")) == 1
     assert clean_redis.llen(wake_key("email:urgent")) == 1
     assert clean_redis.llen(wake_key("push:standard")) == 0
+
+
+def test_an_sms_whose_lease_ran_out_is_reconciled_not_resent_blindly(
+    db: Any, clean_redis: redis.Redis, sandbox: Sandbox
+) -> None:
+    """Twilio (the sandbox) never got it: the reconciliation puts it back in line; the
+    expiry that resends email and push leaves SMS alone."""
+    notification = rows.notification_for("u-sms-lost")
+    lost = _leased(notification, expired=True, channel="sms", attempts=1, to="+14155550710")
+
+    report = deliveries_sweep()
+
+    row = Delivery.objects.get(id=lost.id)
+    assert (row.status, row.error_code) == ("pending", "unsent")
+    assert (report.reconciled, report.expired) == (1, 0)
+
+
+def test_the_sweeper_also_publishes_a_drain_task_for_a_stopped_dispatcher(
+    db: Any, clean_redis: redis.Redis
+) -> None:
+    # A channel no worker consumes: the task stays on its queue to be read here.
+    clean_redis.delete("nobody")
+    notification = rows.notification_for("u-drain")
+    rows.deliveries(notification, 1, channel="nobody")
+
+    report = deliveries_sweep()
+
+    assert "nobody/standard" in report.rung
+    [task] = [json.loads(raw)["headers"] for raw in clean_redis.lrange("nobody", 0, -1)]
+    assert (task["task"], task["argsrepr"]) == ("notify.drain", "['nobody', 'standard']")
