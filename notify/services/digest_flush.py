@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
@@ -133,12 +132,7 @@ def digest_flush(*, digest_id: Any, token: uuid.UUID) -> Flushed:
         )
         if digest is None:
             return Flushed("")  # another claim took it over, or an operator closed it
-        items = list(
-            Notification.objects.filter(digest=digest)
-            .filter(Exists(_held().filter(notification=OuterRef("pk"))))
-            .order_by("created_at", "id")
-            .values_list("id", "created_at", "digest_data")
-        )
+        items = _items(digest)
         if not items:
             return _close(digest, Digest.Status.CANCELLED, "nothing left to send")
         try:
@@ -150,7 +144,7 @@ def digest_flush(*, digest_id: Any, token: uuid.UUID) -> Flushed:
             return _close(digest, Digest.Status.FAILED, "no channel can reach the recipient")
         ids = [str(pk) for pk, _, _ in items]
         now = timezone.now()
-        _held().filter(notification__digest=digest).update(
+        _held().filter(notification_id__in=[pk for pk, _, _ in items]).update(
             status=DeliveryStatus.SKIPPED,
             error_code=DIGESTED,
             last_error=f"sent in digest {digest.pk} as notification {notification.pk}",
@@ -171,6 +165,23 @@ def digest_flush(*, digest_id: Any, token: uuid.UUID) -> Flushed:
 
 def _held() -> Any:
     return Delivery.objects.filter(status=DeliveryStatus.PENDING, error_code=HELD)
+
+
+def _items(digest: Digest) -> list[tuple[Any, Any, Any]]:
+    """The joined messages still held (not cancelled), oldest first. Looked up by the
+    digest's own notifications first: a join across all pending deliveries would cost in
+    proportion to every digest still open, not to this one."""
+    joined = list(
+        Notification.objects.filter(digest=digest)
+        .order_by("created_at", "id")
+        .values_list("id", "created_at", "digest_data")
+    )
+    held = set(
+        _held()
+        .filter(notification_id__in=[pk for pk, _, _ in joined])
+        .values_list("notification_id", flat=True)
+    )
+    return [item for item in joined if item[0] in held]
 
 
 def _send(digest: Digest, items: list[tuple[Any, Any, Any]]) -> Notification:
@@ -210,7 +221,8 @@ def _send(digest: Digest, items: list[tuple[Any, Any, Any]]) -> Notification:
 def _close(digest: Digest, status: str, reason: str) -> Flushed:
     """Close without a notification; what was held in it is skipped with the reason."""
     now = timezone.now()
-    _held().filter(notification__digest=digest).update(
+    joined = Notification.objects.filter(digest=digest).values_list("id", flat=True)
+    _held().filter(notification_id__in=list(joined)).update(
         status=DeliveryStatus.SKIPPED,
         error_code="digest_failed",
         last_error=f"digest {digest.pk}: {reason}",
