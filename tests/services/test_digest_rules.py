@@ -38,9 +38,9 @@ def test_daily_is_the_next_occurrence_of_the_local_time() -> None:
 
 def test_weekly_waits_for_the_named_day() -> None:
     # 2026-01-15 is a Thursday; the next Monday is the 19th.
-    assert flush_time(
-        rule="weekly@mon@09:00", opened=_utc(2026, 1, 15, 13), timezone=NY
-    ) == _utc(2026, 1, 19, 14)
+    assert flush_time(rule="weekly@mon@09:00", opened=_utc(2026, 1, 15, 13), timezone=NY) == _utc(
+        2026, 1, 19, 14
+    )
 
 
 def test_spring_forward_a_missing_local_time_flushes_just_after_the_gap() -> None:
