@@ -22,6 +22,7 @@ from notify.services.doorbell import (
     stream_ring,
     wake_key,
 )
+from tests.conftest import Stack
 
 STREAM = "nobody:standard"
 
@@ -122,3 +123,27 @@ def test_a_ring_without_redis_says_so_instead_of_raising(
     finally:
         doorbell.redis_client.cache_clear()
         doorbell._ring_script.cache_clear()
+
+
+def test_a_forced_ring_pushes_even_while_a_lost_token_still_debounces(client: redis.Redis) -> None:
+    stream_ring(STREAM)
+    client.lpop(wake_key(STREAM))  # the token was lost; its bell key still debounces
+
+    assert bell_ring(channel="nobody", lane=STANDARD, force=True) is True
+    assert client.llen(wake_key(STREAM)) == 1
+
+
+def test_a_delayed_urgent_ring_goes_to_the_urgent_queue(
+    client: redis.Redis, _stack_session: Stack
+) -> None:
+    """Workers started with -Q urgent serve every channel's urgent lane: the task must reach
+    them. (The suite's worker, which would take it off the queue, is stopped first.)"""
+    _stack_session.stop()
+    client.delete("urgent")
+
+    assert bell_ring(channel="nobody", lane=URGENT, countdown=30) is True
+
+    [raw] = client.lrange("urgent", 0, -1)
+    headers = json.loads(raw)["headers"]
+    assert (headers["task"], headers["argsrepr"]) == ("notify.drain", "['nobody', 'urgent']")
+    assert client.llen("nobody") == 0

@@ -3,6 +3,7 @@ provider protection as outcomes are recorded: a 429's two halves and the breaker
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -152,3 +153,19 @@ def test_successes_keep_the_breaker_closed(db: Any, clean_redis: redis.Redis) ->
 
     assert breaker_state(provider="twilio") == "closed"
     assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_config_error_is_logged_as_an_error_naming_channel_and_delivery(
+    db: Any, clean_redis: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Credentials are wrong: someone has to act, so it is an ERROR, not a warning."""
+    with caplog.at_level(logging.WARNING, logger="notify.services.outcomes"):
+        [delivery] = _record_sms(
+            1, DeliveryError("bad credentials", config=True, code="20003"), "u-cfg"
+        )
+
+    [record] = [r for r in caplog.records if r.name == "notify.services.outcomes"]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (
+        f"sms: delivery {delivery.id} attempt 1 config → failed (20003): bad credentials"
+    )
