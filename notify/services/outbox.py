@@ -98,6 +98,8 @@ class Dispatcher:
         self._in_flight = 0
         self._cond = threading.Condition()
         self._woken: set[str] = set()
+        # Woken while there was no room for them: claimed again as soon as any slot frees.
+        self._starved: set[str] = set()
         self._completed: list[tuple[str, Any, Any, Any]] = []
         self._timers: dict[str, float] = {}
         self._stopping = threading.Event()
@@ -142,6 +144,9 @@ class Dispatcher:
                 if at <= now:
                     del self._timers[name]
                     woken.add(name)
+            if completed and self._starved:
+                woken |= self._starved
+                self._starved = set()
             for name, token, item, result in completed:
                 state = self._states[name]
                 state.in_flight -= 1
@@ -199,7 +204,8 @@ class Dispatcher:
         room = self._room(state)
         # Under load, wait for half of the stream's room: batches, not one claim a send.
         if room <= 0 or (state.in_flight and room < max(1, stream.limit // 2)):
-            state.busy = state.busy or state.in_flight > 0
+            # The slots may be held by other streams: any completion brings this one back.
+            self._starved.add(stream.name)
             return
         try:
             with bound(stream=stream.name):

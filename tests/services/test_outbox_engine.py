@@ -179,11 +179,6 @@ def test_a_claim_takes_no_more_than_the_process_has_slots_for(run: Any) -> None:
     assert stream.claims[0][1] == ["a", "b", "c"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox.py: a stream woken while the process's slots are all taken by another "
-    "stream drops the wake (busy stays False), so its work waits for the sweeper's next ring",
-)
 def test_a_stream_woken_while_the_slots_are_full_is_served_when_a_slot_frees(run: Any) -> None:
     first, second = Scripted("first", limit=4), Scripted("second", limit=4)
     first.add(*"abc")
