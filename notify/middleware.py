@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.urls import Resolver404, resolve
 
 # Provider callbacks (notify/webhooks).
 WEBHOOK_PATHS = ("/webhooks/", "/anymail/")
@@ -47,38 +47,52 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
-# C0 controls and DEL: no id, key, filter or flag the API takes can hold one, and a NUL never
-# even reaches Postgres (the driver refuses it, which was a 500).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (C0, DEL, C1): no id, key, filter, flag or page takes one, and a NUL never
+# even reaches Postgres (the driver refuses it, which was a 500 on any page that queried it).
+# Other unicode (accents, scripts, emoji, line separators) is left to each field's validation.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_REFUSED = "Control characters are not allowed."
 
 
-class ApiInputGuardMiddleware:
-    """Refuse control characters in an API request's path parameters and query string with
-    a 400 naming the parameter, before any view hands them to a query."""
+def _has_control(*texts: str) -> bool:
+    return any(_CONTROL.search(text) for text in texts)
+
+
+def _refused_fields(request: HttpRequest) -> dict[str, list[str]]:
+    """The URL's parts holding a control character: each query parameter by name, each path
+    parameter of the matched route by name, else the path as a whole."""
+    fields = {
+        name: [_REFUSED] for name, values in request.GET.lists() if _has_control(name, *values)
+    }
+    if _has_control(request.path_info):
+        try:
+            kwargs = resolve(request.path_info).kwargs
+        except Resolver404:
+            kwargs = {}
+        named = {k: [_REFUSED] for k, v in kwargs.items() if isinstance(v, str) and _has_control(v)}
+        fields.update(named or {"path": [_REFUSED]})
+    return fields
+
+
+class InputGuardMiddleware:
+    """Refuse a control character anywhere in a request's path or query string with a 400,
+    before any view hands it to a query: in the API's JSON error shape (naming the parameter)
+    on the API and provider webhooks, as a short plain-text page elsewhere (admin, landing,
+    unsubscribe links)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(
-        self,
-        request: HttpRequest,
-        view_func: Callable[..., HttpResponse],
-        view_args: tuple[Any, ...],
-        view_kwargs: dict[str, Any],
-    ) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
-            return None
-        params = [(k, [v]) for k, v in view_kwargs.items() if isinstance(v, str)]
-        fields = {
-            name: ["Control characters are not allowed."]
-            for name, values in [*params, *request.GET.lists()]
-            if any(_CONTROL.search(v) for v in [name, *values])
-        }
+        fields = _refused_fields(request)
         if not fields:
-            return None
-        return JsonResponse(
-            {"error": "validation_error", "detail": "Invalid input.", "fields": fields}, status=400
+            return self.get_response(request)
+        if request.path.startswith(LIMITED_PATHS):
+            return JsonResponse(
+                {"error": "validation_error", "detail": "Invalid input.", "fields": fields},
+                status=400,
+            )
+        return HttpResponseBadRequest(
+            "Bad request: the address holds a control character.\n",
+            content_type="text/plain; charset=utf-8",
         )
