@@ -169,3 +169,17 @@ def test_a_config_error_is_logged_as_an_error_naming_channel_and_delivery(
     assert record.getMessage() == (
         f"sms: delivery {delivery.id} attempt 1 config → failed (20003): bad credentials"
     )
+
+
+def test_a_provider_failure_is_logged_as_a_warning(
+    db: Any, clean_redis: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="notify.services.outcomes"):
+        [delivery] = _record_sms(1, DeliveryError("503", code="http_503"), "u-503")
+
+    [record] = [r for r in caplog.records if r.name == "notify.services.outcomes"]
+    assert record.levelno == logging.WARNING
+    assert (
+        record.getMessage()
+        == f"sms: delivery {delivery.id} attempt 1 transient → pending (http_503): 503"
+    )
