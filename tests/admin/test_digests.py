@@ -3,6 +3,7 @@ recipient's digest choice checked like the API checks it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.test import Client
@@ -22,7 +23,7 @@ def _digest(recipient: Recipient, key: str, status: str = "open") -> Digest:
         rule="daily@09:00",
         template_key="t",
         status=status,
-        flush_at=timezone.now() + timezone.timedelta(hours=3),
+        flush_at=timezone.now() + timedelta(hours=3),
         count=4,
     )
 

@@ -11,12 +11,12 @@ from notify.services.digest_rules import BadRule, flush_time, rule_check
 NY = "America/New_York"
 
 
-def _utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_a_window_flushes_that_long_after_the_first_message() -> None:
-    opened = _utc(2026, 3, 1, 12, 0, 0)
+    opened = _utc(2026, 3, 1, 12, 0)
     assert flush_time(rule="10m", opened=opened, timezone=NY) == opened + timedelta(minutes=10)
     assert flush_time(rule="2s", opened=opened, timezone="") == opened + timedelta(seconds=2)
 

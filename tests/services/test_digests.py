@@ -201,7 +201,7 @@ def test_a_recipients_digest_choice_for_a_category_batches_its_messages(
             }
         },
     )
-    promo = {"template": "promo", "category": "marketing", "digest": None}
+    promo: dict[str, Any] = {"template": "promo", "category": "marketing", "digest": None}
     body = _comment(api, 1, **promo)
     assert body["digest"]["key"] == "category-marketing"
     assert Digest.objects.get().rule == "daily@18:00"
