@@ -4,6 +4,7 @@ Celery broker, against the real Redis. Streams named here are served by no worke
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -111,7 +112,7 @@ def test_bells_ring_once_per_channel_and_lane(client: redis.Redis) -> None:
 
 
 def test_a_ring_without_redis_says_so_instead_of_raising(
-    client: redis.Redis, settings: Any
+    client: redis.Redis, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from notify.services import doorbell
 
@@ -119,10 +120,14 @@ def test_a_ring_without_redis_says_so_instead_of_raising(
     doorbell._ring_script.cache_clear()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
-        assert stream_ring(STREAM) is False
+        with caplog.at_level(logging.WARNING, logger="notify.services.doorbell"):
+            assert stream_ring(STREAM) is False
     finally:
         doorbell.redis_client.cache_clear()
         doorbell._ring_script.cache_clear()
+    [record] = [r for r in caplog.records if r.name == "notify.services.doorbell"]
+    assert record.getMessage() == f"doorbell {STREAM} not rung; the sweeper will retry"
+    assert record.exc_info is not None  # why Redis refused, for whoever reads the log
 
 
 def test_a_forced_ring_pushes_even_while_a_lost_token_still_debounces(client: redis.Redis) -> None:
