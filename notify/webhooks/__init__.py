@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 
 
 def webhook_error(status: int, error: str, detail: str, **extra: Any) -> JsonResponse:
@@ -18,3 +18,10 @@ def webhook_error(status: int, error: str, detail: str, **extra: Any) -> JsonRes
 def webhook_not_found() -> JsonResponse:
     # Why (a missing secret) goes to the log, not to a caller who may be probing.
     return webhook_error(404, "not_found", "Not found.")
+
+
+def webhook_method_not_allowed(request: HttpRequest, allowed: list[str]) -> JsonResponse:
+    """DRF's 405 body, where Django's decorators and views would answer an empty HTML one."""
+    response = webhook_error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+    response["Allow"] = ", ".join(allowed)
+    return response

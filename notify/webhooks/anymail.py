@@ -30,13 +30,16 @@ def on_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwarg
     status, suppress = _EVENTS.get(event.event_type, (None, ""))
     if status is None and not suppress:
         return
+    # A signed event is still the sender's JSON: anymail passes user-variables and the
+    # recipient through as they came, whatever their type.
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
     delivery_apply_report(
         # A complaint or unsubscribe implies the mail arrived; it stops future mail.
         status=status or "delivered",
         channel="email",
-        delivery_id=(event.metadata or {}).get("delivery_id"),
+        delivery_id=metadata.get("delivery_id"),
         provider_message_id=event.message_id or "",
-        address=event.recipient or "",
+        address=event.recipient if isinstance(event.recipient, str) else "",
         error_code=event.reject_reason or event.event_type,
         detail=f"{esp_name} reported {event.event_type} {event.reject_reason or ''}".strip(),
         suppress_reason=suppress,

@@ -6,13 +6,12 @@ import uuid
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
 
 from notify.services.provider_events import delivery_apply_report
 from notify.services.provider_webhooks import provider_webhook_secrets_missing
 from notify.services.suppressions import sms_opt_out_or_in
-from notify.webhooks import webhook_error, webhook_not_found
+from notify.webhooks import webhook_error, webhook_method_not_allowed, webhook_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +30,8 @@ _STATUS = {
 
 
 def _refusal(request: HttpRequest) -> HttpResponse | None:
-    """Why this request is refused, or None. The secret and the header are checked before
+    """Why this request is refused, or None. An unconfigured route looks absent (404) whatever
+    the method; then anything but a POST is a 405. The secret and the header are checked before
     the body is parsed (notify.middleware has bounded it); the signature then covers the
     parsed parameters and the public URL, so behind a proxy set USE_X_FORWARDED_HOST /
     SECURE_PROXY_SSL_HEADER for build_absolute_uri() to match it."""
@@ -41,6 +41,8 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
             "twilio: refused a webhook from %s: %s is not set", remote, ", ".join(missing)
         )
         return webhook_not_found()
+    if request.method != "POST":
+        return webhook_method_not_allowed(request, ["POST"])
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         logger.warning("twilio: refused an unsigned webhook from %s", remote)
@@ -53,7 +55,6 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
 
 
 @csrf_exempt
-@require_POST
 def twilio_status(request: HttpRequest) -> HttpResponse:
     """Twilio's StatusCallback for messages we sent."""
     if refused := _refusal(request):
@@ -93,7 +94,6 @@ _START = {"START", "UNSTOP", "YES", "OPTIN"}
 
 
 @csrf_exempt
-@require_POST
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
     """Incoming SMS (the number's messaging webhook): STOP suppresses the sender's number for
     every tenant that knows it, START lifts it. Twilio also blocks sends after STOP itself

@@ -198,3 +198,92 @@ def test_mailgun_events_need_basic_auth_and_the_signature(
     delivery.refresh_from_db()
     assert delivery.status == "failed"
     assert Suppression.objects.filter(address="hooked@example.com", reason="bounced").exists()
+
+
+def _signed(event_data: Any, key: str = SIGNING_KEY) -> dict[str, Any]:
+    token, timestamp = "b" * 50, "1790000000"
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
+    signed = {"token": token, "timestamp": timestamp, "signature": signature.hexdigest()}
+    return {"signature": signed, "event-data": event_data}
+
+
+@_anymail(WEBHOOK_SECRET=SECRET, MAILGUN_WEBHOOK_SIGNING_KEY=SIGNING_KEY)
+def test_a_signed_mailgun_event_anymail_cannot_parse_is_a_logged_400(
+    client: Client, make_delivery: Any, caplog: Any
+) -> None:
+    delivery = make_delivery(channel="email", to="hooked@example.com")
+    good = _mailgun_event(delivery, SIGNING_KEY)["event-data"]
+    malformed = [
+        ["failed"],  # a list where the event belongs
+        {**good, "event": None, "timestamp": "yesterday"},
+        {**good, "message": {"headers": {"message-id": 42}}},
+        {key: value for key, value in good.items() if key != "event"},
+    ]
+
+    for event_data in malformed:
+        response = _post(client, _signed(event_data), path="mailgun")
+
+        assert response.status_code == 400, (event_data, response.content[:300])
+        assert response.json() == {
+            "error": "parse_error",
+            "detail": "The webhook body is not a valid mailgun tracking event.",
+        }
+    assert _unchanged(delivery)
+    assert caplog.text.count("mailgun: refused a malformed webhook") == len(malformed)
+
+
+@_anymail(WEBHOOK_SECRET=SECRET, MAILGUN_WEBHOOK_SIGNING_KEY=SIGNING_KEY)
+def test_a_mailgun_signature_block_of_the_wrong_shape_is_forbidden(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(channel="email", to="hooked@example.com")
+    body = {**_mailgun_event(delivery, SIGNING_KEY), "signature": ["a", "b"]}
+
+    response = _post(client, body, path="mailgun")
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
+    assert _unchanged(delivery)
+
+
+@_anymail(WEBHOOK_SECRET=SECRET, MAILGUN_WEBHOOK_SIGNING_KEY=SIGNING_KEY)
+def test_mailgun_user_variables_that_are_not_an_object_do_not_break_the_receiver(
+    client: Client, make_delivery: Any
+) -> None:
+    delivery = make_delivery(channel="email", to="hooked@example.com")
+    event = _mailgun_event(delivery, SIGNING_KEY)
+    event["event-data"] = {**event["event-data"], "user-variables": ["x"], "recipient": 7}
+
+    response = _post(client, event, path="mailgun")
+
+    # Nothing names the delivery any more: accepted, and nothing matched.
+    assert response.status_code == 200
+    assert _unchanged(delivery)
+
+
+@_anymail(
+    WEBHOOK_SECRET=SECRET,
+    POSTMARK_SERVER_TOKEN="pm-token",
+    MAILGUN_WEBHOOK_SIGNING_KEY=SIGNING_KEY,
+)
+def test_a_get_on_an_esp_route_is_a_405_in_json(client: Client, make_delivery: Any) -> None:
+    auth = {"Authorization": "Basic " + base64.b64encode(SECRET.encode()).decode()}
+
+    for path in ("/anymail/postmark/tracking/", "/anymail/mailgun/tracking/"):
+        for method in (client.get, client.put, client.delete):
+            response = method(path, headers=auth)
+
+            assert response.status_code == 405, (path, response.content[:200])
+            assert response.json() == {
+                "error": "method_not_allowed",
+                "detail": f'Method "{response.request["REQUEST_METHOD"]}" not allowed.',
+            }
+            assert "POST" in response["Allow"]
+
+
+@_anymail(WEBHOOK_SECRET=None)
+def test_a_get_on_an_unconfigured_esp_route_is_still_not_found(client: Client, db: Any) -> None:
+    response = client.get("/anymail/postmark/tracking/")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"

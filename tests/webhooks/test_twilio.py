@@ -294,3 +294,24 @@ def test_an_oversized_callback_gets_413_even_when_signed(
     assert response.json()["error"] == "payload_too_large"
     assert _row(delivery) == ("sent", "", "SMn")
     assert not Suppression.objects.exists()
+
+
+def test_a_get_or_put_on_a_twilio_route_is_a_405_in_json(client: Client, db: Any) -> None:
+    for path in ("/webhooks/twilio/status/", "/webhooks/twilio/inbound/"):
+        for method in (client.get, client.put):
+            response = method(path)
+
+            assert response.status_code == 405, (path, response.content[:200])
+            assert response["Allow"] == "POST"
+            assert response.json() == {
+                "error": "method_not_allowed",
+                "detail": f'Method "{response.request["REQUEST_METHOD"]}" not allowed.',
+            }
+
+
+@override_settings(TWILIO_AUTH_TOKEN="")
+def test_a_get_on_an_unconfigured_twilio_route_is_not_found(client: Client, db: Any) -> None:
+    response = client.get("/webhooks/twilio/status/")
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
