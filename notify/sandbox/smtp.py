@@ -43,13 +43,16 @@ def _text(message: EmailMessage, subtype: str) -> str | None:
 
 def _headers(message: Message) -> dict[str, str | list[str]]:
     headers: dict[str, str | list[str]] = {}
-    for name, value in message.items():
+    for name, raw in message.items():
+        # A header folded right after its colon (Django folds a long List-Unsubscribe that
+        # way) keeps the fold's space: the record must show the value a mail client uses.
+        value = str(raw).strip()
         previous = headers.get(name)
         if previous is None:
-            headers[name] = str(value)
+            headers[name] = value
         else:
             values = previous if isinstance(previous, list) else [previous]
-            headers[name] = [*values, str(value)]
+            headers[name] = [*values, value]
     return headers
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from email.policy import compat32
 
 import pytest
 
@@ -44,6 +45,23 @@ def test_it_records_the_parsed_message(sandbox: Sandbox) -> None:
     assert body["text"].strip() == "Hello in plain text"
     assert body["html"].strip() == "<p>Hello in <b>HTML</b></p>"
     assert body["headers"]["X-Notify-Delivery-Id"] == "del-1"
+
+
+def test_folded_headers_are_recorded_unfolded(sandbox: Sandbox) -> None:
+    # Django's mail (policy compat32) folds a long List-Unsubscribe onto its own line; the
+    # record must hold the URL a mail client would open, not " <…>" with the fold's space.
+    link = "http://127.0.0.1:8000/u/" + "A" * 120 + "/"
+    message = email(delivery_id="del-folded")
+    message["List-Unsubscribe"] = f"<{link}>"
+    raw = message.as_bytes(policy=compat32.clone(max_line_length=78))
+    assert b"List-Unsubscribe: \n <http" in raw or b"List-Unsubscribe:\n <http" in raw
+    assert sandbox.smtp_port is not None
+    with smtplib.SMTP(sandbox.host, sandbox.smtp_port, timeout=5) as client:
+        client.sendmail("noreply@notify.test", ["ada@example.com"], raw)
+
+    [record] = sandbox.messages(provider="smtp")
+    assert record["body"]["headers"]["List-Unsubscribe"] == f"<{link}>"
+    assert record["delivery_id"] == "del-folded"
 
 
 def test_it_accepts_mail_without_auth(sandbox: Sandbox) -> None:
