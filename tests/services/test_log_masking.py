@@ -37,3 +37,14 @@ def test_a_malformed_log_call_does_not_raise_into_the_caller(
 
     logger.warning("%s and %s", "only one argument")  # noqa: PLE1206
     logger.warning("%d", "not a number")
+
+
+def test_a_record_two_handlers_filter_keeps_the_token_prefix() -> None:
+    # Each handler has its own MaskPII, and a filter rewrites the record they share.
+    token = "tok_" + "S3cr3t" * 8
+    record = _record("GET %s", f"/u/{token}/?signature={token}")
+
+    MaskPII().filter(record)
+    MaskPII().filter(record)
+
+    assert record.getMessage() == "GET /u/tok_…/?signature=tok_…"
