@@ -9,7 +9,11 @@ the drain's send threads inherit the context through the threading instrumentati
 Web processes configure tracing in NotifyConfig.ready(); Celery worker children in
 worker_process_init (after the fork, as the batch exporter's thread would not survive it).
 The service name is notify-web or notify-worker unless OTEL_SERVICE_NAME says otherwise; the
-exporter reads the other OTEL_* variables itself (headers, timeout, sampling)."""
+exporter reads the other OTEL_* variables itself (headers, timeout, sampling).
+
+URLs in span attributes are masked as in the logs (notify.logs.mask_url_secrets): an
+unsubscribe link's /u/<token>/ is its own credential, and a customer's webhook URL may carry
+one in its query string. The instrumentations' hooks run after they set their attributes."""
 
 from __future__ import annotations
 
@@ -27,6 +31,9 @@ from opentelemetry.instrumentation.threading import ThreadingInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import Span
+
+from notify.logs import mask_url_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +68,28 @@ def tracer_provider(service: str, processor: SpanProcessor | None = None) -> Tra
     return provider
 
 
+def _masked(key: str, value: str) -> str:
+    # url.query comes without its "?", which the mask needs to find the first parameter.
+    if key.endswith(".query"):
+        return mask_url_secrets(f"?{value}")[1:]
+    return mask_url_secrets(value)
+
+
+def mask_span_urls(span: Span, *_: Any) -> None:
+    """Request and response hook of the Django and requests instrumentations: every string
+    attribute (http.target, http.url, url.path, url.full, url.query, ...) through the log
+    mask, so no exported span holds a usable unsubscribe link or URL credential."""
+    attributes = getattr(span, "attributes", None) or {}
+    # Collected first: setting an attribute while iterating them would reorder the mapping.
+    changed = {
+        key: masked
+        for key, value in attributes.items()
+        if isinstance(value, str) and (masked := _masked(key, value)) != value
+    }
+    for key, masked in changed.items():
+        span.set_attribute(key, masked)
+
+
 def instrument(provider: TracerProvider, *, django: bool) -> list[Any]:
     """Install the instrumentations, reporting to `provider`; returns them (to uninstrument
     in tests)."""
@@ -73,6 +102,8 @@ def instrument(provider: TracerProvider, *, django: bool) -> list[Any]:
         instrumentors.insert(0, DjangoInstrumentor())
     for instrumentor in instrumentors:
         kwargs: dict[str, Any] = {"tracer_provider": provider}
+        if isinstance(instrumentor, DjangoInstrumentor | RequestsInstrumentor):
+            kwargs.update(request_hook=mask_span_urls, response_hook=mask_span_urls)
         if isinstance(instrumentor, DjangoInstrumentor):
             kwargs["excluded_urls"] = EXCLUDED_URLS
         if isinstance(instrumentor, ThreadingInstrumentor):
