@@ -34,6 +34,9 @@ NOT_RUNNABLE = {
     "make run": "starts every process on the fixed ports 8000, 8025 and 5555 until Ctrl-C; "
     "what a reader then uses (the banner's URLs, the demo key file) is run below",
     "your backend ──HTTP──▶": "a diagram of the architecture, not a command",
+    "# template": "needs a `comments` template; the same flow (messages joining "
+    "one digest, one email listing them all) runs through the real worker in "
+    "tests/e2e/test_digests.py",
 }
 Step = Callable[[Reader, Any], None]
 # Blocks run, by the start of their first line, and what checks them (tests/docs/readme_steps.py).
