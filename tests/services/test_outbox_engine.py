@@ -192,3 +192,23 @@ def test_a_stream_woken_while_the_slots_are_full_is_served_when_a_slot_frees(run
     first.release.set()
 
     wait_for(lambda: second.outcomes() == {"z": 1}, timeout=3, what="the second stream's send")
+
+
+def test_stop_gives_up_on_a_hung_send_after_its_timeout(run: Any) -> None:
+    """A provider call that never returns must not keep a worker from shutting down: the
+    item stays unrecorded, and its lease lets the sweeper settle it."""
+    stream = Scripted()
+    stream.add("hung")
+    stream.held = {"hung"}
+    dispatcher = run(stream)
+    dispatcher.wake("scripted")
+    wait_for(lambda: stream.claims, timeout=5, what="the claim")
+    stopping = threading.Thread(target=dispatcher.stop, kwargs={"timeout": 0.2})
+
+    stopping.start()
+    stopping.join(3)
+
+    finished = not stopping.is_alive()
+    stream.release.set()  # let the send thread end with the test
+    assert finished
+    assert stream.outcomes() == {}
