@@ -131,7 +131,7 @@ def test_a_developer_reads_what_notify_sent_in_the_sandbox_pages(
         expect(page.locator("h1")).to_contain_text("Your invoice INV-42 is ready")
         expect(page.locator("dl.facts .delivery-id")).to_have_text(ids["email"])
         frame = page.locator("iframe.email-html")
-        expect(frame).to_have_attribute("sandbox", "")
+        expect(frame).to_have_attribute("sandbox", "allow-popups allow-popups-to-escape-sandbox")
         rendered = page.frame_locator("iframe.email-html").locator("h1")
         expect(rendered).to_have_text("Invoice INV-42")
         # The email's own inline style applies inside the frame.
@@ -165,3 +165,34 @@ def test_a_developer_reads_what_notify_sent_in_the_sandbox_pages(
         assert errors == []
 
     assert sandbox.messages() == []
+
+
+def test_a_link_in_an_email_opens_in_a_new_tab_outside_the_sandbox(
+    sandbox: Sandbox, chromium: Chromium, tmp_path: Path
+) -> None:
+    # Clicking an unsubscribe link in the HTML view used to load it inside the frame, where
+    # the target's framing rules refused it: a broken frame instead of the page.
+    from playwright.sync_api import expect
+
+    target = f"{sandbox.url}/_sandbox/health"
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = "Links", "ops@notify.test", "c@example.com"
+    message.set_content("see the HTML part")
+    message.add_alternative(f'<p><a href="{target}">Unsubscribe</a></p>', subtype="html")
+    with smtplib.SMTP("127.0.0.1", sandbox.smtp_port, timeout=5) as client:
+        client.send_message(message)
+    [record] = sandbox.messages(provider="smtp")
+
+    with chromium.page() as page:
+        page.set_viewport_size(LAPTOP)
+        page.goto(f"{sandbox.url}/messages/{record['id']}")
+        link = page.frame_locator("iframe.email-html").get_by_role("link", name="Unsubscribe")
+        with page.context.expect_page() as opened:
+            link.click()
+        tab = opened.value
+        tab.wait_for_load_state()
+        assert tab.url == target
+        assert '"ok": true' in tab.content()
+        # The message page itself stays as it was.
+        expect(page.frame_locator("iframe.email-html").get_by_role("link")).to_be_visible()
+        _shot(page, tmp_path, "link-opened")

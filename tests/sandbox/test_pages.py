@@ -166,22 +166,39 @@ def test_an_email_has_its_html_text_headers_and_source(sandbox: Sandbox) -> None
     raw = sandbox.api("GET", f"/messages/{record['id']}/raw")
 
     assert f'<code class="delivery-id">{DELIVERY}</code>' in page
-    assert f'sandbox="" src="/messages/{record["id"]}/html"' in page
+    frame = 'sandbox="allow-popups allow-popups-to-escape-sandbox"'
+    assert f'{frame} src="/messages/{record["id"]}/html"' in page
     assert '<pre class="email-text">plain\r\n</pre>' in page
     assert "<tr><th>X-Notify-Delivery-Id</th><td>" + DELIVERY + "</td></tr>" in page
     assert "<tr><th>Subject</th><td>Invoice 42</td></tr>" in page
     assert "Content-Type: multipart/alternative;" in page  # the source, in the Raw tab
     # The HTML part on its own, under a policy that lets it style itself and nothing else.
     assert html.status_code == 200
-    assert html.text.strip() == '<p style="color:red">Total <b>€12</b></p>'
+    # Its links open in a new tab (tests/browser/test_sandbox_pages.py clicks one).
+    assert html.text.strip() == '<base target="_blank"><p style="color:red">Total <b>€12</b></p>'
     policy = html.headers["Content-Security-Policy"]
-    assert policy.startswith("sandbox; default-src 'none'; style-src 'unsafe-inline'")
+    assert policy.startswith(
+        "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+        "style-src 'unsafe-inline'"
+    )
+    assert html.headers["Referrer-Policy"] == "no-referrer"
     assert "frame-ancestors 'self'" in policy
     assert raw.headers["Content-Type"] == "message/rfc822"
     assert f'filename="message-{record["id"]}.eml"' in raw.headers["Content-Disposition"]
     assert b"X-Notify-Delivery-Id: " + DELIVERY.encode() in raw.content
     # The control API's JSON is unchanged: the source is for the pages only.
     assert "raw" not in record and record["body"]["html"].startswith("<p")
+
+
+def test_an_email_with_a_doctype_keeps_it_first_before_the_link_target(sandbox: Sandbox) -> None:
+    # A doctype anywhere but first would switch the email to quirks mode.
+    send_email(sandbox, "Doctype", '<!DOCTYPE html>\n<html><body><a href="x">x</a></body></html>')
+    [record] = sandbox.messages()
+
+    html = sandbox.api("GET", f"/messages/{record['id']}/html").text
+
+    assert html.startswith('<!DOCTYPE html><base target="_blank">')
+    assert html.count("<!DOCTYPE") == 1
 
 
 def test_an_sms_page_shows_the_text_the_numbers_and_the_delivery_id(sandbox: Sandbox) -> None:

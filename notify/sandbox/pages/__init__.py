@@ -12,7 +12,7 @@ from aiohttp import web
 from notify.sandbox.httputil import PORTS, STORE
 from notify.sandbox.pages.layout import email_parts, page
 from notify.sandbox.pages.listing import Filters, render_feed, render_index
-from notify.sandbox.pages.message import HTML_CSP, raw_source, render_message
+from notify.sandbox.pages.message import HTML_CSP, framed_html, raw_source, render_message
 from notify.sandbox.store import Record
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -70,8 +70,13 @@ async def message_html(request: web.Request) -> web.Response:
     html = email_parts(record)["html"] if record.provider in ("smtp", "postmark") else None
     if html is None:
         raise _not_found("This message has no HTML part")
-    headers = {"Content-Security-Policy": HTML_CSP, "X-Content-Type-Options": "nosniff"}
-    return web.Response(text=str(html), content_type="text/html", headers=headers)
+    headers = {
+        "Content-Security-Policy": HTML_CSP,
+        "X-Content-Type-Options": "nosniff",
+        # A link opened from a captured email does not tell its target where it was read.
+        "Referrer-Policy": "no-referrer",
+    }
+    return web.Response(text=framed_html(str(html)), content_type="text/html", headers=headers)
 
 
 async def message_raw(request: web.Request) -> web.Response:

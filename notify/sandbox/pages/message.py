@@ -5,6 +5,7 @@ The delivery id is on every one, with the link that finds the delivery in Notify
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from notify.sandbox.pages.layout import (
@@ -22,12 +23,17 @@ from notify.sandbox.pages.layout import (
 )
 from notify.sandbox.store import Record
 
-# The HTML part is served by its own route into a sandboxed iframe (no scripts, forms, popups
-# or same-origin access) under a policy that loads nothing from anywhere: a captured email
-# can neither run code in this page nor phone home (no remote images, no tracking pixels).
+# The HTML part is served by its own route into a sandboxed iframe (no scripts, forms or
+# same-origin access) under a policy that loads nothing from anywhere: a captured email can
+# neither run code in this page nor phone home (no remote images, no tracking pixels).
+# Links are the exception, as in a mail client: a click opens a new tab outside the sandbox,
+# so an unsubscribe link works; inside the frame the target's own framing rules refuse it.
+FRAME_SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
+LINKS_IN_NEW_TABS = '<base target="_blank">'
+_DOCTYPE = re.compile(r"\A\s*<!doctype[^>]*>", re.IGNORECASE)
 HTML_CSP = "; ".join(
     [
-        "sandbox",
+        f"sandbox {FRAME_SANDBOX}",
         "default-src 'none'",
         "style-src 'unsafe-inline'",
         "img-src data:",
@@ -35,6 +41,15 @@ HTML_CSP = "; ".join(
         "frame-ancestors 'self'",
     ]
 )
+
+
+def framed_html(html: str) -> str:
+    """The HTML part as the frame serves it: its links open in a new tab. The first <base>
+    with a target wins, so it goes before the email's own (after a doctype, which must stay
+    first or the email renders in quirks mode)."""
+    doctype = _DOCTYPE.match(html)
+    end = doctype.end() if doctype else 0
+    return html[:end] + LINKS_IN_NEW_TABS + html[end:]
 
 
 def _facts(rows: list[tuple[str, str]]) -> str:
@@ -84,7 +99,7 @@ def _email(record: Record) -> tuple[str, str]:
     panels = []
     if parts["html"] is not None:
         frame = (
-            f'<iframe class="email-html" title="HTML part" sandbox="" '
+            f'<iframe class="email-html" title="HTML part" sandbox="{FRAME_SANDBOX}" '
             f'src="/messages/{record.id}/html"></iframe>'
         )
         panels.append(("html", "HTML", frame))
