@@ -12,8 +12,9 @@ from notify.models import Delivery, Device
 
 pytestmark = pytest.mark.django_db
 
+RECIPIENT: dict[str, Any] = {"id": "ada", "email": "ada@example.com", "push_tokens": ["tok-1"]}
 BODY = {
-    "recipient": {"id": "ada", "email": "ada@example.com", "push_tokens": ["tok-1"]},
+    "recipient": RECIPIENT,
     "content": {"email": {"subject": "Hi", "text": "t"}, "push": {"title": "Hi"}},
 }
 
@@ -37,7 +38,7 @@ def test_a_repeat_create_for_a_known_recipient_and_device_stays_within_its_queri
 def test_a_new_or_inactive_token_is_still_registered(api: APIClient) -> None:
     api.post("/api/v1/notifications/", BODY, format="json")
     Device.objects.update(active=False, deactivated_reason="unregistered")
-    body = {**BODY, "recipient": {**BODY["recipient"], "push_tokens": ["tok-1", "tok-2"]}}
+    body = {**BODY, "recipient": {**RECIPIENT, "push_tokens": ["tok-1", "tok-2"]}}
 
     response = api.post("/api/v1/notifications/", body, format="json")
 
