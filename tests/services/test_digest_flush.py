@@ -15,6 +15,7 @@ from notify.models import ApiKey, Digest, Notification, Template
 from notify.services.digest_flush import digest_flush, digests_claim
 from notify.services.digests import digests_flush_now
 from notify.services.submission import notification_submit
+from tests.conftest import Stack
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,6 +44,14 @@ def _in_thread(target: Callable[[], Any]) -> threading.Thread:
     thread = threading.Thread(target=run)
     thread.start()
     return thread
+
+
+@pytest.fixture(autouse=True)
+def _no_background_worker(_stack_session: Stack) -> None:
+    """The rows here are committed: a worker an earlier test left running would flush the
+    digests too (correctly, but then these flushers are not the only ones). Stop it; the
+    next test that asks for `stack` starts it again."""
+    _stack_session.stop()
 
 
 @pytest.fixture
