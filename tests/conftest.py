@@ -9,9 +9,12 @@ from urllib.parse import quote
 import pytest
 import redis
 from django.conf import settings
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey
+from notify.observability.tracing import instrument, tracer_provider
 from notify.services.apikeys import api_key_create
 from tests.harness import Proc, Sandbox, start_beat, start_sandbox, start_worker
 
@@ -131,3 +134,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Iterator[None]:
         stack = getattr(item, "funcargs", {}).get("stack")
         if isinstance(stack, Stack):
             report.sections.append(("worker and beat logs (tail)", stack.logs()))
+
+
+@pytest.fixture
+def web_spans() -> Iterator[InMemorySpanExporter]:
+    """This process traced as the web server is, into memory; undone afterwards."""
+    exporter = InMemorySpanExporter()
+    provider = tracer_provider("notify-web", SimpleSpanProcessor(exporter))
+    instrumentors = instrument(provider, django=True)
+    yield exporter
+    for instrumentor in instrumentors:
+        instrumentor.uninstrument()
+    provider.shutdown()

@@ -23,13 +23,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from rest_framework.test import APIClient
 
 from notify.models import Notification
-from notify.observability.tracing import instrument, tracer_provider
 from tests.conftest import Stack
 from tests.harness import Proc, Sandbox, start_worker, wait_for
 
@@ -94,18 +92,6 @@ def collector() -> Iterator[CollectorStandIn]:
     yield server
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def web_spans() -> Iterator[InMemorySpanExporter]:
-    """This process traced as the web server is, into memory; undone afterwards."""
-    exporter = InMemorySpanExporter()
-    provider = tracer_provider("notify-web", SimpleSpanProcessor(exporter))
-    instrumentors = instrument(provider, django=True)
-    yield exporter
-    for instrumentor in instrumentors:
-        instrumentor.uninstrument()
-    provider.shutdown()
 
 
 def _one(spans: list[ReadableSpan], kind: SpanKind, prefix: str) -> ReadableSpan:

@@ -6,7 +6,6 @@ with tracing on, no exported span holds an unsubscribe token or a URL credential
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -14,12 +13,10 @@ import pytest
 import requests
 from django.test import Client
 from django.utils import timezone
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rest_framework.test import APIClient
 
 from notify.models import Category, Delivery, Notification, Recipient
-from notify.observability.tracing import instrument, tracer_provider
 
 # Percent-encoded, as a browser or client sends them.
 CONTROLS = ["%00", "%1B", "%7F", "%C2%85"]
@@ -114,18 +111,6 @@ def test_a_webhook_query_with_a_nul_is_a_json_400_that_changes_nothing(
 TOKEN = "tok_" + "S3cr3tUnsubscribeT0ken" * 3
 
 
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """This process traced as the web server is, into memory; undone afterwards."""
-    exporter = InMemorySpanExporter()
-    provider = tracer_provider("notify-web", SimpleSpanProcessor(exporter))
-    instrumentors = instrument(provider, django=True)
-    yield exporter
-    for instrumentor in instrumentors:
-        instrumentor.uninstrument()
-    provider.shutdown()
-
-
 def _string_attributes(exporter: InMemorySpanExporter) -> list[str]:
     return [
         f"{key}={value}"
@@ -136,12 +121,12 @@ def _string_attributes(exporter: InMemorySpanExporter) -> list[str]:
 
 
 def test_a_traced_unsubscribe_request_exports_no_token(
-    spans: InMemorySpanExporter, db: Any
+    web_spans: InMemorySpanExporter, db: Any
 ) -> None:
     response = Client().get(f"/u/{TOKEN}/?signature={TOKEN}&utm=mail")
 
     assert response.status_code == 404  # a forged token; the span is what matters here
-    attributes = _string_attributes(spans)
+    attributes = _string_attributes(web_spans)
     assert attributes, "the request was not traced"
     assert not [a for a in attributes if "S3cr3t" in a], attributes
     # Enough stays to tell what was asked for.
@@ -158,7 +143,7 @@ class _Ok(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_traced_outgoing_call_exports_no_url_credential(spans: InMemorySpanExporter) -> None:
+def test_a_traced_outgoing_call_exports_no_url_credential(web_spans: InMemorySpanExporter) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -168,6 +153,6 @@ def test_a_traced_outgoing_call_exports_no_url_credential(spans: InMemorySpanExp
         server.shutdown()
         server.server_close()
 
-    attributes = _string_attributes(spans)
+    attributes = _string_attributes(web_spans)
     assert any("/hook?token=tok_…&id=7" in a for a in attributes), attributes
     assert not [a for a in attributes if "S3cr3t" in a], attributes
