@@ -1,8 +1,9 @@
 """The Celery application: `celery -A celery_app worker|beat|flower`.
 
 Configuration lives in Django settings under the CELERY_ namespace (notify/settings/celery.py).
-Each worker pool process sends through its own outbox dispatcher (notify/services/outbox.py),
-started when the process starts and stopped, after its sends in flight, when it exits.
+Each worker pool process sends through its own outbox dispatcher
+(notify/services/delivering/outbox.py), started when the process starts and stopped, after
+its sends in flight, when it exits.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _stop_outbox(**_: Any) -> None:
     # Let the sends in flight finish and record them before the process exits (connected
     # before observability's handlers, which then flush their spans and metrics); a kill -9
     # instead leaves them to the sweeper (expired leases).
-    from notify.services.outbox import outbox_stop
+    from notify.services.delivering.outbox import outbox_stop
 
     outbox_stop(timeout=20)
 
@@ -40,7 +41,7 @@ observability.connect()
 def _start_outbox(**_: Any) -> None:
     # After the fork (threads do not survive one) and after tracing is set up; started now so
     # the first message does not wait for the provider SDKs to import.
-    import notify.services.fanout  # noqa: F401
-    from notify.services.outbox import outbox_start
+    import notify.services.audiences.fanout  # noqa: F401
+    from notify.services.delivering.outbox import outbox_start
 
     outbox_start()

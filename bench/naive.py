@@ -35,7 +35,7 @@ def _preload(**_: Any) -> None:
     import django
 
     django.setup()
-    import notify.services.sending  # noqa: F401
+    import notify.services.delivering.sending  # noqa: F401
 
 
 @app.task(name="bench.naive.send", acks_late=True, ignore_result=True)
@@ -44,8 +44,8 @@ def send(delivery_id: str) -> bool:
     from django.db import connection
 
     from notify.models.notifications import Delivery
-    from notify.services.providers import providers_for
-    from notify.services.sending import deliveries_send
+    from notify.services.delivering.protection import providers_for
+    from notify.services.delivering.sending import deliveries_send
 
     token = uuid.uuid4()
     with connection.cursor() as cursor:

@@ -53,10 +53,10 @@ from django.utils import timezone  # noqa: E402
 from bench.retention_data import generate  # noqa: E402
 from notify.models.notifications import Delivery, Notification, Priority  # noqa: E402
 from notify.observability.dashboard import history_query  # noqa: E402
-from notify.services.facts import _recent  # noqa: E402
-from notify.services.retention import notifications_purge  # noqa: E402
-from notify.services.sending import _CLAIM_SQL  # noqa: E402
-from notify.services.sweeper import _DUE_SQL, _EXPIRED_SQL  # noqa: E402
+from notify.services.accepting.facts import _recent  # noqa: E402
+from notify.services.delivering.sending import _CLAIM_SQL  # noqa: E402
+from notify.services.delivering.sweeper import _DUE_SQL, _EXPIRED_SQL  # noqa: E402
+from notify.services.operations.retention import notifications_purge  # noqa: E402
 
 TABLES = ("notify_notification", "notify_delivery", "notify_deliveryattempt")
 RETAIN = timedelta(days=30)

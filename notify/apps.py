@@ -19,7 +19,7 @@ class NotifyConfig(AppConfig):
 
     def _connect_operations(self) -> None:
         from notify.admin import pauses, webhooks  # noqa: F401  (registers operator pages)
-        from notify.services.webhooks import on_deliveries_changed
+        from notify.services.webhooks.endpoints import on_deliveries_changed
         from notify.signals import deliveries_changed
 
         # Outbound status webhooks: status changes become events in the webhook outbox.

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from notify.services.provider_webhooks import (
+from notify.services.webhooks.provider_secrets import (
     provider_webhook_secrets_missing,
     provider_webhooks_in_use,
 )

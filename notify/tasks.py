@@ -11,9 +11,10 @@ from celery_app import app
 @app.task(name="notify.drain", acks_late=True, ignore_result=True)
 def drain(channel: str, lane: str) -> None:
     """Wake this process's outbox dispatcher for one channel's lane: it claims and sends
-    (notify/services/outbox.py). Returns at once, so no pool process waits on a provider."""
-    from notify.services.doorbell import stream_name
-    from notify.services.outbox import outbox_wake
+    (notify/services/delivering/outbox.py). Returns at once, so no pool process waits on a
+    provider."""
+    from notify.services.delivering.doorbell import stream_name
+    from notify.services.delivering.outbox import outbox_wake
 
     outbox_wake(stream_name(channel, lane))
 
@@ -24,10 +25,10 @@ def tick() -> int:
     vanished workers' leases (sweeper), wake the webhooks stream for due retries, and put
     operators' pauses back in Redis if it lost them."""
     from notify.observability.receivers import sweep_counted
-    from notify.services.doorbell import WEBHOOKS
-    from notify.services.outbox import outbox_wake
-    from notify.services.pauses import pauses_restore
-    from notify.services.sweeper import deliveries_sweep
+    from notify.services.delivering.doorbell import WEBHOOKS
+    from notify.services.delivering.outbox import outbox_wake
+    from notify.services.delivering.sweeper import deliveries_sweep
+    from notify.services.operations.pauses import pauses_restore
 
     report = deliveries_sweep()
     sweep_counted(report)
@@ -40,9 +41,9 @@ def tick() -> int:
 def hourly() -> dict[str, int]:
     """Purges: expired idempotency keys, old webhook events, and finished notifications past
     NOTIFY_RETENTION_DAYS (for a bounded time; the next run carries on)."""
-    from notify.services.maintenance import idempotency_keys_purge
-    from notify.services.retention import notifications_purge
-    from notify.services.webhook_delivery import webhook_deliveries_purge
+    from notify.services.operations.maintenance import idempotency_keys_purge
+    from notify.services.operations.retention import notifications_purge
+    from notify.services.webhooks.delivery import webhook_deliveries_purge
 
     return {
         "idempotency_keys": idempotency_keys_purge(),
@@ -59,7 +60,7 @@ def expand_broadcast(broadcast_id: str) -> bool:
 
     from django.conf import settings
 
-    from notify.services.audiences import broadcast_expand
+    from notify.services.audiences.broadcasts import broadcast_expand
 
     deadline = time.monotonic() + settings.NOTIFY_DRAIN_BUDGET_SECONDS
     more = broadcast_expand(broadcast_id=broadcast_id)

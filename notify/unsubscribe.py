@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from notify.services.unsubscribe import (
+from notify.services.recipients.unsubscribe import (
     BadLink,
     ExpiredLink,
     unsubscribe_apply,

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from notify.models import ApiKey
 from notify.observability.tracing import instrument, tracer_provider
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.harness import Proc, Sandbox, start_beat, start_sandbox, start_worker
 
 

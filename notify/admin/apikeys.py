@@ -16,8 +16,13 @@ from django.utils.html import format_html
 
 from notify.admin.base import adopt_saved
 from notify.models.apikeys import ApiKey
-from notify.services.apikeys import ALL_SCOPES, api_key_create, api_key_revoke, api_key_set_rate
-from notify.services.ratelimits import RATE_HELP, rate_parse
+from notify.services.access.apikeys import (
+    ALL_SCOPES,
+    api_key_create,
+    api_key_revoke,
+    api_key_set_rate,
+)
+from notify.services.access.ratelimits import RATE_HELP, rate_parse
 
 _SHOWN = (
     "name",

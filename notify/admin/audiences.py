@@ -1,7 +1,7 @@
 """Topics, their subscriptions and broadcasts. A topic may have 100k subscribers and a
 broadcast's recipient list as many entries, so neither is ever rendered whole: a topic shows
 its count and links to the filtered subscriptions, a broadcast its length and first few.
-Writes go through notify.services.audiences."""
+Writes go through notify.services.audiences.broadcasts."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from notify.admin.base import ReadOnlyAdmin, adopt_saved
 from notify.admin.display import EMPTY, pretty_json
 from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import DeliveryStatus
-from notify.services.audiences import (
+from notify.services.audiences.broadcasts import (
     broadcast_cancel,
     broadcast_progress,
     topic_subscribe,

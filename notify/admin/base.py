@@ -13,8 +13,8 @@ from django.http import HttpRequest
 
 from notify.models.notifications import DeliveryStatus
 from notify.models.operations import Replay
-from notify.services.operations import deliveries_cancel
-from notify.services.replay import deliveries_replay
+from notify.services.operations.deliveries import deliveries_cancel
+from notify.services.operations.replay import deliveries_replay
 
 
 class DeliveryOperationsAdmin(admin.ModelAdmin):

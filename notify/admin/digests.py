@@ -13,9 +13,9 @@ from django.http import HttpRequest
 
 from notify.admin.base import adopt_saved
 from notify.models.digests import Digest, DigestChoice
-from notify.services.digest_rules import BadRule, rule_check
-from notify.services.digests import digests_cancel, digests_flush_now
-from notify.services.preferences import digest_choice_set
+from notify.services.digests.gathering import digests_cancel, digests_flush_now
+from notify.services.digests.rules import BadRule, rule_check
+from notify.services.recipients.preferences import digest_choice_set
 
 
 class _OpenFirst(admin.SimpleListFilter):

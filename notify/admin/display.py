@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
 from notify.models.notifications import Delivery, DeliveryAttempt
-from notify.services.planning import CHANNEL_ORDER
+from notify.services.accepting.planning import CHANNEL_ORDER
 
 _PHONE = re.compile(r"\+?[0-9]{6,19}")
 EMPTY = "—"

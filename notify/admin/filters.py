@@ -11,8 +11,8 @@ from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest
 
 from notify.models.notifications import Delivery, DeliveryAttempt, DeliveryStatus, Notification
-from notify.services.planning import CHANNEL_ORDER
-from notify.services.replay import deliveries_filter
+from notify.services.accepting.planning import CHANNEL_ORDER
+from notify.services.operations.replay import deliveries_filter
 
 # Choices are read from this many newest rows. A DISTINCT over a table of millions is a full
 # scan on every page view; a value older than that still filters when put in the URL.

@@ -20,7 +20,7 @@ from notify.admin.filters import (
     NotificationProviderFilter,
 )
 from notify.models.notifications import Delivery, Notification
-from notify.services.notifications import notification_status
+from notify.services.accepting.notifications import notification_status
 
 
 class DeliveryInline(ReadOnlyStackedInline):

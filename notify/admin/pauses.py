@@ -1,7 +1,8 @@
 """Operator controls in the admin: pause a provider or a channel (adding a pause is pausing,
 with a reason), resume it with an action, and the record of replays. Admin users operate the
 platform: they pause for every tenant or, for a channel, for one tenant, and see every
-tenant's pauses. Every write goes through notify.services.pauses / notify.services.replay."""
+tenant's pauses. Every write goes through
+notify.services.operations.pauses / notify.services.operations.replay."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from django.utils.safestring import SafeString
 
 from notify.admin.base import ReadOnlyAdmin, adopt_saved
 from notify.models.operations import Pause, Replay
-from notify.services.pauses import (
+from notify.services.operations.pauses import (
     CHANNELS,
     EVERY_TENANT,
     PROVIDERS,

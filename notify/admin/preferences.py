@@ -19,7 +19,7 @@ from notify.admin.display import EMPTY
 from notify.admin.filters import DeliveryChannelFilter
 from notify.api.preferences import CategorySerializer
 from notify.models.preferences import Category, Preference
-from notify.services.preferences import CHANNELS, category_save, preferences_set
+from notify.services.recipients.preferences import CHANNELS, category_save, preferences_set
 
 _LISTS = ("default_channels", "fallback_order")
 

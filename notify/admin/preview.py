@@ -11,7 +11,7 @@ from typing import Any
 from django.template import TemplateSyntaxError
 
 from notify.admin.sms import SmsLength, sms_length
-from notify.services.rendering import CHANNEL_PARTS, RenderError, content_render
+from notify.services.content.rendering import CHANNEL_PARTS, RenderError, content_render
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from django.urls import URLPattern, path
 from notify.admin.base import ReadOnlyAdmin, ReadOnlyInline
 from notify.admin.display import mask_address
 from notify.models.recipients import Device, Recipient
-from notify.services.recipient_import import (
+from notify.services.recipients.imports import (
     ImportFileError,
     recipient_rows_from_upload,
     recipients_import,

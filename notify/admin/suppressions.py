@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from notify.admin.display import mask_address
 from notify.models.suppressions import Suppression
-from notify.services.suppressions import suppression_remove
+from notify.services.recipients.suppressions import suppression_remove
 
 
 @admin.register(Suppression)

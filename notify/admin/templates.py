@@ -22,8 +22,8 @@ from django.urls import URLPattern, path
 from notify.admin.base import adopt_saved
 from notify.admin.preview import template_preview
 from notify.models.templates import Template
-from notify.services.rendering import CHANNEL_PARTS, template_check_syntax
-from notify.services.templates import (
+from notify.services.content.rendering import CHANNEL_PARTS, template_check_syntax
+from notify.services.content.templates import (
     template_delete,
     template_save,
     template_version_restore,

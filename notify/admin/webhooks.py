@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString
 from notify.admin.base import ReadOnlyAdmin
 from notify.admin.display import admin_link
 from notify.models.webhooks import WebhookDelivery, WebhookEndpoint
-from notify.services.webhook_delivery import webhook_endpoint_disable
+from notify.services.webhooks.delivery import webhook_endpoint_disable
 
 
 @admin.register(WebhookEndpoint)

@@ -19,14 +19,14 @@ from notify.api.notifications import NotificationInput, RecipientInput
 from notify.api.recipients import recipient_id_valid
 from notify.models.audiences import Broadcast, Topic
 from notify.models.recipients import Recipient
-from notify.services.audiences import (
+from notify.services.audiences.broadcasts import (
     broadcast_cancel,
     broadcast_create,
     broadcast_progress,
     topic_subscribe,
     topic_unsubscribe,
 )
-from notify.services.recipients import recipient_upsert
+from notify.services.recipients.recipients import recipient_upsert
 
 
 class TopicSerializer(serializers.ModelSerializer):

@@ -7,7 +7,7 @@ from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from notify.models.apikeys import ApiKey
-from notify.services.apikeys import api_key_authenticate
+from notify.services.access.apikeys import api_key_authenticate
 
 
 def caller_key(request: Request) -> ApiKey:

@@ -21,8 +21,8 @@ from notify.api.notifications import (
     notification_body,
     refusal_error,
 )
-from notify.services.batch import BatchItem, notifications_submit_many
-from notify.services.notifications import Accepted, request_fingerprint
+from notify.services.accepting.batch import BatchItem, notifications_submit_many
+from notify.services.accepting.notifications import Accepted, request_fingerprint
 
 IDEMPOTENCY_HELP = (
     "The single create's Idempotency-Key header, per item: same key and same item, the "

@@ -16,8 +16,8 @@ from notify.api.auth import HasScope, caller_key
 from notify.api.notifications import CHANNELS, DeliveryOutput, NewestFirst
 from notify.models.notifications import Delivery, DeliveryAttempt, DeliveryStatus
 from notify.models.operations import Replay
-from notify.services.pauses import PROVIDERS
-from notify.services.replay import deliveries_filter, deliveries_replay
+from notify.services.operations.pauses import PROVIDERS
+from notify.services.operations.replay import deliveries_filter, deliveries_replay
 
 ERROR_CLASSES = [o for o in DeliveryAttempt.Outcome.values if o != "sent"]
 MAX_REPLAY_IDS = 1000

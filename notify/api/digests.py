@@ -7,8 +7,8 @@ from typing import Any
 from rest_framework import serializers
 
 from notify.models.notifications import Notification
-from notify.services.digest_rules import BadRule, schedule_parse, window_parse
-from notify.services.digests import MAX_ITEMS, digest_summary
+from notify.services.digests.gathering import MAX_ITEMS, digest_summary
+from notify.services.digests.rules import BadRule, schedule_parse, window_parse
 
 
 class DigestInput(serializers.Serializer):

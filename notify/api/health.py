@@ -8,7 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from notify.observability.state import workers_answering
-from notify.services.doorbell import redis_client
+from notify.services.delivering.doorbell import redis_client
 
 # /readyz must answer within a second: each network check gets at most this long (the worker
 # ping: notify.observability.state.workers_answering).

@@ -17,7 +17,7 @@ from notify.api.auth import HasScope, caller_key
 from notify.api.digests import DigestInput, DigestOutput, digest_body
 from notify.api.errors import Conflict, Unprocessable
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
-from notify.services.notifications import (
+from notify.services.accepting.notifications import (
     IdempotencyInFlight,
     IdempotencyMismatch,
     NothingToSend,
@@ -25,7 +25,7 @@ from notify.services.notifications import (
     notification_status,
     request_fingerprint,
 )
-from notify.services.submission import InvalidRequest, notification_submit
+from notify.services.accepting.submission import InvalidRequest, notification_submit
 from notify.validation.content import ContentSerializer
 from notify.validation.data import TemplateDataField
 from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField

@@ -15,8 +15,8 @@ from rest_framework.views import APIView
 from notify.api.auth import HasScope, caller_key
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.services.digest_rules import BadRule, rule_check
-from notify.services.preferences import (
+from notify.services.digests.rules import BadRule, rule_check
+from notify.services.recipients.preferences import (
     CHANNELS,
     UnknownCategory,
     category_save,

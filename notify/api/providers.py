@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from notify.api.auth import HasScope, caller_key
 from notify.models.apikeys import ApiKey
 from notify.models.operations import Pause
-from notify.services.pauses import (
+from notify.services.operations.pauses import (
     EVERY_TENANT,
     TARGETS,
     PauseState,

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from notify.api.auth import HasScope, caller_key
 from notify.api.parsers import BoundedJSONParser
 from notify.api.recipients import RecipientImportRow
-from notify.services.recipient_import import (
+from notify.services.recipients.imports import (
     ImportFileError,
     recipient_rows_from_csv,
     recipient_rows_from_json,

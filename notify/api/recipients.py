@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from notify.api.auth import HasScope, caller_key
 from notify.models.recipients import Device, Recipient
-from notify.services.recipients import device_register, device_remove, recipient_upsert
+from notify.services.recipients.recipients import device_register, device_remove, recipient_upsert
 from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
 
 

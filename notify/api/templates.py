@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
 from notify.models.templates import Template, TemplateVersion
-from notify.services.templates import (
+from notify.services.content.templates import (
     TemplateInvalid,
     template_delete,
     template_save,

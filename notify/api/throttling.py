@@ -8,11 +8,11 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from notify.models.apikeys import ApiKey
-from notify.services.ratelimits import rate_for_key, rate_limit_take
+from notify.services.access.ratelimits import rate_for_key, rate_limit_take
 
 
 class ApiKeyThrottle(BaseThrottle):
-    """The per-key rate limit (notify.services.ratelimits), shared by every web process. Over
+    """The per-key rate limit (notify.services.access.ratelimits), shared by every web process. Over
     it: 429 with Retry-After. A request costs one, unless its view says how many
     notifications it creates with `rate_cost(request) -> int`, so a batch is no way around
     the limit. A business guard against runaway callers; hard quotas on what costs money

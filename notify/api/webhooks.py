@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
 from notify.models.webhooks import WebhookEndpoint
-from notify.services.webhooks import (
+from notify.services.webhooks.endpoints import (
     WEBHOOK_EVENTS,
     InvalidWebhook,
     webhook_endpoint_create,

@@ -25,7 +25,7 @@ class ApiKey(models.Model):
     prefix = models.CharField(max_length=16, unique=True, editable=False)
     secret_hash = models.CharField(max_length=64, editable=False)
     scopes = models.JSONField(default=list)
-    # Notifications per period, e.g. "500/s" (notify.services.ratelimits); empty: the
+    # Notifications per period, e.g. "500/s" (notify.services.access.ratelimits); empty: the
     # NOTIFY_API_RATE default.
     rate_limit = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -1,6 +1,6 @@
 """Operator controls: replays of failed deliveries and pauses of providers or channels. Both
-are audit rows; a pause's live state is in Redis (notify.services.providers), so every worker
-sees it at once."""
+are audit rows; a pause's live state is in Redis
+(notify.services.delivering.protection), so every worker sees it at once."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ class Template(models.Model):
 class TemplateVersion(models.Model):
     """The source of one version of a template, kept so that a notification's
     (template_key, template_version) can be traced to what it was rendered from. Written
-    only by notify.services.templates."""
+    only by notify.services.content.templates."""
 
     template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()

@@ -11,8 +11,8 @@ from typing import Any
 from django.utils import timezone
 
 from notify.observability import metrics
-from notify.services.events import DeliveryChange
-from notify.services.sweeper import SweepReport
+from notify.services.delivering.events import DeliveryChange
+from notify.services.delivering.sweeper import SweepReport
 from notify.signals import deliveries_changed, notification_accepted
 
 # One line per status change, with the ids as fields (JSON logs): "what happened to X?".

@@ -19,8 +19,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from notify.observability.metrics import CHANNELS, known_providers
-from notify.services.doorbell import redis_client
-from notify.services.providers import breaker_state, operator_pause_key
+from notify.services.delivering.doorbell import redis_client
+from notify.services.delivering.protection import breaker_state, operator_pause_key
 
 logger = logging.getLogger(__name__)
 

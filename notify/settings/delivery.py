@@ -15,7 +15,7 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
 # Waits up to this long ride on a Celery countdown; longer ones are left to the sweeper,
 # because long countdowns on Redis are re-run after the visibility timeout.
 NOTIFY_MAX_COUNTDOWN_SECONDS = env.float("NOTIFY_MAX_COUNTDOWN_SECONDS", default=300.0)
-# Each worker process runs one dispatcher (notify/services/outbox.py) that keeps up to
+# Each worker process runs one dispatcher (notify/services/delivering/outbox.py) that keeps up to
 # SEND_CONCURRENCY sends in flight across every channel, at most STREAM_CONCURRENCY of them on
 # one channel's lane (a slow provider cannot take every slot), plus URGENT_RESERVE slots only
 # critical/high messages may use. A claim takes at most BATCH_SIZE deliveries.
@@ -28,7 +28,7 @@ NOTIFY_URGENT_RESERVE = env.int("NOTIFY_URGENT_RESERVE", default=8)
 NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=3.0)
 # A claimed delivery whose worker vanished is looked at again after its lease runs out.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
-# Digests (notify/services/digest_flush.py): flushes in flight per worker process, and how
+# Digests (notify/services/digests/flush.py): flushes in flight per worker process, and how
 # long a flush claim holds a digest before another worker may take it over.
 NOTIFY_DIGEST_CONCURRENCY = env.int("NOTIFY_DIGEST_CONCURRENCY", default=8)
 NOTIFY_DIGEST_LEASE_SECONDS = env.int("NOTIFY_DIGEST_LEASE_SECONDS", default=60)
@@ -71,7 +71,7 @@ NOTIFY_BREAKER_MIN_CALLS = env.int("NOTIFY_BREAKER_MIN_CALLS", default=10)
 NOTIFY_BREAKER_FAILURE_RATE = env.float("NOTIFY_BREAKER_FAILURE_RATE", default=0.5)
 NOTIFY_BREAKER_OPEN_SECONDS = env.float("NOTIFY_BREAKER_OPEN_SECONDS", default=30.0)
 
-# --- Outbound status webhooks (notify/services/webhooks.py) -----------------------------------
+# --- Outbound status webhooks (notify/services/webhooks/endpoints.py) ----------------
 # A webhook URL that resolves to a loopback, private, link-local, multicast or reserved
 # address is refused, at registration and before every send, unless this is set: callers
 # must not be able to make Notify call into its own network (SSRF). Tests and local
@@ -120,7 +120,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(
     MAX_REQUEST_BYTES, NOTIFY_BROADCAST_MAX_BYTES, NOTIFY_IMPORT_MAX_BYTES, NOTIFY_BATCH_MAX_BYTES
 )
 
-# --- Retention (notify/services/retention.py) -----------------------------------------------
+# --- Retention (notify/services/operations/retention.py) ----------------------------
 # Notifications whose deliveries are all finished are deleted, with their deliveries and
 # attempts, once older than this many days (hourly, in batches); 0 keeps them forever.
 # Scheduled and in-flight messages are kept whatever their age.

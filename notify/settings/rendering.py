@@ -1,4 +1,4 @@
-"""Bounds on message rendering (notify/services/render_limits.py) and on the `data` a caller
+"""Bounds on message rendering (notify/services/content/render_limits.py) and on the `data` a caller
 may send with a template. A message that exceeds one is refused with a 400 naming it at
 accept, and skipped with error code "render_limit" in a broadcast."""
 

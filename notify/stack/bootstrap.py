@@ -64,7 +64,7 @@ user.set_password(os.environ["NOTIFY_ADMIN_PASSWORD"])
 user.save()
 raw = os.environ.get("NOTIFY_DEMO_KEY", "")
 if raw:
-    from notify.services.apikeys import api_key_authenticate
+    from notify.services.access.apikeys import api_key_authenticate
     print("demo-key:", "valid" if api_key_authenticate(raw=raw) else "stale")
 """
 
@@ -207,7 +207,7 @@ def load_default_templates(
 
 
 def default_templates_dir(root: Path) -> Path:
-    # Where load_templates reads by default (notify/services/template_files.py); it is not
+    # Where load_templates reads by default (notify/services/content/template_files.py); it is not
     # imported from there because that needs Django set up.
     return root / "templates" / "notify" / "defaults"
 

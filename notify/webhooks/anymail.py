@@ -9,7 +9,7 @@ from typing import Any
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.dispatch import receiver
 
-from notify.services.provider_events import delivery_apply_report
+from notify.services.delivering.reports import delivery_apply_report
 
 # anymail event_type → (our status or None, suppression reason or "")
 _EVENTS: dict[str, tuple[str | None, str]] = {

@@ -20,7 +20,7 @@ from django.urls import URLPattern, path
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from notify.services.provider_webhooks import provider_webhook_secrets_missing
+from notify.services.webhooks.provider_secrets import provider_webhook_secrets_missing
 from notify.webhooks import webhook_error, webhook_method_not_allowed, webhook_not_found
 
 logger = logging.getLogger(__name__)

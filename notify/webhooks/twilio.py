@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from twilio.request_validator import RequestValidator
 
-from notify.services.provider_events import delivery_apply_report
-from notify.services.provider_webhooks import provider_webhook_secrets_missing
-from notify.services.suppressions import sms_opt_out_or_in
+from notify.services.delivering.reports import delivery_apply_report
+from notify.services.recipients.suppressions import sms_opt_out_or_in
+from notify.services.webhooks.provider_secrets import provider_webhook_secrets_missing
 from notify.webhooks import webhook_error, webhook_method_not_allowed, webhook_not_found
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from typing import Any
 from django.test import Client
 
 from notify.models import ApiKey
-from notify.services.apikeys import api_key_authenticate, api_key_create
+from notify.services.access.apikeys import api_key_authenticate, api_key_create
 from tests.admin.helpers import messages_of, run_action, shown
 
 URL = "/admin/notify/apikey/"

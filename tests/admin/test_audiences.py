@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from notify.models import Broadcast, Delivery, Notification, Recipient, Subscription, Topic
-from notify.services.audiences import topic_subscribe
+from notify.services.audiences.broadcasts import topic_subscribe
 from tests.admin.helpers import (
     make_delivery,
     make_notification,

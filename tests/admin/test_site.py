@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from notify.models import Device, Recipient
-from notify.services.apikeys import api_key_create
-from notify.services.templates import template_save
+from notify.services.access.apikeys import api_key_create
+from notify.services.content.templates import template_save
 from tests.admin.helpers import make_attempt, make_delivery, make_notification
 
 

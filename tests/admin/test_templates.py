@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from notify.models import Template
-from notify.services.templates import template_save
+from notify.services.content.templates import template_save
 
 URL = "/admin/notify/template/"
 CONTENT = {

@@ -12,7 +12,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, Delivery, Notification, Recipient
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.conftest import Stack
 from tests.harness import Sandbox, wait_for
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis import checks
 
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from notify.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, Delivery, Notification, Recipient
-from notify.services.apikeys import api_key_create, api_key_revoke
+from notify.services.access.apikeys import api_key_create, api_key_revoke
 
 URL = "/api/v1/notifications/"
 

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, DigestChoice
-from notify.services.recipients import recipient_upsert
+from notify.services.recipients.recipients import recipient_upsert
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from notify.models import Device, Recipient
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 
 URL = "/api/v1/recipient-imports/"
 

@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from notify.models import Device, Recipient
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 
 
 def _url(recipient_id: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.test import APIClient
 
 from notify.models import Notification, Template
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 
 URL = "/api/v1/templates/"
 WELCOME = {"email": {"subject": "Welcome {{ name }}", "text": "Hello {{ name }}"}}

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework.views import APIView
 
 from notify.models import Notification
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 
 BODY = {
     "recipient": {"id": "r", "email": "r@example.com"},

@@ -16,7 +16,7 @@ import pytest
 import requests
 from django.contrib.auth import get_user_model
 
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.browser.conftest import Chromium, Screenshots
 from tests.conftest import Stack
 from tests.harness import Sandbox, wait_for

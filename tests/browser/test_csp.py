@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from notify.models import Recipient
-from notify.services.unsubscribe import unsubscribe_token
+from notify.services.recipients.unsubscribe import unsubscribe_token
 from tests.browser.conftest import Chromium, Screenshots
 from tests.harness import Sandbox
 

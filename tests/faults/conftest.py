@@ -11,7 +11,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.conftest import Stack
 from tests.faults import invariants
 from tests.faults.stack import FaultStack

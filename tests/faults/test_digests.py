@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from notify.models import Digest, Notification, Template
-from notify.services.digests import digests_flush_now
+from notify.services.digests.gathering import digests_flush_now
 from tests.faults.conftest import Client
 from tests.faults.stack import FaultStack
 from tests.harness import Sandbox, wait_for

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.admin.helpers import make_notification, make_recipient
 
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from notify.models import ApiKey
-from notify.services.apikeys import api_key_authenticate
+from notify.services.access.apikeys import api_key_authenticate
 
 
 def _run(*args: str) -> tuple[str, str]:

@@ -22,7 +22,7 @@ import redis
 import requests
 
 from notify.models import Delivery
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.conftest import Stack
 from tests.harness import Proc, Sandbox, wait_for
 from tests.observability.helpers import Samples, parse, total, value

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from notify.models import Delivery
 from notify.observability import state
-from notify.services.events import DeliveryChange
+from notify.services.delivering.events import DeliveryChange
 from notify.signals import deliveries_changed
 from notify.stack.embedded_redis import throwaway_redis
 from tests.admin.helpers import make_delivery, make_notification, make_recipient

@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, Delivery, Notification, Recipient
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.harness import Sandbox
 
 

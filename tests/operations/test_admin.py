@@ -10,8 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from notify.models import ApiKey, DeliveryAttempt, Pause, Replay, WebhookDelivery
-from notify.services.providers import channel_paused, provider_wait, tenants_paused
-from notify.services.webhooks import webhook_endpoint_create
+from notify.services.delivering.protection import channel_paused, provider_wait, tenants_paused
+from notify.services.webhooks.endpoints import webhook_endpoint_create
 from tests.admin.helpers import messages_of, run_action, shown_ids
 from tests.operations.conftest import make_failed
 

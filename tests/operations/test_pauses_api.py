@@ -11,10 +11,10 @@ import redis
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, Pause
-from notify.services.apikeys import api_key_create
-from notify.services.pauses import pauses_restore
-from notify.services.providers import channel_paused, provider_wait, tenants_paused
-from notify.services.sending import _choose_provider
+from notify.services.access.apikeys import api_key_create
+from notify.services.delivering.protection import channel_paused, provider_wait, tenants_paused
+from notify.services.delivering.sending import _choose_provider
+from notify.services.operations.pauses import pauses_restore
 from tests.operations.conftest import client_for
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, Delivery, DeliveryAttempt, Replay
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 from tests.operations.conftest import client_for, make_failed
 
 URL = "/api/v1/deliveries/"

@@ -10,8 +10,8 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, WebhookEndpoint
-from notify.services.apikeys import api_key_create
-from notify.services.webhook_delivery import address_forbidden
+from notify.services.access.apikeys import api_key_create
+from notify.services.webhooks.delivery import address_forbidden
 from tests.operations.conftest import client_for
 
 URL = "/api/v1/webhooks/"

@@ -124,7 +124,7 @@ def test_an_endpoint_answering_410_is_disabled(
 def test_events_of_another_keys_notifications_are_not_sent(
     api: APIClient, stack: Stack, sandbox: Sandbox, receiver: Receiver
 ) -> None:
-    from notify.services.apikeys import api_key_create
+    from notify.services.access.apikeys import api_key_create
     from tests.operations.conftest import client_for
 
     _register(api, receiver)

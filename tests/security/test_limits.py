@@ -30,7 +30,7 @@ def test_a_key_over_its_rate_gets_429_with_retry_after(api: APIClient) -> None:
 
 @override_settings(NOTIFY_API_RATE="2/m")
 def test_each_key_has_its_own_budget(api: APIClient) -> None:
-    from notify.services.apikeys import api_key_create
+    from notify.services.access.apikeys import api_key_create
 
     for _ in range(3):
         api.get("/api/v1/notifications/")

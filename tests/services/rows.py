@@ -11,7 +11,7 @@ from django.utils import timezone
 from channels import DeliveryError
 from notify.models import Delivery, Notification, Recipient
 from notify.models.notifications import Priority
-from notify.services.outcomes import SendResult
+from notify.services.delivering.outcomes import SendResult
 
 CONTENT = {
     "email": {"subject": "s", "text": "t"},

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from notify.models.templates import Template, TemplateVersion
-from notify.services.templates import template_save
+from notify.services.content.templates import template_save
 from notify.stack import bootstrap
 from notify.stack.banner import TEMPLATE_EXAMPLE
 from notify.stack.bootstrap import load_default_templates, prepare_django

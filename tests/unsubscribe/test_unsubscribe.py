@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from twilio.request_validator import RequestValidator
 
 from notify.models import Notification, Preference, Suppression
-from notify.services.apikeys import api_key_create
+from notify.services.access.apikeys import api_key_create
 
 URL = "/api/v1/notifications/"
 PERSON = {"id": "u-unsub", "email": "reader@example.com", "phone": "+14155552671"}

@@ -10,8 +10,8 @@ from django.test import Client, override_settings
 from twilio.request_validator import RequestValidator
 
 from notify.models import Delivery, Suppression
-from notify.services.apikeys import api_key_create
-from notify.services.notifications import notification_create
+from notify.services.accepting.notifications import notification_create
+from notify.services.access.apikeys import api_key_create
 
 
 def _callback(

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from notify.services.apikeys import ALL_SCOPES, KNOWN_SCOPES, api_key_create
-from notify.services.ratelimits import RATE_HELP
+from notify.services.access.apikeys import ALL_SCOPES, KNOWN_SCOPES, api_key_create
+from notify.services.access.ratelimits import RATE_HELP
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notify.services.template_files import (
+from notify.services.content.template_files import (
     TemplateFilesInvalid,
     template_files_read,
     templates_default_dir,

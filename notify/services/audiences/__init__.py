@@ -1,0 +1,1 @@
+"""One message to many: topics, broadcasts and their chunked fan-out."""

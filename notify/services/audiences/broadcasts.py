@@ -1,0 +1,158 @@
+"""Topics and broadcasts. A broadcast is accepted at once (one row); a background task
+expands it chunk by chunk (notify/services/audiences/fanout.py: the same rendering and policy as a
+single notification, in bulk), each recipient under its own idempotency key, so a chunk
+re-run after a crash creates nothing twice."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from notify.models.apikeys import ApiKey
+from notify.models.audiences import Broadcast, Subscription, Topic
+from notify.models.notifications import Delivery, DeliveryStatus
+from notify.models.recipients import Recipient
+from notify.services.audiences.fanout import notifications_fan_out
+
+logger = logging.getLogger(__name__)
+
+
+def topic_subscribe(*, topic: Topic, recipient: Recipient) -> None:
+    Subscription.objects.get_or_create(topic=topic, recipient=recipient)
+
+
+def topic_unsubscribe(*, topic: Topic, recipient: Recipient) -> int:
+    return Subscription.objects.filter(topic=topic, recipient=recipient).delete()[0]
+
+
+def broadcast_create(
+    *,
+    api_key: ApiKey,
+    message: dict[str, Any],
+    recipients: list[dict[str, Any]] | None,
+    topic: Topic | None,
+) -> Broadcast:
+    """`message` is a validated notification request without its recipient."""
+    total = (
+        len(recipients) if recipients is not None else topic.subscriptions.count() if topic else 0
+    )
+    with transaction.atomic():
+        broadcast = Broadcast.objects.create(
+            tenant=api_key.tenant,
+            api_key=api_key,
+            topic=topic,
+            request=_jsonable(message),
+            recipients=recipients or [],
+            total=total,
+        )
+        transaction.on_commit(lambda: _expand_later(broadcast.pk))
+    return broadcast
+
+
+def broadcast_expand(*, broadcast_id: Any) -> bool:
+    """Expand the next chunk; returns whether more remain (the task re-queues itself). The
+    chunk and the progress counter commit together: a crash re-runs the whole chunk."""
+    with transaction.atomic():
+        broadcast = (
+            Broadcast.objects.select_for_update(skip_locked=True)
+            .filter(pk=broadcast_id, status__in=["accepted", "expanding"])
+            .defer("recipients")  # up to 100,000 entries: each chunk reads only its slice
+            .first()
+        )
+        if broadcast is None:
+            return False  # done, cancelled, or another worker holds it
+        start, chunk = broadcast.expanded, settings.NOTIFY_BROADCAST_CHUNK
+        people = _chunk(broadcast, start, chunk)
+        if people:
+            report = notifications_fan_out(
+                api_key=broadcast.api_key or ApiKey(tenant=broadcast.tenant),
+                request=broadcast.request,
+                # Each recipient's own idempotency key: re-running a chunk adds nothing.
+                people=[(f"broadcast:{broadcast.pk}:{start + i}", p) for i, p in enumerate(people)],
+                broadcast_id=broadcast.pk,
+            )
+            logger.info("broadcast %s: chunk at %d: %s", broadcast.pk, start, report)
+        broadcast.expanded = (
+            min(broadcast.total, start + len(people)) if people else broadcast.total
+        )
+        done = not people or broadcast.expanded >= broadcast.total
+        broadcast.status = "expanded" if done else "expanding"
+        broadcast.save(update_fields=["expanded", "status", "updated_at"])
+    return not done
+
+
+# Positions start..end-1 of the stored list, sliced inside Postgres (~10 ms at 100,000).
+_SLICE_SQL = """
+SELECT jsonb_path_query_array(
+    recipients, '$[$start to $last]', jsonb_build_object('start', %s, 'last', %s))
+FROM notify_broadcast WHERE id = %s
+"""
+
+
+def _chunk(broadcast: Broadcast, start: int, size: int) -> list[dict[str, Any]]:
+    if broadcast.topic_id is None:
+        with connection.cursor() as cursor:
+            cursor.execute(_SLICE_SQL, [start, start + size - 1, broadcast.pk])
+            (people,) = cursor.fetchone()
+        return list(json.loads(people) if isinstance(people, str) else people)
+    ids = (
+        Subscription.objects.filter(topic_id=broadcast.topic_id)
+        .order_by("id")
+        .values_list("recipient__external_id", flat=True)[start : start + size]
+    )
+    return [{"id": external_id} for external_id in ids]
+
+
+def broadcast_cancel(*, broadcast: Broadcast) -> int:
+    """Stop expanding and cancel what has not been sent; returns deliveries cancelled."""
+    Broadcast.objects.filter(
+        pk=broadcast.pk, status__in=["accepted", "expanding", "expanded"]
+    ).update(status="cancelled", updated_at=timezone.now())
+    return Delivery.objects.filter(
+        notification__broadcast=broadcast, status=DeliveryStatus.PENDING
+    ).update(
+        status=DeliveryStatus.CANCELLED, last_error="broadcast cancelled", updated_at=timezone.now()
+    )
+
+
+def broadcast_progress(*, broadcast: Broadcast) -> dict[str, int]:
+    rows = (
+        Delivery.objects.filter(notification__broadcast=broadcast)
+        .values("status")
+        .annotate(n=Count("id"))
+    )
+    return {row["status"]: row["n"] for row in rows}
+
+
+def broadcasts_resume() -> int:
+    """Sweeper: re-queue expansions whose task was lost (nothing moved for a minute)."""
+    stale = Broadcast.objects.filter(
+        status__in=["accepted", "expanding"], updated_at__lt=timezone.now() - timedelta(minutes=1)
+    )
+    ids = list(stale.values_list("pk", flat=True)[:100])
+    for broadcast_id in ids:
+        _expand_later(broadcast_id)
+    return len(ids)
+
+
+def _expand_later(broadcast_id: Any) -> None:
+    from notify.tasks import expand_broadcast
+
+    try:
+        expand_broadcast.apply_async(args=[str(broadcast_id)], queue="maintenance")
+    except Exception:
+        logger.warning("broadcast %s: expansion not queued; the sweeper will", broadcast_id)
+
+
+def _jsonable(message: dict[str, Any]) -> dict[str, Any]:
+    out = dict(message)
+    if out.get("send_at") is not None:
+        out["send_at"] = out["send_at"].isoformat()
+    return out

@@ -1,0 +1,1 @@
+"""Templates and rendering, with the render budget that bounds them."""

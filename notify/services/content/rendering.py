@@ -1,0 +1,214 @@
+"""Rendering message content with Django's template language, at accept time, so that a
+missing variable is the caller's 400 and not a failed delivery later."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any, cast
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import FilterExpression, Node, NodeList, VariableDoesNotExist
+from django.template.base import Template as DjangoTemplate
+from django.template.defaulttags import DebugNode, ForNode, IfNode, LoadNode, LoremNode, WithNode
+from django.template.loader_tags import ExtendsNode, IncludeNode
+
+from notify.models.templates import Template
+from notify.services.content.render_limits import RenderLimitExceeded, render_budget, template_bound
+
+# Which parts each channel's content has; `data` (push) is a flat dict of strings.
+CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
+    "email": ("subject", "text", "html"),
+    "sms": ("text",),
+    "push": ("title", "body", "data"),
+}
+# Message templates are self-contained: no file loaders, so {% include %} and {% extends %}
+# cannot reach the server's files. The last builtin library replaces every filter with one
+# that keeps to the render budget.
+_LIMITS = ["notify.services.content.render_limits"]
+_TEXT = Engine(autoescape=False, loaders=[], builtins=_LIMITS)
+_HTML = Engine(autoescape=True, loaders=[], builtins=_LIMITS)
+# {% debug %} prints the whole context and the server's loaded modules; {% lorem 10000000 %}
+# is a one-tag memory bomb with no use in a real message.
+_FORBIDDEN = (IncludeNode, ExtendsNode, LoadNode, DebugNode, LoremNode)
+_OPTIONAL_FILTERS = {"default", "default_if_none"}
+
+
+class RenderError(Exception):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class RenderLimitError(RenderError):
+    """The render ran out of budget (time, loop iterations or output) in one part; the
+    message names the limit. Nothing else was rendered after it."""
+
+
+@lru_cache(maxsize=2048)
+def _compile(source: str, html: bool) -> DjangoTemplate:
+    try:
+        template = (_HTML if html else _TEXT).from_string(source)
+        forbidden = [n for n in _walk(template.nodelist) if isinstance(n, _FORBIDDEN)]
+    except RecursionError as exc:
+        raise TemplateSyntaxError("blocks are nested too deeply") from exc
+    if forbidden:
+        raise TemplateSyntaxError(f"{forbidden[0].__class__.__name__[:-4].lower()} is not allowed")
+    template_bound(template.nodelist)
+    return template
+
+
+def template_check_syntax(*, content: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Field errors for parts that do not compile (or use tags templates may not use)."""
+    errors: dict[str, list[str]] = {}
+    for channel, parts in content.items():
+        for name, source in _sources(parts):
+            try:
+                _compile(source, html=name == "html")
+            except TemplateSyntaxError as exc:
+                errors.setdefault(f"{channel}.{name}", []).append(f"Template syntax: {exc}")
+    return errors
+
+
+def content_render(
+    *, content: dict[str, dict[str, Any]], context: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Render every part of every channel. Raises RenderError naming each missing variable,
+    RenderLimitError when the message goes over its render budget (all parts share one).
+    `{% if x %}` and `{{ x|default:"…" }}` keep a variable optional."""
+    with render_budget():
+        return _render_all(content, context)
+
+
+def _render_all(
+    content: dict[str, dict[str, Any]], context: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    rendered: dict[str, dict[str, Any]] = {}
+    errors: dict[str, list[str]] = {}
+    for channel, parts in content.items():
+        out: dict[str, Any] = {}
+        for name, source in _sources(parts):
+            where = f"{channel}.{name}"
+            try:
+                template = _compile(source, html=name == "html")
+                missing = _missing(template, context)
+                text = str(template.render(Context(context, autoescape=name == "html")))
+            except RenderLimitExceeded as exc:
+                raise RenderLimitError({where: [f"Rendering stopped: {exc}"]}) from None
+            except SoftTimeLimitExceeded:
+                raise  # the worker's time is up: never a template error
+            except Exception as exc:  # a filter or tag failing on this data
+                errors.setdefault(where, []).append(f"Cannot render: {exc}")
+                continue
+            if missing:
+                errors.setdefault(where, []).append(
+                    "Missing template variable(s): " + ", ".join(missing)
+                )
+            if channel == "sms":
+                # \xa0 forces UCS-2 encoding, which halves the characters per SMS segment.
+                text = text.replace("\xa0", " ")
+            _put(out, name, text.strip() if name != "html" else text)
+        rendered[channel] = out
+    if errors:
+        raise RenderError(errors)
+    return rendered
+
+
+def _missing(template: DjangoTemplate, context: dict[str, Any]) -> list[str]:
+    """Variables printed with {{ }} that the context lacks, in the branches that would
+    render, except names bound by {% for %}/{% with %} and values with a default filter."""
+    names: set[str] = set()
+    ctx = Context(context)
+    for expression in _printed(template.nodelist, frozenset(), ctx):
+        try:
+            expression.var.resolve(ctx)
+        except VariableDoesNotExist:
+            names.add(str(expression.var))
+    return sorted(names)
+
+
+def _printed(nodes: NodeList, bound: frozenset[str], ctx: Context) -> Iterator[FilterExpression]:
+    for node in nodes:
+        if isinstance(node, ForNode):
+            yield from _checkable([cast(FilterExpression, node.sequence)], bound)
+            inner = bound | set(node.loopvars) | {"forloop"}
+            yield from _printed(cast(NodeList, node.nodelist_loop), frozenset(inner), ctx)
+            yield from _printed(cast(NodeList, node.nodelist_empty), bound, ctx)
+        elif isinstance(node, WithNode):
+            yield from _checkable(list(node.extra_context.values()), bound)
+            yield from _printed(node.nodelist, bound | frozenset(node.extra_context), ctx)
+        elif isinstance(node, IfNode):
+            yield from _printed(_taken_branch(node, ctx), bound, ctx)
+        else:
+            expression = getattr(node, "filter_expression", None)
+            if isinstance(expression, FilterExpression):
+                yield from _checkable([expression], bound)
+            for attr in getattr(node, "child_nodelists", ()):
+                yield from _printed(getattr(node, attr, None) or NodeList(), bound, ctx)
+
+
+def _taken_branch(node: IfNode, ctx: Context) -> NodeList:
+    for condition, branch in node.conditions_nodelists:
+        try:
+            # django-stubs types the argument as a dict; Django itself passes the Context.
+            taken = condition is None or condition.eval(ctx)  # type: ignore[arg-type]
+        except VariableDoesNotExist:
+            taken = False
+        if taken:
+            return branch
+    return NodeList()
+
+
+def _checkable(
+    expressions: list[FilterExpression], bound: frozenset[str]
+) -> Iterator[FilterExpression]:
+    for expression in expressions:
+        var = expression.var
+        if not hasattr(var, "resolve") or getattr(var, "literal", None) is not None:
+            continue  # a literal string or number
+        if str(var).split(".")[0] in bound:
+            continue
+        if any(f.__name__ in _OPTIONAL_FILTERS for f, _ in expression.filters):
+            continue
+        yield expression
+
+
+def _walk(nodes: NodeList) -> Iterator[Node]:
+    for node in nodes:
+        yield node
+        for attr in getattr(node, "child_nodelists", ()):
+            yield from _walk(getattr(node, attr, None) or NodeList())
+        if isinstance(node, IfNode):
+            for _, branch in node.conditions_nodelists:
+                yield from _walk(branch)
+
+
+def _sources(parts: dict[str, Any]) -> list[tuple[str, str]]:
+    items: list[tuple[str, str]] = []
+    for name, value in parts.items():
+        if name == "data" and isinstance(value, dict):
+            items.extend((f"data.{k}", str(v)) for k, v in value.items())
+        elif isinstance(value, str):
+            items.append((name, value))
+    return items
+
+
+def _put(out: dict[str, Any], name: str, text: str) -> None:
+    if name.startswith("data."):
+        out.setdefault("data", {})[name[5:]] = text
+    else:
+        out[name] = text
+
+
+def template_resolve(*, tenant: str, key: str, locale: str = "") -> Template | None:
+    """The template for `key` in the most specific locale available: fr-CA, fr, then the
+    default (no locale)."""
+    candidates = [""]
+    if locale:
+        base = locale.split("-", maxsplit=1)[0]
+        candidates = [locale, base, ""] if base != locale else [locale, ""]
+    found = {
+        t.locale: t for t in Template.objects.filter(tenant=tenant, key=key, locale__in=candidates)
+    }
+    return next((found[c] for c in candidates if c in found), None)

@@ -1,0 +1,125 @@
+"""Waking workers. A wake-up carries no ids, only "there is due work on this stream" (a
+channel's lane, or the outbound webhooks): the worker claims the work from Postgres. So a lost
+or duplicated wake-up is harmless (the sweeper rings again; claims are exclusive) and Redis
+never holds a backlog that could keep urgent messages waiting.
+
+Two paths lead to a worker process's dispatcher (notify/services/delivering/outbox.py):
+- the fast one: a token pushed on a Redis list that every dispatcher blocks on (BLPOP), so a
+  commit reaches a claim in about a millisecond whatever the Celery pool is doing;
+- the Celery `notify.drain` task, published by the sweeper and for delayed retries: it wakes
+  the dispatcher of whichever process runs it (and shows the work in Flower)."""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+
+import redis
+from django.conf import settings
+
+from notify.models.notifications import Priority
+
+logger = logging.getLogger(__name__)
+
+URGENT = "urgent"
+STANDARD = "standard"
+WEBHOOKS = "webhooks"
+# A ring in the last moment is still waiting to be taken; do not push another token. The
+# dispatcher that takes the token deletes the key before it claims, so this only bounds how
+# long a key can outlive a lost token.
+_DEBOUNCE_MS = 2000
+# Tokens kept per stream: enough to wake a few processes under a backlog, never a pile.
+_MAX_TOKENS = 4
+
+# Debounce and push in one step, so a key is never set without its token.
+_RING = """
+if ARGV[2] == '0' then
+  if not redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return 0 end
+else
+  redis.call('SET', KEYS[1], 1, 'PX', ARGV[1])
+end
+redis.call('LPUSH', KEYS[2], 1)
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+return 1
+"""
+
+
+def lane_for(priority: int) -> str:
+    return URGENT if priority <= Priority.HIGH else STANDARD
+
+
+def queue_for(channel: str, lane: str) -> str:
+    return URGENT if lane == URGENT else channel
+
+
+def stream_name(channel: str, lane: str) -> str:
+    return f"{channel}:{lane}"
+
+
+def bell_key(stream: str) -> str:
+    return f"notify:bell:{stream}"
+
+
+def wake_key(stream: str) -> str:
+    return f"notify:wake:{stream}"
+
+
+@cache
+def redis_client() -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, health_check_interval=25
+    )
+
+
+@cache
+def _ring_script() -> redis.commands.core.Script:
+    return redis_client().register_script(_RING)
+
+
+def stream_ring(stream: str, *, force: bool = False) -> bool:
+    """Push a wake token for `stream` unless one is already waiting (`force`: push anyway,
+    to bring another process in). Never raises: the work is committed, and the sweeper
+    rings for it if this fails."""
+    try:
+        pushed = _ring_script()(
+            keys=[bell_key(stream), wake_key(stream)],
+            args=[_DEBOUNCE_MS, int(force), _MAX_TOKENS],
+        )
+    except redis.RedisError:
+        logger.warning("doorbell %s not rung; the sweeper will retry", stream, exc_info=True)
+        return False
+    return bool(pushed)
+
+
+def bell_ring(
+    *, channel: str, lane: str, countdown: float | None = None, force: bool = False
+) -> bool:
+    """Wake a dispatcher for (channel, lane): at once through its wake list, or after
+    `countdown` seconds through a Celery drain task. `force` (the sweeper) also publishes a
+    drain task, which restarts a dispatcher that has stopped listening."""
+    if countdown is None:
+        rung = stream_ring(stream_name(channel, lane), force=force)
+        if not force:
+            return rung
+    return _drain_publish(channel, lane, countdown)
+
+
+def _drain_publish(channel: str, lane: str, countdown: float | None) -> bool:
+    from notify.tasks import drain as drain_task
+
+    try:
+        drain_task.apply_async(
+            args=[channel, lane], queue=queue_for(channel, lane), countdown=countdown
+        )
+    except Exception:
+        logger.warning(
+            "drain %s/%s not published; the sweeper will retry", channel, lane, exc_info=True
+        )
+        return False
+    return True
+
+
+def bells_ring_for(pairs: set[tuple[str, int]]) -> None:
+    """Ring once per (channel, lane) for deliveries given as (channel, priority)."""
+    for channel, lane in {(channel, lane_for(priority)) for channel, priority in pairs}:
+        bell_ring(channel=channel, lane=lane)

@@ -1,0 +1,246 @@
+"""The worker side of the delivery path: a channel's lane as a stream of the outbox engine.
+Claim due deliveries with a lease and a fencing token, send each through the channel, record
+every outcome under the claim's token (outcomes.py)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from channels import DeliveryError, Message, get_channel
+from notify.models.notifications import Delivery, Priority
+from notify.observability.traceparent import span_continuing
+from notify.services.delivering.doorbell import URGENT, stream_name
+from notify.services.delivering.outbox import Claimed
+from notify.services.delivering.outcomes import SendResult, deliveries_record
+from notify.services.delivering.protection import (
+    PAUSED_UNTIL_RESUMED,
+    channel_paused,
+    provider_wait,
+    providers_for,
+    rate_give_back,
+    rate_take,
+    tenants_paused,
+)
+from notify.services.recipients.suppressions import suppressed
+
+logger = logging.getLogger(__name__)
+
+_CLAIM_SQL = """
+UPDATE notify_delivery SET status = 'sending', lease_token = %(token)s,
+       lease_until = now() + make_interval(secs => %(lease)s),
+       attempts = attempts + 1, updated_at = now()
+WHERE id IN (
+    SELECT d.id FROM notify_delivery d
+    WHERE d.status = 'pending' AND d.channel = %(channel)s AND d.priority <= %(max_priority)s
+      AND d.next_attempt_at <= now() AND (d.error_code = 'worker_lost') = %(quarantined)s
+      {tenant_filter}
+    ORDER BY d.priority, d.next_attempt_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+# Tenants that paused this channel for themselves: their deliveries stay pending, unclaimed.
+_TENANT_FILTER = """AND NOT EXISTS (
+        SELECT 1 FROM notify_notification n
+        WHERE n.id = d.notification_id AND n.tenant = ANY(%(paused)s))"""
+
+
+@dataclass(frozen=True)
+class Send:
+    """One claimed delivery and what to do with it: a message for the provider, or an
+    outcome already known (the address was suppressed after the notification was accepted)."""
+
+    delivery: Delivery
+    message: Message
+    known: SendResult | None = None
+
+
+class DeliveryStream:
+    """A channel's lane as an outbox stream (notify/services/delivering/outbox.py): claims
+    are sized by the provider's global rate limit and skipped while its circuit is open or it asked
+    us to pause (the work stays pending, no attempt is spent); outcomes go through outcomes.py."""
+
+    def __init__(self, *, channel: str, lane: str, limit: int) -> None:
+        self.channel, self.lane, self.limit = channel, lane, limit
+        self.name = stream_name(channel, lane)
+        self.urgent = lane == URGENT
+        self._handler = get_channel(channel)
+
+    def claim(self, room: int) -> Claimed:
+        provider, wait = _choose_provider(self.channel)
+        if not provider:
+            return Claimed(wait=wait)
+        granted, wait = rate_take(provider=provider, want=room)
+        if not granted:
+            return Claimed(wait=wait)
+        token, deliveries = deliveries_claim(channel=self.channel, lane=self.lane, limit=granted)
+        more = len(deliveries) >= granted
+        if not deliveries:
+            # Deliveries whose worker died go one at a time: if one of them is what kills
+            # workers, it takes down no one else, and runs out of attempts alone.
+            token, deliveries = deliveries_claim(
+                channel=self.channel, lane=self.lane, limit=1, quarantined=True
+            )
+            more = bool(deliveries)
+        rate_give_back(provider=provider, count=granted - len(deliveries))
+        # A bounce or STOP may have arrived since the notification was accepted.
+        known = _suppressed_now(self.channel, deliveries)
+        items = [Send(d, _message(d, provider), known.get(d.id)) for d in deliveries]
+        # The provider's rate cut this claim short: come back when it allows more.
+        return Claimed(items=items, token=token, more=more, wait=wait if granted < room else 0)
+
+    def send(self, item: Send) -> SendResult:
+        if item.known:
+            return item.known
+        with span_continuing(item.delivery.notification.trace_parent, f"send/{self.channel}"):
+            return _send_one(self._handler, item.message)
+
+    def record(self, done: list[tuple[uuid.UUID, Send, SendResult]]) -> None:
+        by_token: dict[uuid.UUID, list[tuple[Send, SendResult]]] = {}
+        for token, item, result in done:
+            by_token.setdefault(token, []).append((item, result))
+        for token, pairs in by_token.items():
+            deliveries_record(
+                channel=self.channel,
+                token=token,
+                deliveries=[item.delivery for item, _ in pairs],
+                results=[result for _, result in pairs],
+            )
+
+
+def _choose_provider(channel: str) -> tuple[str, float]:
+    """The first provider for the channel that may be sent to now, else how long to wait
+    (PAUSED_UNTIL_RESUMED while an operator has paused the channel or all its providers)."""
+    if channel_paused(channel=channel):
+        return "", PAUSED_UNTIL_RESUMED
+    waits = []
+    for provider in providers_for(channel):
+        wait = provider_wait(provider=provider)
+        if wait <= 0:
+            return provider, 0.0
+        waits.append(wait)
+    return "", min(waits)
+
+
+def deliveries_claim(
+    *, channel: str, lane: str, limit: int, quarantined: bool = False
+) -> tuple[uuid.UUID, list[Delivery]]:
+    """Take exclusive, leased ownership of up to `limit` due deliveries. The claim commits
+    before any provider call, so a task run twice (or a message delivered twice) sends once.
+    `quarantined` claims among deliveries whose previous worker died mid-send instead."""
+    token = uuid.uuid4()
+    max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
+    paused = tenants_paused(channel=channel)
+    sql = _CLAIM_SQL.format(tenant_filter=_TENANT_FILTER if paused else "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "paused": paused,
+                "token": token,
+                "lease": settings.NOTIFY_LEASE_SECONDS,
+                "channel": channel,
+                "max_priority": int(max_priority),
+                "limit": limit,
+                "quarantined": quarantined,
+            },
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    if not ids:
+        return token, []
+    deliveries = list(
+        Delivery.objects.filter(id__in=ids)
+        .select_related("notification")
+        .only(
+            "id",
+            "channel",
+            "to",
+            "priority",
+            "attempts",
+            "max_attempts",
+            "device_id",
+            "pinned_provider",
+            "notification__id",
+            "notification__content",
+            "notification__category",
+            "notification__tenant",
+            "notification__created_at",
+            "notification__trace_parent",
+        )
+    )
+    return token, deliveries
+
+
+def deliveries_send(
+    *, channel: str, token: uuid.UUID, deliveries: list[Delivery], provider: str = ""
+) -> None:
+    """Send claimed deliveries one after another on this thread and record the outcomes: the
+    one-task-per-delivery baseline of the benchmark (bench/naive.py); workers use the outbox."""
+    handler = get_channel(channel)
+    known = _suppressed_now(channel, deliveries)
+    results = [known.get(d.id) or _send_one(handler, _message(d, provider)) for d in deliveries]
+    deliveries_record(channel=channel, token=token, deliveries=deliveries, results=results)
+
+
+def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendResult]:
+    out: dict[Any, SendResult] = {}
+    by_tenant: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_tenant.setdefault(delivery.notification.tenant, []).append(delivery)
+    for tenant, group in by_tenant.items():
+        reasons = suppressed(tenant=tenant, channel=channel, addresses=[d.to for d in group])
+        for delivery in group:
+            if delivery.to in reasons:
+                out[delivery.id] = SendResult.skip(
+                    str(delivery.id), f"address suppressed ({reasons[delivery.to]})"
+                )
+    return out
+
+
+def _message(delivery: Delivery, provider: str) -> Message:
+    notification = delivery.notification
+    return Message(
+        delivery_id=str(delivery.id),
+        notification_id=str(notification.id),
+        to=delivery.to,
+        content=notification.content.get(delivery.channel, {}),
+        priority=Priority(delivery.priority).label,
+        category=notification.category,
+        provider=delivery.pinned_provider or provider,
+    )
+
+
+def _send_one(handler: object, message: Message) -> SendResult:
+    started: datetime = timezone.now()
+    clock = time.perf_counter()
+    provider = ""
+    try:
+        provider = message.provider or handler.provider  # type: ignore[attr-defined]
+        provider_id = handler.send(message)  # type: ignore[attr-defined]
+        error = None
+    except DeliveryError as exc:
+        provider_id, error = "", exc
+    except Exception as exc:
+        # A bug or an SDK surprise: retry it like a transient error, but say so loudly.
+        logger.exception(
+            "%s: unexpected error sending delivery %s", provider or "?", message.delivery_id
+        )
+        provider_id = ""
+        error = DeliveryError(f"unexpected {type(exc).__name__}: {exc}", code="internal")
+    return SendResult(
+        delivery_id=message.delivery_id,
+        provider=provider,
+        provider_message_id=provider_id,
+        error=error,
+        started_at=started,
+        duration_ms=int((time.perf_counter() - clock) * 1000),
+    )

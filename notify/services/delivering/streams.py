@@ -1,0 +1,39 @@
+"""Which outbox streams a worker process serves, from the Celery queues its worker consumes:
+a channel's queue brings its standard lane, `urgent` every channel's urgent lane, and
+`maintenance` the outbound webhooks and digest flushes (where beat's wake-ups for them go). A worker
+started without -Q consumes every queue and so serves every stream."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.conf import settings
+
+from channels import CHANNELS
+from notify.services.delivering.doorbell import STANDARD, URGENT
+from notify.services.delivering.outbox import Dispatcher, Stream
+from notify.services.delivering.sending import DeliveryStream
+from notify.services.digests.flush import DigestStream
+from notify.services.webhooks.delivery import WebhookStream
+
+
+def streams_for(queues: Collection[str]) -> list[Stream]:
+    """`queues` empty means every queue."""
+    streams: list[Stream] = []
+    for channel in CHANNELS:
+        for lane, queue in ((URGENT, URGENT), (STANDARD, channel)):
+            if not queues or queue in queues:
+                limit = settings.NOTIFY_STREAM_CONCURRENCY
+                streams.append(DeliveryStream(channel=channel, lane=lane, limit=limit))
+    if not queues or "maintenance" in queues:
+        streams.append(WebhookStream(limit=settings.NOTIFY_WEBHOOK_CONCURRENCY))
+        streams.append(DigestStream(limit=settings.NOTIFY_DIGEST_CONCURRENCY))
+    return streams
+
+
+def dispatcher_build(queues: Collection[str]) -> Dispatcher:
+    return Dispatcher(
+        streams_for(queues),
+        capacity=settings.NOTIFY_SEND_CONCURRENCY,
+        reserve=settings.NOTIFY_URGENT_RESERVE,
+    )

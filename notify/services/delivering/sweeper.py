@@ -1,0 +1,76 @@
+"""The safety net that makes Postgres, not Redis, the truth: run every few seconds by beat.
+
+It rings the doorbell for every channel with due pending work (a task lost with Redis, a
+publish that failed, a send_at that came due, a backoff too long for a Celery countdown) and
+settles deliveries whose worker vanished mid-send. Due digests (or digests whose flush
+lease ran out) get their stream rung too."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import connection
+
+from notify.models.notifications import Priority
+from notify.services.audiences.broadcasts import broadcasts_resume
+from notify.services.delivering.doorbell import STANDARD, URGENT, bell_ring, stream_ring
+from notify.services.delivering.reconcile import deliveries_reconcile
+from notify.services.digests.flush import digests_due
+from notify.services.digests.gathering import STREAM as DIGESTS
+
+logger = logging.getLogger(__name__)
+
+_DUE_SQL = """
+SELECT channel, min(priority) FROM notify_delivery
+WHERE status = 'pending' AND next_attempt_at <= now()
+GROUP BY channel
+"""
+
+# A lease ran out: the worker died (or hung) between claim and outcome, so whether the
+# provider got the message is unknown. Email and push are sent again (outcomes.py explains
+# why); SMS is reconciled with Twilio first (reconcile.py).
+_EXPIRED_SQL = """
+UPDATE notify_delivery SET
+    status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+    error_code = 'worker_lost',
+    last_error = CASE WHEN attempts >= max_attempts
+        THEN 'worker lost during send; attempts exhausted'
+        ELSE 'worker lost during send; retrying' END,
+    pinned_provider = provider,
+    next_attempt_at = now(), lease_token = NULL, lease_until = NULL, updated_at = now()
+WHERE id IN (
+    SELECT id FROM notify_delivery
+    WHERE status = 'sending' AND lease_until < now() AND channel <> 'sms'
+    LIMIT 1000 FOR UPDATE SKIP LOCKED)
+RETURNING channel, status
+"""
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    rung: list[str]
+    expired: int
+    reconciled: int
+
+
+def deliveries_sweep() -> SweepReport:
+    reconciled = deliveries_reconcile()  # first, so what it re-queues is rung below
+    broadcasts_resume()
+    with connection.cursor() as cursor:
+        cursor.execute(_EXPIRED_SQL)
+        expired = cursor.fetchall()
+        cursor.execute(_DUE_SQL)
+        due = cursor.fetchall()
+    if expired:
+        logger.warning("sweeper: %d deliveries had expired leases: %s", len(expired), expired)
+    rung = []
+    for channel, min_priority in due:
+        lanes = [STANDARD] + ([URGENT] if min_priority <= Priority.HIGH else [])
+        for lane in lanes:
+            if bell_ring(channel=channel, lane=lane, force=True):
+                rung.append(f"{channel}/{lane}")
+    if digests_due():
+        stream_ring(DIGESTS)
+        rung.append(DIGESTS)
+    return SweepReport(rung=rung, expired=len(expired), reconciled=reconciled)

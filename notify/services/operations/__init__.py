@@ -1,0 +1,1 @@
+"""What operators do: retry, cancel, replay, pause, purge."""

@@ -1,0 +1,1 @@
+"""Recipients: contact details, devices, imports, preferences, suppressions, unsubscribe."""

@@ -1,0 +1,3 @@
+"""Outbound status webhooks (endpoints and their outbox) and the secrets inbound provider
+callbacks need.
+"""

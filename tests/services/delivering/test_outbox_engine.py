@@ -1,0 +1,214 @@
+"""The outbox engine's own rules, with a scripted stream (the Stream protocol over a list):
+what the dispatcher does when a claim fails, a send raises, a write of outcomes fails, or a
+claim says to wait. test_outbox.py drives the same engine with the real DeliveryStream."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from notify.services.delivering.outbox import Claimed, Dispatcher
+from tests.harness import wait_for
+
+
+class Scripted:
+    """Items are strings; a claim takes up to `room` of them under a new token."""
+
+    urgent = False
+
+    def __init__(self, name: str = "scripted", limit: int = 4) -> None:
+        self.name, self.limit = name, limit
+        self.lock = threading.Lock()
+        self.pending: list[str] = []
+        self.claims: list[tuple[int, list[str]]] = []
+        self.recorded: list[tuple[int, str, str]] = []
+        self.claim_errors = 0
+        self.wait = 0.0
+        self.raises: set[str] = set()
+        self.held: set[str] = set()  # sends of these wait for `release`
+        self.release = threading.Event()
+        self.record_errors: dict[int, int] = {}
+        self._tokens = itertools.count(1)
+
+    def add(self, *items: str) -> None:
+        with self.lock:
+            self.pending += items
+
+    def claim(self, room: int) -> Claimed:
+        with self.lock:
+            if self.claim_errors:
+                self.claim_errors -= 1
+                raise RuntimeError("Postgres is restarting")
+            if self.wait:
+                self.claims.append((0, []))
+                return Claimed(wait=self.wait)
+            items, self.pending = self.pending[:room], self.pending[room:]
+            token = next(self._tokens)
+            self.claims.append((token, items))
+            return Claimed(items=items, token=token, more=bool(self.pending))
+
+    def send(self, item: str) -> str:
+        if item in self.raises:
+            raise RuntimeError("the stream's own guard failed")
+        if item in self.held:
+            self.release.wait(5)
+        return f"sent {item}"
+
+    def record(self, done: list[tuple[Any, Any, Any]]) -> None:
+        with self.lock:
+            token = done[0][0]
+            if self.record_errors.get(token):
+                self.record_errors[token] -= 1
+                raise RuntimeError("Postgres is away")
+            self.recorded += done
+
+    def outcomes(self) -> dict[str, int]:
+        with self.lock:
+            return {item: token for token, item, _ in self.recorded}
+
+
+@pytest.fixture
+def run() -> Iterator[Any]:
+    started: list[Dispatcher] = []
+
+    def start(*streams: Scripted, capacity: int = 8) -> Dispatcher:
+        dispatcher = Dispatcher(streams, capacity=capacity, reserve=0)
+        dispatcher.start()
+        started.append(dispatcher)
+        return dispatcher
+
+    yield start
+    for dispatcher in started:
+        dispatcher.stop(timeout=5)
+
+
+def test_a_claim_that_fails_is_tried_again_without_another_wake(run: Any) -> None:
+    stream = Scripted()
+    stream.add("a")
+    stream.claim_errors = 1
+    dispatcher = run(stream)
+
+    dispatcher.wake("scripted")
+
+    wait_for(lambda: stream.outcomes() == {"a": 1}, timeout=5, what="the retried claim")
+
+
+def test_a_write_that_fails_is_retried_and_holds_back_no_other_claims(run: Any) -> None:
+    stream = Scripted(limit=1)
+    stream.add("a", "b", "c")
+    stream.record_errors = {1: 2}  # the first claim's outcomes fail twice
+    dispatcher = run(stream)
+
+    dispatcher.wake("scripted")
+
+    wait_for(lambda: len(stream.outcomes()) == 3, timeout=10, what="every outcome")
+    order = [item for _, item, _ in stream.recorded]
+    assert order == ["b", "c", "a"]  # a waited for its retries; b and c did not wait for a
+    assert stream.outcomes() == {"a": 1, "b": 2, "c": 3}  # each under its own claim's token
+    assert [r for _, _, r in stream.recorded] == ["sent b", "sent c", "sent a"]
+
+
+def test_a_send_that_raises_frees_its_slot_and_is_left_to_the_lease(run: Any) -> None:
+    stream = Scripted(limit=2)
+    stream.add("a", "bad", "c")
+    stream.raises = {"bad"}
+    dispatcher = run(stream)
+    dispatcher.wake("scripted")
+    wait_for(lambda: set(stream.outcomes()) == {"a", "c"}, timeout=5, what="the good sends")
+
+    stream.add("d", "e")  # both slots are free again
+    dispatcher.wake("scripted")
+
+    wait_for(lambda: {"d", "e"} <= set(stream.outcomes()), timeout=5, what="the next claim")
+    assert "bad" not in stream.outcomes()
+    assert [items for _, items in stream.claims if items][-1] == ["d", "e"]
+
+
+def test_a_claim_told_to_wait_comes_back_when_the_wait_is_over(run: Any) -> None:
+    stream = Scripted()
+    stream.add("a")
+    stream.wait = 0.2  # e.g. the provider's rate limit
+    dispatcher = run(stream)
+    dispatcher.wake("scripted")
+    wait_for(lambda: stream.claims, timeout=5, what="the first claim")
+
+    stream.wait = 0.0
+
+    wait_for(lambda: stream.outcomes() == {"a": 1}, timeout=5, what="the claim after the wait")
+
+
+def test_a_paused_stream_waits_for_a_wake_not_a_timer(run: Any) -> None:
+    stream = Scripted()
+    stream.add("a")
+    stream.wait = math.inf  # an operator's pause: the resume rings
+    dispatcher = run(stream)
+    dispatcher.wake("scripted")
+    wait_for(lambda: stream.claims, timeout=5, what="the first claim")
+    stream.wait = 0.0
+
+    dispatcher.wake("scripted")  # the operator's resume
+
+    wait_for(lambda: stream.outcomes() == {"a": 1}, timeout=5, what="the claim after resume")
+    assert len(stream.claims) == 2
+
+
+def test_a_stream_claims_again_as_sends_complete_while_more_is_due(run: Any) -> None:
+    stream = Scripted(limit=2)
+    stream.add(*"abcdefg")
+    dispatcher = run(stream)
+
+    dispatcher.wake("scripted")  # one wake for the whole backlog
+
+    wait_for(lambda: len(stream.outcomes()) == 7, timeout=5, what="the whole backlog")
+    assert all(len(items) <= 2 for _, items in stream.claims)
+
+
+def test_a_claim_takes_no_more_than_the_process_has_slots_for(run: Any) -> None:
+    stream = Scripted(limit=4)
+    stream.add(*"abcde")
+    dispatcher = run(stream, capacity=3)
+
+    dispatcher.wake("scripted")
+
+    wait_for(lambda: len(stream.outcomes()) == 5, timeout=5, what="every outcome")
+    assert stream.claims[0][1] == ["a", "b", "c"]
+
+
+def test_a_stream_woken_while_the_slots_are_full_is_served_when_a_slot_frees(run: Any) -> None:
+    first, second = Scripted("first", limit=4), Scripted("second", limit=4)
+    first.add(*"abc")
+    first.held = {"a", "b", "c"}
+    second.add("z")
+    dispatcher = run(first, second, capacity=3)
+    dispatcher.wake("first")
+    wait_for(lambda: first.claims, timeout=5, what="the first stream's claim")
+    dispatcher.wake("second")  # rung while the first stream holds every slot
+
+    first.release.set()
+
+    wait_for(lambda: second.outcomes() == {"z": 1}, timeout=3, what="the second stream's send")
+
+
+def test_stop_gives_up_on_a_hung_send_after_its_timeout(run: Any) -> None:
+    """A provider call that never returns must not keep a worker from shutting down: the
+    item stays unrecorded, and its lease lets the sweeper settle it."""
+    stream = Scripted()
+    stream.add("hung")
+    stream.held = {"hung"}
+    dispatcher = run(stream)
+    dispatcher.wake("scripted")
+    wait_for(lambda: stream.claims, timeout=5, what="the claim")
+    stopping = threading.Thread(target=dispatcher.stop, kwargs={"timeout": 0.2})
+
+    stopping.start()
+    stopping.join(3)
+
+    finished = not stopping.is_alive()
+    stream.release.set()  # let the send thread end with the test
+    assert finished
+    assert stream.outcomes() == {}

@@ -1,0 +1,450 @@
+"""Claiming due deliveries and recording outcomes, against the real Postgres.
+
+These run inside the test's transaction (`db`): the rows are never committed, so a worker
+that another test module left running can never see, let alone claim, them."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import redis
+from django.utils import timezone
+
+from channels import DeliveryError
+from notify.models import Delivery, DeliveryAttempt, Device, Notification, Recipient
+from notify.models.notifications import Priority
+from notify.services.delivering.outcomes import SendResult, deliveries_record
+from notify.services.delivering.protection import provider_pause
+from notify.services.delivering.sending import DeliveryStream, deliveries_claim
+from notify.services.recipients.suppressions import suppressed, suppression_add
+from tests.harness import Sandbox
+from tests.services import rows
+from tests.services.rows import forget_provider_state
+
+
+@pytest.fixture
+def notification(db: Any) -> Notification:
+    recipient = Recipient.objects.create(
+        external_id="u-claim", email="ada@example.com", phone="+14155552671"
+    )
+    return Notification.objects.create(
+        recipient=recipient,
+        content={
+            "email": {"subject": "s", "text": "t"},
+            "sms": {"text": "t"},
+            "push": {"title": "t"},
+        },
+    )
+
+
+def _deliveries(
+    notification: Notification,
+    count: int,
+    *,
+    channel: str = "email",
+    priority: int = Priority.NORMAL,
+    due_in: timedelta = timedelta(seconds=-1),
+    **fields: Any,
+) -> list[Delivery]:
+    now = timezone.now()
+    return Delivery.objects.bulk_create(
+        [
+            Delivery(
+                notification=notification,
+                channel=channel,
+                to=f"{i}@example.com",
+                priority=priority,
+                next_attempt_at=now + due_in,
+                max_attempts=5,
+                **fields,
+            )
+            for i in range(count)
+        ]
+    )
+
+
+def _ok(delivery: Delivery, provider_id: str = "<id@notify.local>") -> SendResult:
+    return SendResult(
+        delivery_id=str(delivery.id),
+        provider="smtp",
+        provider_message_id=provider_id,
+        error=None,
+        started_at=timezone.now(),
+        duration_ms=5,
+    )
+
+
+def _failed(delivery: Delivery, error: DeliveryError, provider: str = "smtp") -> SendResult:
+    return SendResult(
+        delivery_id=str(delivery.id),
+        provider=provider,
+        provider_message_id="",
+        error=error,
+        started_at=timezone.now(),
+        duration_ms=5,
+    )
+
+
+def test_claims_are_exclusive_and_take_at_most_the_limit(notification: Notification) -> None:
+    created = {d.id for d in _deliveries(notification, 10)}
+
+    token_a, first = deliveries_claim(channel="email", lane="standard", limit=6)
+    token_b, second = deliveries_claim(channel="email", lane="standard", limit=6)
+    _, third = deliveries_claim(channel="email", lane="standard", limit=6)
+
+    assert (len(first), len(second), third) == (6, 4, [])
+    assert token_a != token_b
+    first_ids, second_ids = {d.id for d in first}, {d.id for d in second}
+    assert first_ids.isdisjoint(second_ids)
+    assert first_ids | second_ids == created
+    for token, ids in ((token_a, first_ids), (token_b, second_ids)):
+        rows = Delivery.objects.filter(id__in=ids)
+        assert {(r.status, r.attempts, r.lease_token) for r in rows} == {("sending", 1, token)}
+        assert all(r.lease_until is not None and r.lease_until > timezone.now() for r in rows)
+
+
+def test_a_claim_returns_what_a_send_needs(notification: Notification) -> None:
+    _deliveries(notification, 1)
+
+    _, [claimed] = deliveries_claim(channel="email", lane="standard", limit=10)
+
+    assert claimed.to == "0@example.com"
+    assert claimed.attempts == 1
+    assert claimed.notification.content["email"] == {"subject": "s", "text": "t"}
+
+
+def test_a_claim_leaves_future_other_channel_and_non_pending_work(
+    notification: Notification,
+) -> None:
+    due = _deliveries(notification, 2)
+    later = _deliveries(notification, 3, due_in=timedelta(minutes=5))
+    sms = _deliveries(notification, 2, channel="sms")
+    for status in ("failed", "sent", "cancelled", "skipped", "sending"):
+        _deliveries(notification, 1, status=status)
+
+    _, claimed = deliveries_claim(channel="email", lane="standard", limit=100)
+
+    assert {d.id for d in claimed} == {d.id for d in due}
+    untouched = Delivery.objects.filter(id__in=[d.id for d in later + sms])
+    assert {(d.status, d.attempts, d.lease_token) for d in untouched} == {("pending", 0, None)}
+
+
+def test_the_urgent_lane_claims_only_critical_and_high(notification: Notification) -> None:
+    critical = _deliveries(notification, 1, priority=Priority.CRITICAL)
+    high = _deliveries(notification, 1, priority=Priority.HIGH)
+    normal = _deliveries(notification, 1, priority=Priority.NORMAL)
+    low = _deliveries(notification, 1, priority=Priority.LOW)
+
+    _, urgent = deliveries_claim(channel="email", lane="urgent", limit=100)
+    _, standard = deliveries_claim(channel="email", lane="standard", limit=100)
+
+    assert {d.id for d in urgent} == {critical[0].id, high[0].id}
+    assert {d.id for d in standard} == {normal[0].id, low[0].id}
+
+
+def test_the_standard_lane_takes_the_most_urgent_first(notification: Notification) -> None:
+    _deliveries(notification, 2, priority=Priority.LOW)
+    high = _deliveries(notification, 2, priority=Priority.HIGH)
+
+    _, claimed = deliveries_claim(channel="email", lane="standard", limit=2)
+
+    assert {d.id for d in claimed} == {d.id for d in high}
+
+
+def test_an_outcome_is_written_under_the_claims_token(notification: Notification) -> None:
+    _deliveries(notification, 1)
+    token, [delivery] = deliveries_claim(channel="email", lane="standard", limit=1)
+
+    deliveries_record(
+        channel="email",
+        token=token,
+        deliveries=[delivery],
+        results=[_ok(delivery, "<mine@notify.local>")],
+    )
+
+    row = Delivery.objects.get(id=delivery.id)
+    assert (row.status, row.provider, row.provider_message_id) == (
+        "sent",
+        "smtp",
+        "<mine@notify.local>",
+    )
+    assert (row.lease_token, row.lease_until) == (None, None)
+    assert row.sent_at is not None
+    assert list(DeliveryAttempt.objects.filter(delivery=row).values_list("number", "outcome")) == [
+        (1, "sent")
+    ]
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_write_its_outcome(
+    notification: Notification,
+) -> None:
+    _deliveries(notification, 1)
+    stale_token, [delivery] = deliveries_claim(channel="email", lane="standard", limit=1)
+    # The lease ran out and another worker claimed the delivery under its own token.
+    new_token = uuid.uuid4()
+    Delivery.objects.filter(id=delivery.id).update(lease_token=new_token, attempts=2)
+
+    deliveries_record(
+        channel="email",
+        token=stale_token,
+        deliveries=[delivery],
+        results=[_ok(delivery, "<stale@notify.local>")],
+    )
+
+    row = Delivery.objects.get(id=delivery.id)
+    assert (row.status, row.lease_token, row.attempts) == ("sending", new_token, 2)
+    assert (row.provider_message_id, row.sent_at) == ("", None)
+
+
+def test_a_transient_error_puts_the_delivery_back_in_line_with_backoff(
+    notification: Notification,
+) -> None:
+    _deliveries(notification, 1)
+    token, [delivery] = deliveries_claim(channel="email", lane="standard", limit=1)
+    before = timezone.now()
+
+    deliveries_record(
+        channel="email",
+        token=token,
+        deliveries=[delivery],
+        results=[_failed(delivery, DeliveryError("451 try later", code="smtp_451"))],
+    )
+
+    row = Delivery.objects.get(id=delivery.id)
+    assert (row.status, row.error_code, row.lease_token) == ("pending", "smtp_451", None)
+    assert before <= row.next_attempt_at <= timezone.now() + timedelta(seconds=0.2)
+    attempt = DeliveryAttempt.objects.get(delivery=row)
+    assert (attempt.outcome, attempt.error_code) == ("transient", "smtp_451")
+
+
+def test_a_transient_error_on_the_last_attempt_fails_the_delivery(
+    notification: Notification,
+) -> None:
+    _deliveries(notification, 1, attempts=4)
+    token, [delivery] = deliveries_claim(channel="email", lane="standard", limit=1)
+
+    deliveries_record(
+        channel="email",
+        token=token,
+        deliveries=[delivery],
+        results=[_failed(delivery, DeliveryError("451 try later", code="smtp_451"))],
+    )
+
+    row = Delivery.objects.get(id=delivery.id)
+    assert (row.status, row.attempts) == ("failed", 5)
+    assert "gave up after 5 attempts" in row.last_error
+
+
+def test_an_ambiguous_sms_waits_for_reconciliation_but_an_ambiguous_email_is_resent(
+    notification: Notification,
+) -> None:
+    _deliveries(notification, 1, channel="sms")
+    _deliveries(notification, 1)
+    sms_token, [sms] = deliveries_claim(channel="sms", lane="standard", limit=1)
+    email_token, [email] = deliveries_claim(channel="email", lane="standard", limit=1)
+    timeout = DeliveryError("read timeout", ambiguous=True, code="timeout")
+
+    deliveries_record(
+        channel="sms", token=sms_token, deliveries=[sms], results=[_failed(sms, timeout, "twilio")]
+    )
+    deliveries_record(
+        channel="email", token=email_token, deliveries=[email], results=[_failed(email, timeout)]
+    )
+
+    sms_row, email_row = Delivery.objects.get(id=sms.id), Delivery.objects.get(id=email.id)
+    # The SMS stays `sending`, under no worker's lease, until the sweeper asks Twilio.
+    assert (sms_row.status, sms_row.error_code) == ("sending", "timeout")
+    assert sms_row.lease_token is None and sms_row.lease_until is not None
+    assert "checking with the provider" in sms_row.last_error
+    assert email_row.status == "pending"
+    assert email_row.pinned_provider == "smtp"  # the retry goes where the first try may be
+
+
+def test_a_dead_push_token_deactivates_the_device(notification: Notification) -> None:
+    device = Device.objects.create(recipient=notification.recipient, token="dead-token")
+    _deliveries(notification, 1, channel="push", device=device)
+    token, [delivery] = deliveries_claim(channel="push", lane="standard", limit=1)
+
+    deliveries_record(
+        channel="push",
+        token=token,
+        deliveries=[delivery],
+        results=[
+            _failed(
+                delivery,
+                DeliveryError("gone", permanent=True, deactivate_device=True, code="UNREGISTERED"),
+                "fcm",
+            )
+        ],
+    )
+
+    assert Delivery.objects.get(id=delivery.id).status == "failed"
+    device.refresh_from_db()
+    assert device.active is False
+    assert device.deactivated_reason
+
+
+def test_a_failed_send_is_logged_with_its_code_and_message(
+    db: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    recipient = Recipient.objects.create(external_id="u-log", email="ada@example.com")
+    notification = Notification.objects.create(
+        recipient=recipient, content={"email": {"subject": "s", "text": "t"}}
+    )
+    _deliveries(notification, 1)
+    token, [delivery] = deliveries_claim(channel="email", lane="standard", limit=1)
+
+    with caplog.at_level(logging.WARNING, logger="notify.services.delivering.outcomes"):
+        deliveries_record(
+            channel="email",
+            token=token,
+            deliveries=[delivery],
+            results=[
+                _failed(delivery, DeliveryError("554 rejected", permanent=True, code="smtp_554"))
+            ],
+        )
+
+    [record] = [r for r in caplog.records if r.name == "notify.services.delivering.outcomes"]
+    message = record.getMessage()
+    assert str(delivery.id) in message
+    assert "smtp_554" in message and "554 rejected" in message
+
+
+def test_concurrent_claims_on_two_connections_never_take_the_same_delivery(
+    transactional_db: Any,
+) -> None:
+    """Two workers claim at the same moment: the second skips the rows the first holds
+    (FOR UPDATE SKIP LOCKED) instead of waiting for them and claiming them again."""
+    import threading
+
+    from django.db import connection, transaction
+
+    recipient = Recipient.objects.create(external_id="u-race")
+    notification = Notification.objects.create(recipient=recipient, content={})
+    # A channel no worker serves: a worker another test left running never claims these.
+    created = {d.id for d in _deliveries(notification, 10, channel="claim-race")}
+    first_holds = threading.Event()
+    second_done = threading.Event()
+    claimed: dict[str, list[Delivery]] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                claimed["first"] = deliveries_claim(channel="claim-race", lane="standard", limit=5)[
+                    1
+                ]
+                first_holds.set()
+                second_done.wait(timeout=2)  # hold the row locks while the second claims
+        finally:
+            connection.close()
+
+    def second() -> None:
+        try:
+            first_holds.wait(timeout=5)
+            claimed["second"] = deliveries_claim(channel="claim-race", lane="standard", limit=10)[1]
+            second_done.set()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    first_ids = {d.id for d in claimed["first"]}
+    second_ids = {d.id for d in claimed["second"]}
+    assert len(first_ids) == 5 and len(second_ids) == 5
+    assert first_ids.isdisjoint(second_ids)
+    assert first_ids | second_ids == created
+    attempts = Delivery.objects.filter(id__in=created).values_list("attempts", flat=True)
+    assert set(attempts) == {1}
+
+
+def test_an_address_suppressed_after_accept_is_skipped_at_send_and_never_reaches_the_provider(
+    db: Any, sandbox: Sandbox, redis_db: redis.Redis
+) -> None:
+    """A bounce (or STOP) recorded between the API's accept and the claim: the claim sees it
+    and the message is never sent; the other addresses go out as usual."""
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-late-bounce")
+    kept, bounced = rows.deliveries(notification, 2, to="late-{i}@example.com")
+    suppression_add(
+        tenant="default", channel="email", address="LATE-1@example.com", reason="bounced"
+    )
+    # Another tenant's suppression of the kept address is not this tenant's business.
+    suppression_add(tenant="other", channel="email", address=kept.to, reason="bounced")
+    stream = DeliveryStream(channel="email", lane="standard", limit=10)
+
+    claimed = stream.claim(10)
+    stream.record([(claimed.token, item, stream.send(item)) for item in claimed.items])
+
+    skipped, sent = Delivery.objects.get(id=bounced.id), Delivery.objects.get(id=kept.id)
+    assert (skipped.status, skipped.error_code) == ("skipped", "suppressed")
+    assert (skipped.provider, skipped.provider_message_id, skipped.sent_at) == ("", "", None)
+    assert "bounced" in skipped.last_error and skipped.lease_token is None
+    assert not DeliveryAttempt.objects.filter(delivery=skipped).exists()
+    assert (sent.status, sent.provider) == ("sent", "smtp")
+    assert [m["to"] for m in sandbox.messages(provider="smtp")] == [kept.to]
+
+
+def test_the_one_task_per_delivery_baseline_also_skips_a_late_suppression(
+    db: Any, sandbox: Sandbox, redis_db: redis.Redis
+) -> None:
+    from notify.services.delivering.sending import deliveries_send
+
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-late-stop")
+    kept, stopped = rows.deliveries(notification, 2, to="base-{i}@example.com")
+    [refused] = rows.deliveries(notification, 1, to="gone@bounce.example")  # the sandbox: 550
+    suppression_add(tenant="default", channel="email", address=stopped.to, reason="bounced")
+    token, claimed = deliveries_claim(channel="email", lane="standard", limit=10)
+
+    deliveries_send(channel="email", token=token, deliveries=claimed)
+
+    ids = [kept.id, stopped.id, refused.id]
+    statuses = dict(Delivery.objects.filter(id__in=ids).values_list("to", "status"))
+    assert statuses == {kept.to: "sent", stopped.to: "skipped", refused.to: "failed"}
+    # The refusal suppressed the address on its channel, for this tenant.
+    assert suppressed(tenant="default", channel="email", addresses=[refused.to]) == {
+        refused.to: "bounced"
+    }
+    [received] = sandbox.accepted(provider="smtp")
+    assert received["to"] == kept.to
+    assert received["delivery_id"] == str(kept.id)
+
+
+def test_a_claim_waits_while_the_only_provider_is_paused_and_takes_nothing(
+    db: Any, redis_db: redis.Redis
+) -> None:
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-paused")
+    rows.deliveries(notification, 2, channel="sms", to="+1415555010{i}")
+    provider_pause(provider="twilio", seconds=20)
+    stream = DeliveryStream(channel="sms", lane="standard", limit=10)
+
+    claimed = stream.claim(10)
+
+    assert claimed.items == [] and 15 < claimed.wait <= 20
+    assert set(Delivery.objects.filter(channel="sms").values_list("status", "attempts")) == {
+        ("pending", 0)
+    }
+
+
+def test_email_fails_over_to_the_next_provider_while_the_first_is_paused(
+    db: Any, redis_db: redis.Redis
+) -> None:
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-failover")
+    rows.deliveries(notification, 1, to="fo-{i}@example.com")
+    provider_pause(provider="smtp", seconds=20)
+    stream = DeliveryStream(channel="email", lane="standard", limit=10)
+
+    [item] = stream.claim(10).items
+
+    assert item.message.provider == "postmark"
+    assert item.message.to == "fo-0@example.com"
