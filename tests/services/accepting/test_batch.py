@@ -13,7 +13,7 @@ from notify.services.accepting.batch import BatchItem, notifications_submit_many
 from notify.services.accepting.notifications import Accepted, NothingToSend, request_fingerprint
 from notify.services.accepting.submission import InvalidRequest, notification_submit
 from notify.services.recipients.preferences import category_save
-from tests.services.test_fanout import MESSAGE, _outcome, _people, _unsigned
+from tests.services.audiences.test_fanout import MESSAGE, _outcome, _people, _unsigned
 
 pytestmark = pytest.mark.django_db
 
