@@ -39,16 +39,17 @@ def tick() -> int:
 
 @app.task(name="notify.hourly", ignore_result=True)
 def hourly() -> dict[str, int]:
-    """Purges: expired idempotency keys, old webhook events, and finished notifications past
-    NOTIFY_RETENTION_DAYS (for a bounded time; the next run carries on)."""
+    """Purges: expired idempotency keys, old webhook events, and finished notifications and
+    closed digests past NOTIFY_RETENTION_DAYS (for a bounded time; the next run carries on)."""
     from notify.services.operations.maintenance import idempotency_keys_purge
-    from notify.services.operations.retention import notifications_purge
+    from notify.services.operations.retention import digests_purge, notifications_purge
     from notify.services.webhooks.delivery import webhook_deliveries_purge
 
     return {
         "idempotency_keys": idempotency_keys_purge(),
         "webhook_deliveries": webhook_deliveries_purge(),
         "notifications": notifications_purge(),
+        "digests": digests_purge(),
     }
 
 

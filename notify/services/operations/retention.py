@@ -3,7 +3,9 @@ delivery attempts, so the tables (and every query that scans them) stop growing 
 service's age. Recipients, devices and suppressions are not touched.
 
 A notification goes only when every one of its deliveries is terminal: a scheduled message
-(pending with a send_at far ahead) or one in flight (sending) is kept whatever its age."""
+(pending with a send_at far ahead) or one in flight (sending) is kept whatever its age.
+Closed digests (sent, cancelled, failed) go by the same age, counted from when they closed;
+an open digest is kept whatever its age."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from notify.models.digests import Digest
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 
 logger = logging.getLogger(__name__)
@@ -86,3 +89,36 @@ def _purge_batch(*, cutoff: Any, batch: int) -> tuple[int, int, dict[str, int]]:
         # only("id"): the collector would otherwise load (and decode) every content JSON.
         deleted, per_model = Notification.objects.filter(id__in=keep).only("id").delete()
     return len(ids), deleted, per_model
+
+
+def digests_purge(
+    *, older_than: timedelta | None = None, batch: int = 2000, budget_seconds: float = 30
+) -> int:
+    """Delete digests closed more than `older_than` ago (default: NOTIFY_RETENTION_DAYS, 0
+    disables it), in batches like notifications_purge. Everything a closed digest carried
+    was created before it closed, so by then its notifications have aged out too (those
+    still kept lose only their link to it). Returns the digests deleted."""
+    if older_than is None:
+        if settings.NOTIFY_RETENTION_DAYS <= 0:
+            return 0
+        older_than = timedelta(days=settings.NOTIFY_RETENTION_DAYS)
+    cutoff = timezone.now() - older_than
+    deadline = time.monotonic() + budget_seconds
+    total = 0
+    while True:
+        with transaction.atomic():
+            # closed_at is set on every close, and an open digest has none: never taken.
+            ids = list(
+                Digest.objects.filter(closed_at__lt=cutoff)
+                .exclude(status=Digest.Status.OPEN)
+                .order_by("closed_at")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)[:batch]
+            )
+            if ids:
+                total += Digest.objects.filter(id__in=ids).only("id").delete()[0]
+        if len(ids) < batch or time.monotonic() >= deadline:
+            break
+    if total:
+        logger.info("retention: deleted %d digests closed before %s", total, cutoff.isoformat())
+    return total

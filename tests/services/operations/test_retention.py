@@ -11,8 +11,8 @@ from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
-from notify.models import Delivery, DeliveryAttempt, Notification, Recipient
-from notify.services.operations.retention import notifications_purge
+from notify.models import Delivery, DeliveryAttempt, Digest, Notification, Recipient
+from notify.services.operations.retention import digests_purge, notifications_purge
 
 OLD = timedelta(days=120)
 
@@ -153,3 +153,62 @@ def test_beat_runs_the_purge_hourly_on_the_maintenance_queue() -> None:
     assert entries == [
         {"task": "notify.hourly", "schedule": 3600.0, "options": {"queue": "maintenance"}}
     ]
+
+
+def _digest(person: Recipient, status: str, *, closed_age: timedelta | None, key: str) -> Any:
+    now = timezone.now()
+    digest = Digest.objects.create(
+        recipient=person,
+        key=key,
+        rule="daily@09:00",
+        template_key="comments",
+        status=status,
+        flush_at=now - (closed_age or timedelta(0)),
+        closed_at=now - closed_age if closed_age is not None else None,
+    )
+    return digest.pk
+
+
+def test_old_closed_digests_go_and_open_or_recent_ones_stay(person: Recipient) -> None:
+    joined = _notification(person, "skipped")
+    old_sent = _digest(person, "sent", closed_age=OLD, key="a")
+    Notification.objects.filter(pk=joined).update(digest_id=old_sent)
+    _digest(person, "cancelled", closed_age=OLD, key="b")
+    _digest(person, "failed", closed_age=OLD, key="c")
+    recent = _digest(person, "sent", closed_age=timedelta(days=3), key="d")
+    # Open for months (an operator's forgotten schedule): still gathering, never purged.
+    still_open = _digest(person, "open", closed_age=None, key="e")
+
+    assert notifications_purge() == 3
+    assert digests_purge() == 3
+
+    assert set(Digest.objects.values_list("pk", flat=True)) == {recent, still_open}
+
+
+def test_a_closed_digest_outlives_its_notifications_only_until_retention(
+    person: Recipient,
+) -> None:
+    # A notification kept (still pending) only loses its link to the purged digest.
+    kept = _notification(person, "pending", next_attempt_at=timezone.now() + timedelta(days=9))
+    old = _digest(person, "sent", closed_age=OLD, key="a")
+    Notification.objects.filter(pk=kept).update(digest_id=old)
+
+    assert digests_purge(batch=1) == 1
+
+    assert Notification.objects.get(pk=kept).digest_id is None
+
+
+@override_settings(NOTIFY_RETENTION_DAYS=0)
+def test_a_retention_of_zero_days_keeps_closed_digests(person: Recipient) -> None:
+    _digest(person, "sent", closed_age=timedelta(days=3650), key="a")
+
+    assert digests_purge() == 0
+    assert Digest.objects.count() == 1
+
+
+def test_the_hourly_task_purges_digests_too(person: Recipient) -> None:
+    from notify.tasks import hourly
+
+    _digest(person, "sent", closed_age=OLD, key="a")
+
+    assert hourly()["digests"] == 1
