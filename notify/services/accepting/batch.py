@@ -36,6 +36,7 @@ from notify.services.accepting.notifications import (
 )
 from notify.services.accepting.planning import CHANNEL_ORDER, deliveries_plan
 from notify.services.accepting.policy import GENERAL, cap_window_start, is_critical
+from notify.services.accepting.rows import rows_insert
 from notify.services.accepting.submission import (
     Draft,
     InvalidRequest,
@@ -218,8 +219,8 @@ class _Run:
         deliveries = [d for r in ready for d in planned[r.index][1]]
         items = [(r.item.data, *planned[r.index], r.category) for r in ready]
         digests_join_items(api_key=self.api_key, items=items)
-        Notification.objects.bulk_create(notifications)
-        Delivery.objects.bulk_create(deliveries)
+        rows_insert(Notification, notifications)
+        rows_insert(Delivery, deliveries)
         for r in ready:
             n, ds = planned[r.index]
             results[r.index] = Accepted(n, ds, replayed=False)

@@ -1,0 +1,84 @@
+"""CPU time per item of POST /api/v1/notifications/batch/, in-process (Django's test client
+through the whole middleware stack, no HTTP server): the figure to compare between code
+changes on a shared machine, where wall-clock throughput is noise.
+
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.batch_cpu [batches] [--profile]
+
+Writes into the database DATABASE_URL names (migrated; use a scratch one). Each batch is
+`BATCH_ITEMS` items, each a recipient upsert (half known from an earlier batch, half new) and
+1 to 3 channels with inline content, as bench.payloads builds them."""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import os
+import pstats
+import sys
+import time
+from typing import Any
+
+BATCH_ITEMS = 1000
+_KINDS = ("email", "mix", "sms", "push")
+
+
+def batch_body(batch: int, *, size: int = BATCH_ITEMS, prefix: str = "bc") -> bytes:
+    """One batch: items spread over the kinds (1 or 3 channels); recipients overlap half with
+    the previous batch so both the insert and the update side of the upsert are exercised."""
+    from bench.payloads import request_body
+
+    items: list[dict[str, Any]] = []
+    for i in range(size):
+        n = batch * size // 2 + i
+        body = request_body(_KINDS[i % len(_KINDS)], n, prefix=prefix)
+        body["recipient"]["id"] = f"{prefix}{n}"
+        items.append(body)
+    return json.dumps({"notifications": items}).encode()
+
+
+def main(argv: list[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    from notify.services.access.apikeys import api_key_create
+
+    batches = int(next((a for a in argv if a.isdigit()), "3"))
+    profile = "--profile" in argv
+    _, raw = api_key_create(name="batch-cpu", rate_limit="1000000/s")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_HOST="localhost")
+    prefix = f"bc{int(time.time())}-"
+    bodies = [batch_body(b, prefix=prefix) for b in range(batches + 1)]
+
+    def post(body: bytes) -> None:
+        response = client.post(
+            "/api/v1/notifications/batch/", body, content_type="application/json"
+        )
+        assert response.status_code == 200, response.content[:500]
+        statuses = {r["status"] for r in json.loads(response.content)["results"]}
+        assert statuses == {202}, statuses
+
+    post(bodies[0])  # warm-up: imports, connections, caches
+    profiler = cProfile.Profile() if profile else None
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    for body in bodies[1:]:
+        post(body)
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    items = batches * BATCH_ITEMS
+    print(
+        f"{batches} batches x {BATCH_ITEMS}: CPU {cpu * 1000 / items:.3f} ms/item "
+        f"({items / cpu:,.0f} items/s per core), wall {wall * 1000 / items:.3f} ms/item"
+        + (" [under cProfile]" if profiler else "")
+    )
+    if profiler:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
