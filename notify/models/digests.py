@@ -66,6 +66,13 @@ class Digest(models.Model):
         ]
         indexes = [
             models.Index(fields=["flush_at"], condition=Q(status="open"), name="digest_open_due"),
+            # The few digests a flush holds right now: when the next claim could take one
+            # back is read from here, not from a scan of every open digest.
+            models.Index(
+                fields=["lease_until"],
+                condition=Q(status="open", lease_until__isnull=False),
+                name="digest_open_leased",
+            ),
         ]
 
     def __str__(self) -> str:

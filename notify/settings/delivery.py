@@ -32,6 +32,9 @@ NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
 # long a flush claim holds a digest before another worker may take it over.
 NOTIFY_DIGEST_CONCURRENCY = env.int("NOTIFY_DIGEST_CONCURRENCY", default=8)
 NOTIFY_DIGEST_LEASE_SECONDS = env.int("NOTIFY_DIGEST_LEASE_SECONDS", default=60)
+# A flush claims due digests in chunks of this many and writes each chunk set-wise (a few
+# statements per chunk); CONCURRENCY above counts chunks.
+NOTIFY_DIGEST_CHUNK = env.int("NOTIFY_DIGEST_CHUNK", default=500)
 # An SMS whose send reply was lost waits this long for a status callback before the sweeper
 # asks Twilio whether it has the message.
 NOTIFY_RECONCILE_AFTER_SECONDS = env.float("NOTIFY_RECONCILE_AFTER_SECONDS", default=30.0)

@@ -1,35 +1,36 @@
 """Flushing digests: an outbox stream (notify/services/delivering/outbox.py) that claims due digests
-from Postgres under a lease and a fencing token and sends each as one notification.
+from Postgres under a lease and a fencing token, a chunk at a time, and sends each as one
+notification.
 
-The flush of a digest is one transaction: lock the digest under the claim's token, read the
-messages still held in it, render the template once over them, accept the digest
-notification through the normal path (preferences, quiet hours, caps, fallback, channels
-planned now), mark the held deliveries `skipped`/`digested` and the digest `sent`. A worker
-killed mid-flush leaves nothing behind; its lease runs out and another worker flushes the
-digest in full. The notification also carries the idempotency key `digest:<id>`, so even a
-fencing mistake could not create it twice."""
+A chunk is flushed set-wise in one transaction: lock the chunk's digests still held under the
+claim's token, read all their held messages in one query, render and plan every digest's
+notification in memory (building.py), then write the notifications, their deliveries, the
+held deliveries' `skipped`/`digested` and the digests' `sent` in a handful of statements. A
+worker killed mid-flush leaves nothing behind; the lease runs out and another worker flushes
+the chunk in full. Each notification also carries the idempotency key `digest:<id>`, so even
+a fencing mistake could not create it twice. Should a chunk fail as a whole (one digest
+tripping something unforeseen), its digests are flushed one by one so the rest still go."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from notify.models.apikeys import ApiKey
 from notify.models.digests import Digest
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
-from notify.services.accepting.notifications import NothingToSend, notification_create
-from notify.services.accepting.submission import (
-    InvalidRequest,
-    notification_draft,
-    recipient_contact,
-)
+from notify.services.accepting.notifications import announce
+from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.delivering.outbox import Claimed
+from notify.services.digests.building import Item, digests_build
 from notify.services.digests.gathering import DIGESTED, HELD, STREAM
 
 logger = logging.getLogger(__name__)
@@ -45,14 +46,39 @@ WHERE id IN (
     FOR UPDATE SKIP LOCKED)
 RETURNING id
 """
-# When the next claim could find something: a due time, or a lease running out.
+# When the next claim could find something: the earliest unleased due time, or a lease
+# running out. Both halves read only partial indexes (digest_open_due, digest_open_leased):
+# an idle system with 100,000 open digests pays two index probes, not a scan of them all.
 _NEXT_SQL = """
-SELECT min(GREATEST(flush_at, COALESCE(lease_until, flush_at))) FROM notify_digest
-WHERE status = 'open'
+SELECT min(at) FROM (
+    (SELECT flush_at AS at FROM notify_digest WHERE status = 'open' AND lease_until IS NULL
+     ORDER BY flush_at LIMIT 1)
+    UNION ALL
+    (SELECT min(GREATEST(flush_at, lease_until)) FROM notify_digest
+     WHERE status = 'open' AND lease_until IS NOT NULL)
+) AS next
 """
 _DUE_SQL = """
 SELECT EXISTS (SELECT 1 FROM notify_digest WHERE status = 'open' AND flush_at <= now()
                AND (lease_until IS NULL OR lease_until < now()))
+"""
+# The held deliveries of a chunk's sent digests, in one statement: the reason names the
+# digest and the notification that carried the message.
+_DIGESTED_SQL = """
+UPDATE notify_delivery AS d SET status = %(skipped)s, error_code = %(digested)s,
+    last_error = 'sent in digest ' || g.id || ' as notification ' || g.notification_id,
+    next_attempt_at = now(), updated_at = now()
+FROM notify_notification AS n JOIN notify_digest AS g ON g.id = n.digest_id
+WHERE d.notification_id = n.id AND n.digest_id = ANY(%(ids)s::uuid[])
+    AND d.status = %(pending)s AND d.error_code = %(held)s
+"""
+_SENT_SQL = """
+UPDATE notify_digest AS g SET status = 'sent', notification_id = v.notification_id,
+    item_ids = v.item_ids, count = v.count, closed_at = now(), lease_token = NULL,
+    lease_until = NULL
+FROM (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::jsonb[], %s::int[]))
+    AS v(id, notification_id, item_ids, count)
+WHERE g.id = v.id
 """
 
 
@@ -66,20 +92,30 @@ class Flushed:
     error: str = ""
 
 
+Chunk = tuple[list[Any], uuid.UUID]
+
+
 class DigestStream:
-    """Due digests as an outbox stream. Sending is the flush itself (it commits the digest
-    notification and the digest's closing together), so recording has nothing to write."""
+    """Due digests as an outbox stream whose items are chunks of up to
+    NOTIFY_DIGEST_CHUNK digests: sending is the set-wise flush of a chunk (it commits the
+    notifications and the digests' closing together), so recording has nothing to write."""
 
     name = STREAM
     urgent = False
 
-    def __init__(self, *, limit: int) -> None:
+    def __init__(self, *, limit: int, chunk: int | None = None) -> None:
         self.limit = limit
+        self.chunk = chunk or settings.NOTIFY_DIGEST_CHUNK
 
     def claim(self, room: int) -> Claimed:
-        token, ids = digests_claim(limit=room)
+        token, ids = digests_claim(limit=room * self.chunk)
         if ids:
-            return Claimed(items=[(digest_id, token) for digest_id in ids], token=token)
+            chunks = [ids[i : i + self.chunk] for i in range(0, len(ids), self.chunk)]
+            return Claimed(
+                items=[(chunk, token) for chunk in chunks],
+                token=token,
+                more=len(ids) >= room * self.chunk,
+            )
         # Nothing due: come back when the earliest open digest is (the dispatcher caps it).
         with connection.cursor() as cursor:
             cursor.execute(_NEXT_SQL)
@@ -88,18 +124,19 @@ class DigestStream:
             return Claimed()
         return Claimed(wait=max((next_at - timezone.now()).total_seconds(), 0.05))
 
-    def send(self, item: tuple[Any, uuid.UUID]) -> Flushed:
-        digest_id, token = item
-        return digest_flush_guarded(digest_id=digest_id, token=token)
+    def send(self, item: Chunk) -> dict[Any, Flushed]:
+        ids, token = item
+        return digests_flush_guarded(digest_ids=ids, token=token)
 
-    def record(self, done: list[tuple[Any, tuple[Any, uuid.UUID], Flushed]]) -> None:
-        for _, (digest_id, _), flushed in done:
-            if flushed.error:
-                logger.warning("digests: %s not flushed: %s", digest_id, flushed.error)
+    def record(self, done: list[tuple[Any, Chunk, dict[Any, Flushed]]]) -> None:
+        for _, _, flushed in done:
+            for digest_id, result in flushed.items():
+                if result.error:
+                    logger.warning("digests: %s not flushed: %s", digest_id, result.error)
 
 
 def digests_claim(*, limit: int) -> tuple[uuid.UUID, list[Any]]:
-    """Take leased, fenced ownership of up to `limit` due digests."""
+    """Take leased, fenced ownership of up to `limit` due digests, the longest due first."""
     token = uuid.uuid4()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -115,115 +152,124 @@ def digests_due() -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def digest_flush_guarded(*, digest_id: Any, token: uuid.UUID) -> Flushed:
-    """digest_flush on a send thread: never raises. An error leaves the digest open under
-    its lease, to be flushed again when the lease runs out."""
+def digests_flush_guarded(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, Flushed]:
+    """digests_flush on a send thread: never raises. A chunk that fails as a whole is
+    flushed one digest at a time, so one digest's error holds back only that digest; it
+    stays open under its lease, to be flushed again when the lease runs out."""
     close_old_connections()  # a send thread keeps its connection: drop a broken one
     try:
-        return digest_flush(digest_id=digest_id, token=token)
-    except Exception as exc:
-        logger.exception("digests: flushing %s failed; retried after its lease", digest_id)
-        return Flushed("", error=f"{type(exc).__name__}: {exc}")
+        return digests_flush(digest_ids=digest_ids, token=token)
+    except Exception:
+        if len(digest_ids) == 1:
+            logger.exception("digests: flushing %s failed; retried after its lease", digest_ids[0])
+            return {digest_ids[0]: Flushed("", error="flush failed; retried after its lease")}
+        logger.exception("digests: a chunk of %d failed; flushing one by one", len(digest_ids))
+    out: dict[Any, Flushed] = {}
+    for digest_id in digest_ids:
+        close_old_connections()
+        try:
+            out.update(digests_flush(digest_ids=[digest_id], token=token))
+        except Exception as exc:
+            logger.exception("digests: flushing %s failed; retried after its lease", digest_id)
+            out[digest_id] = Flushed("", error=f"{type(exc).__name__}: {exc}")
+    return out
 
 
 def digest_flush(*, digest_id: Any, token: uuid.UUID) -> Flushed:
+    """Flush one digest (an operator's action, a test): digests_flush of a chunk of one."""
+    return digests_flush(digest_ids=[digest_id], token=token)[digest_id]
+
+
+def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, Flushed]:
+    """Flush the digests of one claim in one transaction. Digests this claim no longer holds
+    (taken over after its lease ran out, closed by an operator) are left alone: ""."""
+    out = {digest_id: Flushed("") for digest_id in digest_ids}
     with transaction.atomic():
-        digest = (
+        digests = list(
             Digest.objects.select_for_update(of=("self",))
-            .select_related("recipient", "api_key")
-            .filter(pk=digest_id, lease_token=token, status=Digest.Status.OPEN)
-            .first()
+            .select_related("recipient")
+            .filter(pk__in=list(digest_ids), lease_token=token, status=Digest.Status.OPEN)
+            .order_by("pk")  # one lock order for every flusher
         )
-        if digest is None:
-            return Flushed("")  # another claim took it over, or an operator closed it
-        items = _items(digest)
-        if not items:
-            return _close(digest, Digest.Status.CANCELLED, "nothing left to send")
-        try:
-            notification = _send(digest, items)
-        except InvalidRequest as exc:
-            reason = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.fields.items())
-            return _close(digest, Digest.Status.FAILED, f"not rendered: {reason}")
-        except NothingToSend:
-            return _close(digest, Digest.Status.FAILED, "no channel can reach the recipient")
-        ids = [str(pk) for pk, _, _ in items]
+        if not digests:
+            return out
+        items = _items([d.pk for d in digests])
+        for digest in digests:
+            if not items.get(digest.pk):
+                out[digest.pk] = _close(digest, Digest.Status.CANCELLED, "nothing left to send")
+        full = [d for d in digests if items.get(d.pk)]
+        built = digests_build(digests=full, items=items, now=timezone.now())
+        for digest in full:
+            if digest.pk in built.failed:
+                out[digest.pk] = _close(digest, Digest.Status.FAILED, built.failed[digest.pk])
+        sent = built.notifications
+        if not sent:
+            return out
+        notifications = Notification.objects.bulk_create(list(sent.values()), batch_size=1000)
+        Delivery.objects.bulk_create(built.deliveries, batch_size=2000)
+        ids = list(sent)
+        carried = {pk: [str(i) for i, _, _ in items[pk]] for pk in ids}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SENT_SQL,
+                [
+                    ids,
+                    [sent[pk].pk for pk in ids],
+                    [json.dumps(carried[pk]) for pk in ids],
+                    [len(carried[pk]) for pk in ids],
+                ],
+            )
+            cursor.execute(
+                _DIGESTED_SQL,
+                {
+                    "ids": ids,
+                    "skipped": DeliveryStatus.SKIPPED,
+                    "digested": DIGESTED,
+                    "pending": DeliveryStatus.PENDING,
+                    "held": HELD,
+                },
+            )
         now = timezone.now()
-        _held().filter(notification_id__in=[pk for pk, _, _ in items]).update(
-            status=DeliveryStatus.SKIPPED,
-            error_code=DIGESTED,
-            last_error=f"sent in digest {digest.pk} as notification {notification.pk}",
-            next_attempt_at=now,
-            updated_at=now,
-        )
-        Digest.objects.filter(pk=digest.pk).update(
-            status=Digest.Status.SENT,
-            notification=notification,
-            item_ids=ids,
-            count=len(ids),
-            closed_at=now,
-            lease_token=None,
-            lease_until=None,
-        )
-    return Flushed(Digest.Status.SENT, notification.pk)
+        due = {
+            (d.channel, d.priority)
+            for d in built.deliveries
+            if d.status == DeliveryStatus.PENDING and d.next_attempt_at <= now
+        }
+        transaction.on_commit(lambda: bells_ring_for(due))
+        transaction.on_commit(lambda: _announce_all(notifications))
+    for pk, notification in sent.items():
+        out[pk] = Flushed(Digest.Status.SENT, notification.pk)
+    return out
+
+
+def _announce_all(notifications: list[Notification]) -> None:
+    for notification in notifications:
+        announce(notification)
 
 
 def _held() -> Any:
     return Delivery.objects.filter(status=DeliveryStatus.PENDING, error_code=HELD)
 
 
-def _items(digest: Digest) -> list[tuple[Any, Any, Any]]:
-    """The joined messages still held (not cancelled), oldest first. Looked up by the
-    digest's own notifications first: a join across all pending deliveries would cost in
-    proportion to every digest still open, not to this one."""
-    joined = list(
-        Notification.objects.filter(digest=digest)
+def _items(digest_ids: list[Any]) -> dict[Any, list[Item]]:
+    """Each digest's joined messages still held (not cancelled), oldest first, in one
+    query: by the digests' own notifications (indexed), then their held deliveries."""
+    held = _held().filter(notification=OuterRef("pk"))
+    rows = (
+        Notification.objects.filter(digest_id__in=digest_ids)
+        .filter(Exists(held))
         .order_by("created_at", "id")
-        .values_list("id", "created_at", "digest_data")
+        .values_list("digest_id", "id", "created_at", "digest_data")
     )
-    held = set(
-        _held()
-        .filter(notification_id__in=[pk for pk, _, _ in joined])
-        .values_list("notification_id", flat=True)
-    )
-    return [item for item in joined if item[0] in held]
-
-
-def _send(digest: Digest, items: list[tuple[Any, Any, Any]]) -> Notification:
-    person = digest.recipient
-    context = {
-        "count": len(items),
-        "items": [
-            {"notification_id": str(pk), "created_at": at.isoformat(), "data": data or {}}
-            for pk, at, data in items
-        ],
-    }
-    # The usual context is the newest message's data; `digest` holds all of them.
-    data = {
-        "template": digest.template_key,
-        "data": {**(items[-1][2] or {}), "digest": context},
-        "channels": digest.channels or None,
-        "category": digest.category,
-    }
-    known = {**recipient_contact(person), "id": person.external_id}
-    draft = notification_draft(tenant=digest.tenant, data=data, known=known, critical=False)
-    accepted = notification_create(
-        api_key=digest.api_key or ApiKey(tenant=digest.tenant),
-        recipient={"id": person.external_id},
-        content=draft.content,
-        channels=digest.channels or None,
-        priority=digest.priority,
-        category=digest.category,
-        strategy=digest.strategy,
-        template_key=draft.template_key,
-        template_version=draft.template_version,
-        idempotency_key=f"digest:{digest.pk}",
-        stored=person,
-    )
-    return accepted.notification
+    out: dict[Any, list[Item]] = {}
+    for digest_id, pk, at, data in rows:
+        out.setdefault(digest_id, []).append((pk, at, data))
+    return out
 
 
 def _close(digest: Digest, status: str, reason: str) -> Flushed:
-    """Close without a notification; what was held in it is skipped with the reason."""
+    """Close without a notification; what was held in it is skipped with the reason. Rare
+    (an operator's cancel emptied it, a template broke): one digest at a time."""
     now = timezone.now()
     joined = Notification.objects.filter(digest=digest).values_list("id", flat=True)
     _held().filter(notification_id__in=list(joined)).update(

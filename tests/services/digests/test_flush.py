@@ -10,10 +10,16 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
-from notify.models import ApiKey, Digest, Notification, Template
+from notify.models import ApiKey, Delivery, Digest, Notification, Template
 from notify.services.accepting.submission import notification_submit
-from notify.services.digests.flush import digest_flush, digests_claim
+from notify.services.digests.flush import (
+    DigestStream,
+    digest_flush,
+    digests_claim,
+    digests_flush,
+)
 from notify.services.digests.gathering import digests_flush_now
 from tests.conftest import Stack
 
@@ -144,3 +150,85 @@ def test_a_message_arriving_during_a_flush_is_in_that_digest_or_the_next(key: Ap
         cursor.execute("SELECT count(*) FROM notify_digest WHERE status = 'open'")
         assert cursor.fetchone()[0] == 1
     assert uuid.UUID(str(late.digest_id))
+
+
+def _flush_all(chunk_of: int = 500) -> dict[Any, Any]:
+    digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
+    token, ids = digests_claim(limit=chunk_of)
+    return digests_flush(digest_ids=ids, token=token)
+
+
+def test_a_chunk_sends_each_digest_with_its_own_messages(key: ApiKey) -> None:
+    people = [f"c{i}" for i in range(6)]
+    joined: dict[str, list[Notification]] = {who: [] for who in people}
+    for i, who in enumerate(people):
+        for n in range(i + 1):  # c0 has one message, c5 six
+            joined[who].append(_join(key, who, n))
+
+    results = _flush_all()
+
+    assert {r.status for r in results.values()} == {"sent"}
+    for i, who in enumerate(people):
+        digest = Digest.objects.get(recipient__external_id=who)
+        sent = Notification.objects.get(idempotency_key=f"digest:{digest.pk}")
+        assert digest.status == "sent" and digest.notification_id == sent.pk
+        assert digest.item_ids == [str(n.pk) for n in joined[who]]  # oldest first
+        assert sent.content["email"]["subject"] == f"{i + 1} new"
+        assert sent.content["email"]["text"] == f"m{i}"  # the newest message's data
+        assert sent.recipient.external_id == who
+        (delivery,) = sent.deliveries.all()
+        assert (delivery.status, delivery.to) == ("pending", f"{who}@example.com")
+        for message in joined[who]:
+            (held,) = message.deliveries.all()
+            assert (held.status, held.error_code) == ("skipped", "digested")
+            assert held.last_error == f"sent in digest {digest.pk} as notification {sent.pk}"
+
+
+def test_a_chunk_costs_the_same_queries_for_ten_digests_as_for_two(key: ApiKey) -> None:
+    def cost(people: list[str]) -> int:
+        for who in people:
+            _join(key, who, 1)
+            _join(key, who, 2)
+        with CaptureQueriesContext(connection) as queries:
+            results = _flush_all()
+        assert [r.status for r in results.values()] == ["sent"] * len(people)
+        return len(queries)
+
+    assert cost(["q1", "q2"]) == cost([f"r{i}" for i in range(10)])
+
+
+def test_a_digest_that_cannot_be_built_fails_alone_and_the_chunk_goes_out(key: ApiKey) -> None:
+    for who in ("ada", "bob", "cy"):
+        _join(key, who, 1)
+    broken = Digest.objects.get(recipient__external_id="bob")
+    # Its template was deleted while it gathered.
+    Digest.objects.filter(pk=broken.pk).update(template_key="gone")
+    emptied = Digest.objects.get(recipient__external_id="cy")
+    Delivery.objects.filter(notification__digest=emptied).update(status="cancelled")
+
+    results = _flush_all()
+
+    assert results[broken.pk].status == "failed"
+    assert "No template with key 'gone'" in results[broken.pk].error
+    assert results[emptied.pk].status == "cancelled"
+    assert Digest.objects.get(recipient__external_id="ada").status == "sent"
+    (held,) = Delivery.objects.filter(notification__digest=broken)
+    assert (held.status, held.error_code) == ("skipped", "digest_failed")
+    assert Notification.objects.filter(idempotency_key__startswith="digest:").count() == 1
+
+
+def test_the_stream_claims_due_digests_in_chunks(key: ApiKey) -> None:
+    for i in range(5):
+        _join(key, f"s{i}", 1)
+    digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
+    stream = DigestStream(limit=4, chunk=2)
+
+    claimed = stream.claim(2)  # room for two chunks of two: four of the five
+    assert [len(ids) for ids, _ in claimed.items] == [2, 2] and claimed.more
+    for item in claimed.items:
+        assert {r.status for r in stream.send(item).values()} == {"sent"}
+    last = stream.claim(2)
+    assert [len(ids) for ids, _ in last.items] == [1] and not last.more
+    assert stream.send(last.items[0])
+    assert stream.claim(2).items == []
+    assert set(Digest.objects.values_list("status", flat=True)) == {"sent"}
