@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notify.api.auth import HasScope, caller_key
+from notify.api.batch_check import item_check
 from notify.api.errors import error_body
 from notify.api.notifications import (
     NotificationInput,
@@ -99,11 +100,14 @@ class NotificationBatchApi(APIView):
         # cost more than validating.
         check = BatchItemInput()
         for index, raw in enumerate(items):
-            try:
-                fields = dict(check.run_validation(raw))
-            except serializers.ValidationError as exc:
-                results[index] = _refused(index, serializers.ValidationError(exc.detail))
-                continue
+            # The common shape in plain code; anything else, and every error, by the serializer.
+            fields = item_check(raw)
+            if fields is None:
+                try:
+                    fields = dict(check.run_validation(raw))
+                except serializers.ValidationError as exc:
+                    results[index] = _refused(index, serializers.ValidationError(exc.detail))
+                    continue
             key = fields.pop("idempotency_key", None) or None
             # The body a single create would have had: the same key replays across both.
             body = {k: v for k, v in raw.items() if k != "idempotency_key"}
