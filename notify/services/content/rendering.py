@@ -15,7 +15,12 @@ from django.template.defaulttags import DebugNode, ForNode, IfNode, LoadNode, Lo
 from django.template.loader_tags import ExtendsNode, IncludeNode
 
 from notify.models.templates import Template
-from notify.services.content.render_limits import RenderLimitExceeded, render_budget, template_bound
+from notify.services.content.render_limits import (
+    RenderBudget,
+    RenderLimitExceeded,
+    render_budget,
+    template_bound,
+)
 
 # Which parts each channel's content has; `data` (push) is a flat dict of strings.
 CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
@@ -77,12 +82,12 @@ def content_render(
     """Render every part of every channel. Raises RenderError naming each missing variable,
     RenderLimitError when the message goes over its render budget (all parts share one).
     `{% if x %}` and `{{ x|default:"…" }}` keep a variable optional."""
-    with render_budget():
-        return _render_all(content, context)
+    with render_budget() as budget:
+        return _render_all(content, context, budget)
 
 
 def _render_all(
-    content: dict[str, dict[str, Any]], context: dict[str, Any]
+    content: dict[str, dict[str, Any]], context: dict[str, Any], budget: RenderBudget
 ) -> dict[str, dict[str, Any]]:
     rendered: dict[str, dict[str, Any]] = {}
     errors: dict[str, list[str]] = {}
@@ -91,6 +96,13 @@ def _render_all(
         for name, source in _sources(parts):
             where = f"{channel}.{name}"
             try:
+                if "{" not in source:
+                    # No tag, variable or comment: the template would be one text node that
+                    # renders as itself (paying for its output), so skip building a Context
+                    # and walking it. Most inline content of a batch is already final text.
+                    budget.spend(len(source))
+                    _put(out, name, _finish(channel, name, source))
+                    continue
                 template = _compile(source, html=name == "html")
                 missing = _missing(template, context)
                 text = str(template.render(Context(context, autoescape=name == "html")))
@@ -105,14 +117,18 @@ def _render_all(
                 errors.setdefault(where, []).append(
                     "Missing template variable(s): " + ", ".join(missing)
                 )
-            if channel == "sms":
-                # \xa0 forces UCS-2 encoding, which halves the characters per SMS segment.
-                text = text.replace("\xa0", " ")
-            _put(out, name, text.strip() if name != "html" else text)
+            _put(out, name, _finish(channel, name, text))
         rendered[channel] = out
     if errors:
         raise RenderError(errors)
     return rendered
+
+
+def _finish(channel: str, name: str, text: str) -> str:
+    if channel == "sms":
+        # \xa0 forces UCS-2 encoding, which halves the characters per SMS segment.
+        text = text.replace("\xa0", " ")
+    return text.strip() if name != "html" else text
 
 
 def _missing(template: DjangoTemplate, context: dict[str, Any]) -> list[str]:

@@ -187,3 +187,17 @@ def test_blocks_nested_past_the_stack_are_a_syntax_error() -> None:
     errors = template_check_syntax(content={"sms": {"text": text}})
 
     assert errors == {"sms.text": ["Template syntax: blocks are nested too deeply"]}
+
+
+@override_settings(NOTIFY_RENDER_MAX_OUTPUT_CHARS=1000)
+def test_plain_text_parts_pay_for_their_output_like_rendered_ones() -> None:
+    # Text without "{" skips the template engine; it still counts towards the budget.
+    content = {"email": {"subject": "s", "text": "x" * 490, "html": "{{ v }}"}}
+
+    assert content_render(content=content, context={"v": "y" * 509})["email"]["html"] == "y" * 509
+    with pytest.raises(RenderLimitError) as caught:
+        content_render(content=content, context={"v": "y" * 510})
+    assert list(caught.value.errors) == ["email.html"]
+    with pytest.raises(RenderLimitError) as caught:
+        content_render(content={"sms": {"text": "x" * 1001}}, context={})
+    assert list(caught.value.errors) == ["sms.text"]

@@ -142,3 +142,19 @@ def test_template_resolve_finds_nothing_for_an_unknown_key_or_tenant(templates: 
     assert template_resolve(tenant="other", key="greet", locale="fr") is None
     found = template_resolve(tenant="other", key="greet", locale="de-AT")
     assert found is not None and found.locale == "de"
+
+
+@pytest.mark.parametrize(
+    "source", ["plain", "  padded\n", "a\xa0b", "<b>&amp; < ></b>", "", "100% } off"]
+)
+def test_text_without_template_syntax_renders_as_the_engine_would(source: str) -> None:
+    # Such text skips the engine: the same answer as a part that goes through it.
+    content = {"email": {"subject": source, "html": source}, "sms": {"text": source}}
+    through = {
+        "email": {"subject": source + "{# #}", "html": source + "{# #}"},
+        "sms": {"text": source + "{# #}"},
+    }
+
+    assert content_render(content=content, context={}) == content_render(
+        content=through, context={}
+    )
