@@ -10,17 +10,15 @@ stream (digest_flush.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from notify.ids import uuid7
 from notify.models.digests import Digest, DigestChoice
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.preferences import Category
@@ -28,7 +26,7 @@ from notify.models.recipients import Recipient
 from notify.services.accepting.facts import LOOK_UP, category_find
 from notify.services.accepting.policy import GENERAL, is_critical
 from notify.services.delivering.doorbell import stream_ring
-from notify.services.digests.rules import flush_time
+from notify.services.digests.opening import digests_upsert
 
 STREAM = "digests"
 # A joined message's deliveries: pending, never due, until the flush settles them.
@@ -88,13 +86,14 @@ def digests_join(
     request: DigestRequest | None,
     joins: Sequence[Join],
     category: Category | None = LOOK_UP,
-    saved: bool = False,
+    insert: bool = False,
 ) -> int:
     """Put each planned notification into its recipient's open digest (opening it) if the
     request or the recipient's choice for the category asks for one: it gets the digest's
     id and its deliveries are held. Critical messages never wait, and a message none of
-    whose deliveries would be sent is left alone. `saved`: the notifications are already
-    stored (a single accept), so their link is written here. Returns how many joined."""
+    whose deliveries would be sent is left alone. `insert`: a single accept's notification,
+    not yet saved: when it joins, it is written here, in the digest's own statement (the
+    caller saves it otherwise). Returns how many joined."""
     if request is None or not joins:
         return 0
     first = joins[0][0]
@@ -111,19 +110,24 @@ def digests_join(
     if not wanted:
         return 0
     now = timezone.now()
-    digests, opened = _upsert(
-        tenant=tenant, api_key=api_key, first=first, request=request, wanted=wanted, now=now
+    for n, *_ in wanted:
+        n.digest_data = request.data
+    digests, opened = digests_upsert(
+        tenant=tenant,
+        api_key=api_key,
+        first=first,
+        template=request.template,
+        wanted=wanted,
+        now=now,
+        insert=first if insert else None,
     )
     for n, person, planned, key, _, _ in wanted:
         digest = digests[(person.pk, key)]
-        n.digest, n.digest_data = digest, request.data
+        n.digest = digest
         for d in planned:
             if d.status == DeliveryStatus.PENDING:
                 d.next_attempt_at, d.error_code = HELD_UNTIL, HELD
                 d.last_error = f"waiting in digest '{key}' until {digest.flush_at.isoformat()}"
-    if saved:
-        for n, *_ in wanted:
-            Notification.objects.filter(pk=n.pk).update(digest=n.digest, digest_data=n.digest_data)
     if opened or any(d.flush_at <= now for d in digests.values()):
         # A new digest (the dispatcher learns its flush time) or one that filled up.
         transaction.on_commit(lambda: stream_ring(STREAM))
@@ -158,71 +162,6 @@ def _rules(
         recipient_id__in=[p.pk for p in people], category=category
     ).values_list("recipient_id", "rule")
     return {pk: (f"category-{category.key}", rule, MAX_ITEMS) for pk, rule in chosen}
-
-
-_UPSERT = """
-INSERT INTO notify_digest (id, tenant, recipient_id, key, rule, api_key_id, template_key,
-    category, priority, channels, strategy, status, flush_at, max_items, count, item_ids,
-    last_error, created_at)
-VALUES {values}
-ON CONFLICT (tenant, recipient_id, key) WHERE status = 'open' DO UPDATE SET
-    count = notify_digest.count + EXCLUDED.count,
-    flush_at = CASE WHEN notify_digest.count + EXCLUDED.count >= notify_digest.max_items
-        THEN LEAST(notify_digest.flush_at, now()) ELSE notify_digest.flush_at END
-RETURNING id, recipient_id, key, flush_at, (xmax = 0) AS opened
-"""
-_ROW = (
-    "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, 'open', COALESCE(%s, now()), %s, %s, "
-    "'[]', '', now())"
-)
-
-
-def _upsert(
-    *,
-    tenant: str,
-    api_key: Any,
-    first: Notification,
-    request: DigestRequest,
-    wanted: list[tuple[Notification, Recipient, list[Delivery], str, str, int]],
-    now: datetime,
-) -> tuple[dict[tuple[Any, str], Digest], int]:
-    """Open or count into each (recipient, key) digest in one statement, rows in a fixed
-    order so two chunks lock shared digests in the same order. Returns the digests and how
-    many were opened."""
-    groups: dict[tuple[Any, str], tuple[Recipient, str, int, int]] = {}
-    for _, person, _, key, rule, max_items in wanted:
-        seen = groups.get((person.pk, key))
-        groups[(person.pk, key)] = (person, rule, max_items, (seen[3] if seen else 0) + 1)
-    params: list[Any] = []
-    for (pk, key), (person, rule, max_items, count) in sorted(groups.items(), key=str):
-        due: datetime | None = flush_time(rule=rule, opened=now, timezone=person.timezone)
-        if count >= max_items:
-            due = None  # now(), the database's clock
-        params += [
-            uuid7(),
-            tenant,
-            pk,
-            key,
-            rule,
-            getattr(api_key, "pk", None),
-            request.template,
-            first.category,
-            first.priority,
-            json.dumps(first.channel_order or []),
-            first.strategy,
-            due,
-            max_items,
-            count,
-        ]
-    sql = _UPSERT.format(values=", ".join([_ROW] * len(groups)))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    digests = {
-        (recipient_id, key): Digest(id=digest_id, key=key, flush_at=flush_at)
-        for digest_id, recipient_id, key, flush_at, _ in rows
-    }
-    return digests, sum(1 for *_, opened in rows if opened)
 
 
 def digest_summary(notification: Notification) -> dict[str, Any] | None:

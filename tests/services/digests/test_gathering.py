@@ -274,3 +274,23 @@ def test_the_sweeper_rings_the_digest_stream_only_when_one_is_due(
     digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
     assert "digests" in deliveries_sweep().rung
     assert redis_db.llen("notify:wake:digests") == 1
+
+
+def test_joining_a_digest_costs_no_more_queries_than_a_plain_accept(api: APIClient) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(**extra: Any) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            _comment(api, 1, **extra)
+        return len(queries)
+
+    Template.objects.create(key="plain", content={"email": {"subject": "s", "text": "t"}})
+    _comment(api, 0, digest=None, template="plain")  # the recipient exists: both paths find it
+    plain = cost(digest=None, template="plain")
+    opening = cost()  # opens the digest
+    joining = cost()  # counts into it
+    assert opening <= plain and joining <= plain
+    joined = Notification.objects.filter(digest__isnull=False)
+    assert joined.count() == 2 and {(n.digest_data or {})["body"] for n in joined} == {"comment 1"}
+    assert Digest.objects.get().count == 2
