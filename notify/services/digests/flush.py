@@ -28,6 +28,7 @@ from django.utils import timezone
 from notify.models.digests import Digest
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.services.accepting.notifications import announce
+from notify.services.accepting.rows import rows_insert
 from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.delivering.outbox import Claimed
 from notify.services.digests.building import Item, digests_build
@@ -74,7 +75,7 @@ WHERE d.notification_id = n.id AND n.digest_id = ANY(%(ids)s::uuid[])
 """
 _SENT_SQL = """
 UPDATE notify_digest AS g SET status = 'sent', notification_id = v.notification_id,
-    item_ids = v.item_ids, count = v.count, closed_at = now(), lease_token = NULL,
+    item_ids = v.item_ids, count = v.count, closed_at = clock_timestamp(), lease_token = NULL,
     lease_until = NULL
 FROM (SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::jsonb[], %s::int[]))
     AS v(id, notification_id, item_ids, count)
@@ -205,8 +206,9 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
         sent = built.notifications
         if not sent:
             return out
-        notifications = Notification.objects.bulk_create(list(sent.values()), batch_size=1000)
-        Delivery.objects.bulk_create(built.deliveries, batch_size=2000)
+        notifications = list(sent.values())
+        rows_insert(Notification, notifications)
+        rows_insert(Delivery, built.deliveries)
         ids = list(sent)
         carried = {pk: [str(i) for i, _, _ in items[pk]] for pk in ids}
         with connection.cursor() as cursor:
