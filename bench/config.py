@@ -59,6 +59,11 @@ class BenchConfig:
     bulk_sizes: tuple[int, ...] = (10_000, 100_000)
     bulk_topic_size: int = 10_000
     bulk_max_seconds: float = 2700.0
+    # Digests: this many recipients with an open daily digest, each joined by this many
+    # broadcast messages, then all due at once (flush, then send); waits bounded per step.
+    digest_recipients: int = 100_000
+    digest_items: int = 10
+    digest_max_seconds: float = 2700.0
     # Accept -> provider receipt at a moderate open-loop rate (requests/s, mix = 3 deliveries).
     receipt_rate: int = 50
     receipt_seconds: float = 30.0
@@ -119,6 +124,9 @@ def smoke() -> BenchConfig:
         bulk_sizes=(1_000, 5_000),
         bulk_topic_size=1_000,
         bulk_max_seconds=180.0,
+        digest_recipients=2_000,
+        digest_items=3,
+        digest_max_seconds=180.0,
         backlog=5_000,
         critical_max_seconds=40.0,
         capacity_backlog=3_000,

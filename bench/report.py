@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 
 from bench.procs import ROOT
+from bench.report_digests import digest_rows
 from bench.report_latency import latency_rows
 
 Row = tuple[str, str, str, str]  # what, figure, target, verdict
@@ -123,6 +124,7 @@ def target_rows(results: dict[str, Any], backlog: int) -> list[Row]:
         )
     rows += _bulk_target_rows(results)
     rows += latency_rows(results)
+    rows += digest_rows(results)
     crit = _get(results, "critical", "configured", "all", "p95")
     if crit is not None:
         rows.append(

@@ -24,7 +24,8 @@ from bench.procs import ROOT, SOURCE, Proc, free_port, wait_for
 from bench.sandboxes import Sandboxes
 from notify.stack.resolve import Services, resolve
 
-DATABASE = "notify_bench"
+# BENCH_DATABASE: another name, so two bench runs (two worktrees) do not drop each other's.
+DATABASE = os.environ.get("BENCH_DATABASE", "notify_bench")
 # Not 13: tests/observability/test_metrics.py flushes Redis database 13 as its broker, and
 # other people's suites use 9, 11, 12, 14 and 15 (NOTIFY_TEST_REDIS_DB); a flush mid-run
 # loses the bench's queued tasks. BENCH_REDIS_DB moves it if 10 is taken too.

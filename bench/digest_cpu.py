@@ -1,0 +1,87 @@
+"""CPU time per digest of the flush, in-process: N recipients each joined by `items`
+messages through the broadcast fan-out, all made due, then claimed in chunks and flushed
+(digests_flush) on this process. The figure to compare between code changes on a shared
+machine; the digests phase measures the same through the real workers.
+
+    DATABASE_URL=... .venv/bin/python -m bench.digest_cpu [N] [items] [--profile [cumulative]]
+
+Writes into the database DATABASE_URL names (migrated; use a scratch one)."""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import sys
+import time
+
+
+def main(argv: list[str]) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import transaction
+
+    from bench.digest_tools import TEMPLATE
+    from notify.models import Digest, Template
+    from notify.services.access.apikeys import api_key_create
+    from notify.services.audiences.fanout import notifications_fan_out
+    from notify.services.digests.flush import digests_claim, digests_flush
+    from notify.services.digests.gathering import digests_flush_now
+
+    numbers = [int(a) for a in argv if a.isdigit()]
+    n, items = (numbers + [2000, 3][len(numbers) :])[:2]
+    profile = "--profile" in argv
+    key, _ = api_key_create(name="digest-cpu", rate_limit="1000000/s")
+    Template.objects.update_or_create(
+        tenant=key.tenant, key="digest-cpu", locale="", defaults={"content": TEMPLATE}
+    )
+    prefix = f"dc{int(time.time())}-"
+    started = time.perf_counter()
+    for i in range(items):
+        request = {
+            "template": "digest-cpu",
+            "data": {"title": f"update {i}"},
+            "channels": ["email"],
+            "digest": {"key": "daily", "schedule": "daily@09:00"},
+        }
+        for start in range(0, n, 500):
+            people = [
+                (f"{prefix}{i}-{p}", {"id": f"{prefix}{p}", "email": f"{prefix}{p}@bench.example"})
+                for p in range(start, min(n, start + 500))
+            ]
+            with transaction.atomic():
+                notifications_fan_out(
+                    api_key=key, request=request, people=people, broadcast_id=None
+                )
+    print(f"set-up: {n:,} x {items} joined in {time.perf_counter() - started:.1f}s")
+    opened = Digest.objects.filter(status="open", recipient__external_id__startswith=prefix)
+    digests_flush_now(digest_ids=list(opened.values_list("id", flat=True)))
+    chunk = settings.NOTIFY_DIGEST_CHUNK
+    profiler = cProfile.Profile() if profile else None
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    sent = 0
+    while True:
+        token, ids = digests_claim(limit=chunk)
+        if not ids:
+            break
+        sent += sum(r.status == "sent" for r in digests_flush(digest_ids=ids, token=token).values())
+    if profiler:
+        profiler.disable()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    print(
+        f"flushed {sent:,} digests in chunks of {chunk}: CPU {cpu * 1000 / max(sent, 1):.3f} "
+        f"ms/digest ({sent / cpu:,.0f}/s per core), wall {wall * 1000 / max(sent, 1):.3f} "
+        "ms/digest" + (" [under cProfile]" if profiler else "")
+    )
+    if profiler:
+        order = "cumulative" if "cumulative" in argv else "tottime"
+        pstats.Stats(profiler).sort_stats(order).print_stats(45)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
