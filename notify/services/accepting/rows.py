@@ -2,23 +2,29 @@
 
 `bulk_create` prepares every value of every row through its field (`get_db_prep_save`) and
 builds a placeholder per value: for a 1,000-item batch (~1,000 notifications, ~2,000
-deliveries) that was a quarter of the request's CPU. Here each row is a tuple of the objects'
-attribute values, quoted by psycopg2 itself (as `execute_values` does), and sent as one
-multi-row INSERT. The objects end up as `bulk_create` leaves them: `auto_now`/`auto_now_add`
-times set, marked as saved. Only for models whose primary key is set before the insert (the
-UUID ids here); no signals are sent, as with `bulk_create`."""
+deliveries) that was a quarter of the request's CPU, and quoting each row with psycopg2
+(`execute_values`) still cost ~80 µs a row. Here the rows go to Postgres as COPY text:
+each attribute value written as COPY reads it (NULL as \\N, JSON as its text, the four
+characters COPY treats specially escaped). The objects end up as `bulk_create` leaves them:
+`auto_now`/`auto_now_add` times set, marked as saved. Only for models whose primary key is
+set before the insert (the UUID ids here); no signals are sent, as with `bulk_create`."""
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from django.db import connection, models
 from django.utils import timezone
-from psycopg2.extras import Json
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
-    """INSERT `objs` (new instances of `model`, primary keys set) in one statement."""
+    """INSERT `objs` (new instances of `model`, primary keys set) in one COPY."""
     if not objs:
         return
     fields = model._meta.concrete_fields
@@ -29,27 +35,41 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     ]
     as_json = {f.attname for f in fields if isinstance(f, models.JSONField)}
     names = [f.attname for f in fields]
-    rows = []
+    lines = []
     for obj in objs:
         attrs = obj.__dict__
         now = timezone.now()  # one reading per row, as bulk_create's pre_save takes
         for name in stamped:
             attrs[name] = now
-        rows.append(
-            tuple(
-                Json(attrs[n]) if n in as_json and attrs[n] is not None else attrs[n] for n in names
+        lines.append(
+            "\t".join(
+                _copy_text(
+                    json.dumps(attrs[n]) if n in as_json and attrs[n] is not None else attrs[n]
+                )
+                for n in names
             )
         )
         obj._state.adding, obj._state.db = False, connection.alias
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    template = "(" + ",".join(["%s"] * len(names)) + ")"
-    with connection.cursor() as cursor:
-        # psycopg2 quotes each row (what `execute_values` does); the statement then goes
-        # through Django's cursor, so query logging and counting still see it.
-        mogrify = cursor.cursor.mogrify
-        values = b",".join(mogrify(template, row) for row in rows)
-        # Names from the model's metadata, values quoted by psycopg2: nothing from a caller
-        # reaches the statement unquoted.
-        insert = f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
-        cursor.execute(insert + values.decode())
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        # Names from the model's metadata; values travel as data, never as SQL.
+        cursor.cursor.copy_expert(
+            f"COPY {table} ({columns}) FROM STDIN", io.StringIO("\n".join(lines) + "\n")
+        )
+
+
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, datetime):
+        if timezone.is_naive(value):
+            raise ValueError("naive datetime in an aware database")
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(int(value))  # an IntegerChoices member prints as its name otherwise
+    return str(value).translate(_ESCAPES)  # UUIDs
