@@ -138,15 +138,40 @@ def digests_join_items(
     *, api_key: Any, items: Sequence[tuple[dict[str, Any], Notification, list[Delivery], Any]]
 ) -> None:
     """digests_join for notifications that each came with their own request (a batch):
-    (validated request, notification, planned deliveries, category row)."""
+    (validated request, notification, planned deliveries, category row). Items asking for
+    the same digest the same way are joined together, one statement per group rather than
+    per item; each keeps its own data."""
+    groups: dict[tuple[Any, ...], list[tuple[DigestRequest, Join, Any]]] = {}
     for data, notification, planned, category in items:
+        request = digest_request(data)
+        if request is None:
+            continue
+        group = (
+            notification.tenant,
+            request.template,
+            request.key,
+            request.rule,
+            request.max_items,
+            getattr(category, "pk", None),
+            notification.category,
+            notification.priority,
+            tuple(notification.channel_order or ()),
+            notification.strategy,
+        )
+        join = (notification, notification.recipient, planned)
+        groups.setdefault(group, []).append((request, join, category))
+    for members in groups.values():
+        request, (first, *_), category = members[0]
         digests_join(
-            tenant=notification.tenant,
+            tenant=first.tenant,
             api_key=api_key,
-            request=digest_request(data),
-            joins=[(notification, notification.recipient, planned)],
+            request=request,
+            joins=[join for _, join, _ in members],
             category=category,
         )
+        for own, (notification, *_), _ in members:
+            if notification.digest_id is not None:
+                notification.digest_data = own.data
 
 
 def _rules(

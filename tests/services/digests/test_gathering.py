@@ -294,3 +294,47 @@ def test_joining_a_digest_costs_no_more_queries_than_a_plain_accept(api: APIClie
     joined = Notification.objects.filter(digest__isnull=False)
     assert joined.count() == 2 and {(n.digest_data or {})["body"] for n in joined} == {"comment 1"}
     assert Digest.objects.get().count == 2
+
+
+def _batch(api: APIClient, items: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
+    body = {
+        "notifications": [
+            {
+                "recipient": {"id": who, "email": f"{who}@example.com"},
+                "template": "comments",
+                "data": {"author": who, "body": f"comment {n}"},
+                "digest": {"key": key, "window": "10m"},
+            }
+            for who, key, n in items
+        ]
+    }
+    response = api.post("/api/v1/notifications/batch/", body, format="json")
+    assert response.status_code == 200, response.content
+    results: list[dict[str, Any]] = response.json()["results"]
+    assert {r["status"] for r in results} == {202}, results
+    return results
+
+
+def test_a_batch_joins_its_items_in_bulk_each_with_its_own_data(api: APIClient) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def cost(people: list[str]) -> int:
+        items = [(who, key, n) for who in people for key in ("a", "b") for n in range(2)]
+        with CaptureQueriesContext(connection) as queries:
+            _batch(api, items)
+        return len(queries)
+
+    cost(["warm"])  # the first request's one-off lookups
+    assert cost(["p1", "p2"]) == cost([f"q{i}" for i in range(8)])
+    digests = Digest.objects.filter(recipient__external_id="q3")
+    assert sorted(digests.values_list("key", "count")) == [("a", 2), ("b", 2)]
+    joined = Notification.objects.filter(digest__in=digests)
+    keys: dict[Any, str] = dict(digests.values_list("id", "key"))
+    assert sorted((keys[n.digest_id], (n.digest_data or {})["body"]) for n in joined) == [
+        ("a", "comment 0"),
+        ("a", "comment 1"),
+        ("b", "comment 0"),
+        ("b", "comment 1"),
+    ]
+    assert not Delivery.objects.filter(notification__in=joined).exclude(error_code="digest")
