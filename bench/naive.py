@@ -43,8 +43,8 @@ def send(delivery_id: str) -> bool:
     from django.conf import settings
     from django.db import connection
 
+    from channels import providers_for
     from notify.models.notifications import Delivery
-    from notify.services.delivering.protection import providers_for
     from notify.services.delivering.sending import deliveries_send
 
     token = uuid.uuid4()

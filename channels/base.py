@@ -1,11 +1,15 @@
-"""The contract every channel keeps: one `send()` that returns the provider's message id or
-raises `DeliveryError`. Channels see plain data, never ORM objects, because they run on the
-send threads of a drain task, away from its database connection."""
+"""The contract every channel keeps. A channel class declares what the rest of Notify needs
+to know about it (its name, how a recipient is addressed, its content parts and limits, its
+providers in failover order, its Celery queue, whether an ambiguous send can be looked up) and
+does the sending: `send()` returns the provider's message id or raises `DeliveryError`.
+Channels see plain data, never ORM objects, because they run on the send threads of a drain
+task, away from its database connection. docs/architecture.md, "Adding a channel"."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 import requests
@@ -71,14 +75,80 @@ class DeliveryError(Exception):
         return "ambiguous" if self.ambiguous else "transient"
 
 
+@dataclass(frozen=True)
+class Part:
+    """One text part of a channel's content (e.g. an email's subject) and its limits, checked
+    on what a caller sends and on what a template renders."""
+
+    max_length: int
+    required: bool = False
+    single_line: bool = False
+
+
+# `addressed_by` of a channel sent to the recipient's active push devices (one delivery per
+# device) rather than to one of the recipient's contact fields.
+DEVICES = "devices"
+
+
 class Channel:
+    """Subclass, set the class attributes, implement `send()`, and add one `register()` line
+    to channels/__init__.py."""
+
     name: ClassVar[str]
+    # The Recipient field holding the address ("email", "phone"), or DEVICES.
+    addressed_by: ClassVar[str]
+    # Says what is missing when a recipient has no address: "recipient has no <label>".
+    address_label: ClassVar[str]
+    # The content parts, in order; `data_part`: a flat dict of strings named "data" whose
+    # values have these limits (push), or None.
+    parts: ClassVar[dict[str, Part]]
+    data_part: ClassVar[Part | None] = None
+    # Every provider this channel can use, whatever the configuration (pauses, API enums).
+    all_providers: ClassVar[tuple[str, ...]]
+    # The Celery queue of its standard lane ("" means its own name); the urgent lane of every
+    # channel shares the "urgent" queue.
+    queue: ClassVar[str] = ""
+    # Its line on the operator dashboard's charts.
+    color: ClassVar[str] = "#57606a"
+
+    @classmethod
+    def providers(cls) -> list[str]:
+        """The configured providers, in failover order (the first is tried first)."""
+        return list(cls.all_providers)
+
+    @classmethod
+    def normalize(cls, address: str) -> str:
+        """The form an address is compared and suppressed in."""
+        return address.strip()
+
+    @classmethod
+    def content_errors(cls, content: dict[str, Any]) -> list[tuple[str, str]]:
+        """(part, message) for rules across parts, beyond each part's own limits."""
+        return []
+
+    @classmethod
+    def tidy(cls, part: str, text: str) -> str:
+        """A rendered part's last touch before it is stored."""
+        return text
+
+    @classmethod
+    def can_find(cls) -> bool:
+        """True if the channel implements `find()`, so an ambiguous send is settled by asking
+        the provider rather than by sending again."""
+        return cls.find is not Channel.find
 
     @property
     def provider(self) -> str:
-        raise NotImplementedError
+        return self.providers()[0]
 
     def send(self, message: Message) -> str:
+        raise NotImplementedError
+
+    def find(self, *, to: str, content: dict[str, Any], since: datetime) -> list[str]:
+        """After an ambiguous send: the provider's ids of messages it holds to `to` with this
+        content, created since `since`, oldest first (raise DeliveryError if it cannot be
+        asked). Channels that cannot look a message up do not override this: their
+        ambiguous sends are sent again (a duplicate push replaces the first on the device)."""
         raise NotImplementedError
 
 

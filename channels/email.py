@@ -21,21 +21,47 @@ from anymail.exceptions import (
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 
-from channels.base import Channel, DeliveryError, Message
+from channels.base import Channel, DeliveryError, Message, Part
 
+# Django mail backends by provider name; EMAIL_PROVIDER(S) choose among them.
+BACKENDS = {
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "postmark": "anymail.backends.postmark.EmailBackend",
+    "mailgun": "anymail.backends.mailgun.EmailBackend",
+}
 # An SMTP server may drop a connection that sat idle; reopen rather than fail a send on it.
 _IDLE_REOPEN_SECONDS = 20.0
 
 
 class EmailChannel(Channel):
     name = "email"
+    addressed_by = "email"
+    address_label = "email address"
+    parts = {
+        "subject": Part(998, required=True, single_line=True),  # RFC 5322's line limit
+        "text": Part(100_000),
+        "html": Part(200_000),
+    }
+    all_providers = tuple(BACKENDS)
+    color = "#0b62a4"
 
     def __init__(self) -> None:
         self._local = threading.local()
 
-    @property
-    def provider(self) -> str:
-        return str(settings.EMAIL_PROVIDERS[0])
+    @classmethod
+    def providers(cls) -> list[str]:
+        return [str(p) for p in settings.EMAIL_PROVIDERS]
+
+    @classmethod
+    def normalize(cls, address: str) -> str:
+        # Mailbox names are case-insensitive in practice.
+        return address.strip().lower()
+
+    @classmethod
+    def content_errors(cls, content: dict[str, Any]) -> list[tuple[str, str]]:
+        if not content.get("text") and not content.get("html"):
+            return [("text", "Give text, html or both.")]
+        return []
 
     def send(self, message: Message) -> str:
         provider = message.provider or self.provider

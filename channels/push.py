@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import warnings
 from typing import Any
@@ -13,7 +14,7 @@ from firebase_admin import App, credentials, exceptions, initialize_app, messagi
 from google.auth.credentials import Credentials as GoogleCredentials
 from urllib3.util.retry import Retry
 
-from channels.base import Channel, DeliveryError, Message, settle_environment
+from channels.base import DEVICES, Channel, DeliveryError, Message, Part, settle_environment
 
 # firebase-admin retries POSTs on 500/503 and read timeouts by itself, which can deliver one
 # push several times and hides attempts from us. Retries belong to Notify: only a failed
@@ -30,6 +31,9 @@ _NO_REPLAY = Retry(
     raise_on_status=False,
 )
 _APP_NAME = "notify"
+# FCM rejects messages over 4096 bytes of payload.
+MAX_BYTES = 4096
+MAX_DATA_KEYS = 50
 # firebase-admin 7.7 deprecates Message.token for fid; FCM HTTP v1 still names the field
 # "token", which is what we send.
 warnings.filterwarnings("ignore", message="Message.token is deprecated")
@@ -57,7 +61,22 @@ class _StaticCredential(credentials.Base):
 
 class PushChannel(Channel):
     name = "push"
-    provider = "fcm"
+    addressed_by = DEVICES
+    address_label = "active push device"
+    parts = {"title": Part(256, required=True, single_line=True), "body": Part(2048)}
+    data_part = Part(2048)
+    all_providers = ("fcm",)
+    color = "#007a5a"
+
+    @classmethod
+    def content_errors(cls, content: dict[str, Any]) -> list[tuple[str, str]]:
+        errors = []
+        if len(content.get("data") or {}) > MAX_DATA_KEYS:
+            errors.append(("data", f"At most {MAX_DATA_KEYS} keys."))
+        size = len(json.dumps(content, ensure_ascii=False).encode())
+        if size > MAX_BYTES:
+            errors.append(("data", f"Push payload is {size} bytes; FCM allows {MAX_BYTES}."))
+        return errors
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

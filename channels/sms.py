@@ -18,6 +18,7 @@ from channels.base import (
     Channel,
     DeliveryError,
     Message,
+    Part,
     parse_retry_after,
     settle_environment,
 )
@@ -56,7 +57,11 @@ class _HttpClient(TwilioHttpClient):
 
 class SmsChannel(Channel):
     name = "sms"
-    provider = "twilio"
+    addressed_by = "phone"
+    address_label = "phone number"
+    parts = {"text": Part(1600, required=True)}  # Twilio's limit (10 segments)
+    all_providers = ("twilio",)
+    color = "#b35900"
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -100,10 +105,16 @@ class SmsChannel(Channel):
             raise _classify(exc, headers.get("Retry-After")) from exc
         return str(created.sid)
 
-    def find(self, *, to: str, body: str, since: datetime) -> list[str]:
-        """SIDs of messages Twilio holds to `to` with this body, created since `since`,
+    @classmethod
+    def tidy(cls, part: str, text: str) -> str:
+        # \xa0 forces UCS-2 encoding, which halves the characters per SMS segment.
+        return text.replace("\xa0", " ")
+
+    def find(self, *, to: str, content: dict[str, Any], since: datetime) -> list[str]:
+        """SIDs of messages Twilio holds to `to` with this text, created since `since`,
         oldest first: how a send whose reply was lost is settled (Twilio has no idempotency
         key). Raises DeliveryError if Twilio cannot be asked."""
+        body = content.get("text", "")
         try:
             found = self._client().messages.list(to=to, limit=50)
         except (TwilioException, requests.RequestException) as exc:

@@ -16,8 +16,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
+from channels import CHANNELS
+from channels import names as channel_names
 from notify.models.notifications import Delivery, DeliveryAttempt
-from notify.services.accepting.planning import CHANNEL_ORDER
 
 _PHONE = re.compile(r"\+?[0-9]{6,19}")
 EMPTY = "—"
@@ -25,13 +26,17 @@ EMPTY = "—"
 
 def mask_address(value: str, channel: str = "") -> str:
     """The middle of an address hidden, enough left to tell rows apart: `a***@example.com`,
-    `+1415***2671`, `abcd…wxyz`. Lists are screen-shared; detail pages show the full value."""
+    `+1415***2671`, `abcd…wxyz`. Lists are screen-shared; detail pages show the full value.
+    `channel`: the channel the address is for, if known (its registry entry says which
+    recipient field such addresses come from)."""
     if not value:
         return ""
-    if "@" in value and channel in ("", "email"):
+    spec = CHANNELS.get(channel)
+    kind = spec.addressed_by if spec is not None else ""
+    if "@" in value and kind in ("", "email"):
         local, _, domain = value.rpartition("@")
         return f"{local[:1]}***@{domain}"
-    if channel == "sms" or (not channel and _PHONE.fullmatch(value)):
+    if kind == "phone" or (not kind and _PHONE.fullmatch(value)):
         if len(value) <= 9:
             return f"{value[:3]}***{value[-2:]}"
         return f"{value[:5]}***{value[-4:]}"
@@ -52,9 +57,8 @@ def channels_summary(deliveries: Iterable[Delivery]) -> str:
     by_channel: dict[str, Counter[str]] = {}
     for delivery in deliveries:
         by_channel.setdefault(delivery.channel, Counter())[delivery.status] += 1
-    order = [c for c in CHANNEL_ORDER if c in by_channel] + sorted(
-        set(by_channel) - set(CHANNEL_ORDER)
-    )
+    known = channel_names()
+    order = [c for c in known if c in by_channel] + sorted(set(by_channel) - set(known))
     parts = []
     for channel in order:
         counts = by_channel[channel]

@@ -10,8 +10,8 @@ from django.contrib import admin
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.http import HttpRequest
 
+from channels import names as channel_names
 from notify.models.notifications import Delivery, DeliveryAttempt, DeliveryStatus, Notification
-from notify.services.accepting.planning import CHANNEL_ORDER
 from notify.services.operations.replay import deliveries_filter
 
 # Choices are read from this many newest rows. A DISTINCT over a table of millions is a full
@@ -62,7 +62,7 @@ class NotificationChannelFilter(_NotificationHasDelivery):
     field = "channel"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(c, c) for c in CHANNEL_ORDER]
+        return [(c, c) for c in channel_names()]
 
 
 class NotificationProviderFilter(_NotificationHasDelivery):
@@ -85,7 +85,7 @@ class DeliveryChannelFilter(_FieldFilter):
     parameter_name = field = "channel"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(c, c) for c in CHANNEL_ORDER]
+        return [(c, c) for c in channel_names()]
 
 
 class DeliveryProviderFilter(_RecentValues):

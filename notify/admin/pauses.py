@@ -15,21 +15,25 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
+from channels import all_providers
+from channels import names as channel_names
 from notify.admin.base import ReadOnlyAdmin, adopt_saved
 from notify.models.operations import Pause, Replay
 from notify.services.operations.pauses import (
-    CHANNELS,
     EVERY_TENANT,
-    PROVIDERS,
     PauseUnavailable,
     pause_lift,
     pause_set,
     pauses_in_force,
 )
 
-_TARGETS = [(f"provider:{p}", f"provider {p}") for p in PROVIDERS] + [
-    (f"channel:{c}", f"channel {c}") for c in CHANNELS
-]
+
+def _targets() -> list[tuple[str, str]]:
+    return [(f"provider:{p}", f"provider {p}") for p in all_providers()] + [
+        (f"channel:{c}", f"channel {c}") for c in channel_names()
+    ]
+
+
 _SHOWN = [
     "kind",
     "target",
@@ -44,7 +48,7 @@ _SHOWN = [
 
 class PauseForm(forms.ModelForm):
     target = forms.ChoiceField(
-        choices=_TARGETS,
+        choices=_targets,
         help_text="Nothing is sent through it until resumed; deliveries wait, spending no "
         "attempt. Email with a paused provider fails over to the next one.",
     )

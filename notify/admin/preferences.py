@@ -14,12 +14,13 @@ from django.contrib import admin
 from django.http import HttpRequest
 from rest_framework import serializers
 
+from channels import names as channel_names
 from notify.admin.base import adopt_saved
 from notify.admin.display import EMPTY
 from notify.admin.filters import DeliveryChannelFilter
 from notify.api.preferences import CategorySerializer
 from notify.models.preferences import Category, Preference
-from notify.services.recipients.preferences import CHANNELS, category_save, preferences_set
+from notify.services.recipients.preferences import category_save, preferences_set
 
 _LISTS = ("default_channels", "fallback_order")
 
@@ -68,7 +69,7 @@ def channel_list_problems(name: str, channels: list[str]) -> list[str]:
     try:
         CategorySerializer().fields[name].run_validation(channels)
     except serializers.ValidationError as exc:
-        known = ", ".join(CHANNELS)
+        known = ", ".join(channel_names())
         return [f"{message} Known channels: {known}." for message in _messages(exc.detail)]
     repeated = sorted({c for c in channels if channels.count(c) > 1})
     return [f"{c!r} is listed more than once." for c in repeated]
@@ -131,7 +132,7 @@ class _CategoryChoice(forms.ModelChoiceField):
 
 class PreferenceForm(forms.ModelForm):
     category = _CategoryChoice(queryset=Category.objects.order_by("tenant", "key"))
-    channel = forms.ChoiceField(choices=[(c, c) for c in CHANNELS])
+    channel = forms.ChoiceField(choices=lambda: [(c, c) for c in channel_names()])
 
     class Meta:
         model = Preference

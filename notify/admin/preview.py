@@ -10,8 +10,10 @@ from typing import Any
 
 from django.template import TemplateSyntaxError
 
+from channels import content_parts
+from channels.sms import SmsChannel
 from notify.admin.sms import SmsLength, sms_length
-from notify.services.content.rendering import CHANNEL_PARTS, RenderError, content_render
+from notify.services.content.rendering import RenderError, content_render
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,12 @@ class TemplatePreview:
 
 def template_preview(*, content: dict[str, Any], raw_data: str) -> TemplatePreview:
     data, data_error = _parse_data(raw_data)
+    known = content_parts()
     parts = [
         _render_part(channel, part, content[channel][part], data)
-        for channel in _in_order(content, CHANNEL_PARTS)
+        for channel in _in_order(content, known)
         if isinstance(content[channel], dict)
-        for part in _in_order(content[channel], CHANNEL_PARTS.get(channel, ()))
+        for part in _in_order(content[channel], known.get(channel, ()))
     ]
     return TemplatePreview(data_json=raw_data.strip() or "{}", data_error=data_error, parts=parts)
 
@@ -70,5 +73,5 @@ def _render_part(channel: str, part: str, source: Any, data: dict[str, Any]) -> 
     value = rendered[channel].get(part, "")
     if not isinstance(value, str):
         return PartPreview(name, json.dumps(value, indent=2, ensure_ascii=False), [])
-    sms = sms_length(value) if channel == "sms" else None
+    sms = sms_length(value) if channel == SmsChannel.name else None
     return PartPreview(name, value, [], sms)

@@ -14,6 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from channels.email import EmailChannel
+from channels.push import PushChannel
+from channels.sms import SmsChannel
 from notify.admin.base import ReadOnlyAdmin, ReadOnlyInline
 from notify.admin.display import mask_address
 from notify.models.recipients import Device, Recipient
@@ -102,11 +105,11 @@ class RecipientAdmin(ReadOnlyAdmin):
 
     @admin.display(description="email", ordering="email")
     def masked_email(self, obj: Recipient) -> str:
-        return mask_address(obj.email, "email")
+        return mask_address(obj.email, EmailChannel.name)
 
     @admin.display(description="phone", ordering="phone")
     def masked_phone(self, obj: Recipient) -> str:
-        return mask_address(obj.phone, "sms")
+        return mask_address(obj.phone, SmsChannel.name)
 
 
 @admin.register(Device)
@@ -137,7 +140,7 @@ class DeviceAdmin(ReadOnlyAdmin):
 
     @admin.display(description="token")
     def masked_token(self, obj: Device) -> str:
-        return mask_address(obj.token, "push")
+        return mask_address(obj.token, PushChannel.name)
 
     @admin.display(description="recipient", ordering="recipient__external_id")
     def recipient_external_id(self, obj: Device) -> str:

@@ -19,10 +19,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path
 
+from channels import content_parts
 from notify.admin.base import adopt_saved
 from notify.admin.preview import template_preview
 from notify.models.templates import Template
-from notify.services.content.rendering import CHANNEL_PARTS, template_check_syntax
+from notify.services.content.rendering import template_check_syntax
 from notify.services.content.templates import (
     template_delete,
     template_save,
@@ -32,10 +33,15 @@ from notify.services.content.templates import (
 from notify.validation.content import ContentSerializer
 
 _VERSIONS_SHOWN = 50
-_CONTENT_HELP = (
-    'Per channel, in Django template syntax: {"email": {"subject", "text", "html"}, '
-    '"sms": {"text"}, "push": {"title", "body", "data": {…}}}.'
-)
+
+
+def _content_help() -> str:
+    """E.g. {"email": {"subject", "text", "html"}, …}, from the channel registry."""
+    shapes = ", ".join(
+        f'"{channel}": {{' + ", ".join(f'"{p}"' for p in parts) + "}"
+        for channel, parts in content_parts().items()
+    )
+    return f"Per channel, in Django template syntax: {{{shapes}}}."
 
 
 class PrettyJSONField(forms.JSONField):
@@ -56,7 +62,7 @@ class TemplateForm(forms.ModelForm):
         help_text="Empty for the default locale.",
     )
     content = PrettyJSONField(
-        help_text=_CONTENT_HELP,
+        help_text=_content_help(),
         widget=forms.Textarea(attrs={"rows": 20, "cols": 100, "style": "font-family: monospace"}),
     )
 
@@ -76,11 +82,12 @@ def content_problems(content: Any) -> list[str]:
     """Why `content` cannot be saved: its shape (the API's rules), then template syntax."""
     if not isinstance(content, dict) or not content:
         return ["Give an object with content for at least one channel."]
-    problems = [f"Unknown channel {c!r}." for c in content if c not in CHANNEL_PARTS]
+    known = content_parts()
+    problems = [f"Unknown channel {c!r}." for c in content if c not in known]
     for channel, parts in content.items():
-        if channel in CHANNEL_PARTS and isinstance(parts, dict):
+        if channel in known and isinstance(parts, dict):
             problems += [
-                f"{channel}: unknown part {p!r}." for p in parts if p not in CHANNEL_PARTS[channel]
+                f"{channel}: unknown part {p!r}." for p in parts if p not in known[channel]
             ]
     if problems:
         return problems

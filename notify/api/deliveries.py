@@ -12,12 +12,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from channels import all_providers
 from notify.api.auth import HasScope, caller_key
 from notify.api.notifications import CHANNELS, DeliveryOutput, NewestFirst
 from notify.models.notifications import Delivery, DeliveryAttempt, DeliveryStatus
 from notify.models.operations import Replay
-from notify.services.operations.pauses import PROVIDERS
 from notify.services.operations.replay import deliveries_filter, deliveries_replay
+from notify.validation.fields import ChannelField
 
 ERROR_CLASSES = [o for o in DeliveryAttempt.Outcome.values if o != "sent"]
 MAX_REPLAY_IDS = 1000
@@ -31,8 +32,8 @@ class DeliveryListOutput(DeliveryOutput):
 
 
 class DeliveryFilter(serializers.Serializer):
-    channel = serializers.ChoiceField(CHANNELS, required=False)
-    provider = serializers.ChoiceField(PROVIDERS, required=False)
+    channel = ChannelField(required=False)
+    provider = serializers.ChoiceField(all_providers(), required=False)
     error_code = serializers.CharField(max_length=64, required=False)
     outcome = serializers.ChoiceField(
         ERROR_CLASSES, required=False, help_text="Error class of the last attempt"
@@ -115,7 +116,7 @@ class DeliveryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         parameters=[
             OpenApiParameter("status", enum=DeliveryStatus.values),
             OpenApiParameter("channel", enum=CHANNELS),
-            OpenApiParameter("provider", enum=list(PROVIDERS)),
+            OpenApiParameter("provider", enum=list(all_providers())),
             OpenApiParameter("error_code", description="e.g. 21211, mailbox_full"),
             OpenApiParameter(
                 "outcome", enum=ERROR_CLASSES, description="Error class of the last attempt"

@@ -13,6 +13,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from channels import names as channel_names
 from notify.api.auth import HasScope, caller_key
 from notify.api.digests import DigestInput, DigestOutput, digest_body
 from notify.api.errors import Conflict, Unprocessable
@@ -28,9 +29,17 @@ from notify.services.accepting.notifications import (
 from notify.services.accepting.submission import InvalidRequest, notification_submit
 from notify.validation.content import ContentSerializer
 from notify.validation.data import TemplateDataField
-from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
+from notify.validation.fields import (
+    ChannelField,
+    LocaleField,
+    PhoneField,
+    TextField,
+    TimezoneField,
+)
 
-CHANNELS = ["email", "sms", "push"]
+# The registered channels, for the schema's query-parameter enums (validation reads the
+# registry on every request: ChannelField).
+CHANNELS = list(channel_names())
 PRIORITIES = [p.label for p in Priority]
 
 
@@ -48,7 +57,7 @@ class RecipientInput(serializers.Serializer):
 class NotificationInput(serializers.Serializer):
     recipient = RecipientInput()
     channels = serializers.ListField(
-        child=serializers.ChoiceField(CHANNELS), required=False, allow_empty=False, max_length=3
+        child=ChannelField(), required=False, allow_empty=False, max_length=len(CHANNELS)
     )
     template = serializers.SlugField(max_length=100, required=False)
     # "data" is the contract's name for the template context; it shadows Serializer.data,
@@ -213,7 +222,7 @@ def refusal_error(
 
 class ListFilters(serializers.Serializer):
     status = serializers.ChoiceField(DeliveryStatus.values, required=False)
-    channel = serializers.ChoiceField(CHANNELS, required=False)
+    channel = ChannelField(required=False)
     recipient = serializers.CharField(max_length=255, required=False)
 
 

@@ -12,17 +12,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from channels import names as channel_names
 from notify.api.auth import HasScope, caller_key
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.services.digests.rules import BadRule, rule_check
 from notify.services.recipients.preferences import (
-    CHANNELS,
     UnknownCategory,
     category_save,
     preferences_read,
     preferences_set,
 )
+from notify.validation.fields import ChannelField
 
 _CHANNEL_FLAGS = serializers.DictField(child=serializers.BooleanField())
 
@@ -39,7 +40,7 @@ class PreferencesSerializer(serializers.Serializer):
         flag = serializers.BooleanField()
         out: dict[str, dict[str, Any]] = {}
         for key, choices in value.items():
-            unknown = set(choices) - {*CHANNELS, "digest"}
+            unknown = set(choices) - {*channel_names(), "digest"}
             if unknown:
                 raise serializers.ValidationError(
                     f"{key}: unknown channel(s) {', '.join(sorted(unknown))}"
@@ -89,14 +90,12 @@ class PreferencesApi(APIView):
 class CategorySerializer(serializers.ModelSerializer):
     key = serializers.SlugField(max_length=100)
     default_channels = serializers.ListField(
-        child=serializers.ChoiceField(CHANNELS),
+        child=ChannelField(),
         required=False,
         default=list,
         help_text="Channels on by default (empty: all)",
     )
-    fallback_order = serializers.ListField(
-        child=serializers.ChoiceField(CHANNELS), required=False, default=list
-    )
+    fallback_order = serializers.ListField(child=ChannelField(), required=False, default=list)
 
     class Meta:
         model = Category

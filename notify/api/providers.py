@@ -22,12 +22,12 @@ from notify.models.apikeys import ApiKey
 from notify.models.operations import Pause
 from notify.services.operations.pauses import (
     EVERY_TENANT,
-    TARGETS,
     PauseState,
     PauseUnavailable,
     pause_lift,
     pause_set,
     pause_states,
+    pause_targets,
 )
 
 TENANT, PLATFORM = "tenant", "platform"
@@ -107,7 +107,7 @@ class _KindApi(APIView):
         return pause_states(kind=self.kind, tenant=caller_key(request).tenant)
 
     def check_name(self, name: str) -> None:
-        if name not in TARGETS[self.kind]:
+        if name not in pause_targets(self.kind):
             raise exceptions.NotFound(f"No {self.kind} {name!r}.")
 
     def tenant_for(self, request: Request, scope: str | None) -> str:

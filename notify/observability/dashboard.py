@@ -21,6 +21,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from channels import CHANNELS
 from notify.observability import charts, state
 from notify.observability.charts import Bar, Series
 
@@ -37,7 +38,6 @@ STATUS_COLORS = {
     "sending": ("#8250df", False),
     "cancelled": ("#a0522d", True),
 }
-CHANNEL_COLORS = {"email": "#0b62a4", "sms": "#b35900", "push": "#007a5a"}
 CIRCUIT_STYLE = {
     "closed": ("#1a7f37", "closed"),
     "half-open": ("#9a6700", "half-open (probing)"),
@@ -153,7 +153,7 @@ def charts_render(data: History, live: state.Snapshot) -> dict[str, str]:
             subtitle,
             start=data.start,
             step=STEP,
-            series=lines(data.by_channel, {k: (v, False) for k, v in CHANNEL_COLORS.items()}),
+            series=lines(data.by_channel, {k: (c.color, False) for k, c in CHANNELS.items()}),
             y_label="deliveries / min",
         ),
     }

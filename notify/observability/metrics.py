@@ -21,6 +21,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, values
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from channels import configured_providers
+from channels import names as channel_names
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -82,18 +85,20 @@ ACCEPT_TO_SENT = Histogram(
     registry=OWN,
 )
 
-CHANNELS = frozenset({"email", "sms", "push"})
 STATUSES = frozenset({"pending", "sending", "sent", "delivered", "failed", "cancelled", "skipped"})
 OUTCOMES = frozenset({"sent", "transient", "permanent", "config", "ambiguous", "skipped"})
 ERROR_OUTCOMES = frozenset({"transient", "permanent", "config", "ambiguous"})
 PRIORITIES = {0: "critical", 1: "high", 2: "normal", 3: "low"}
 
 
-def known_providers() -> list[str]:
-    from django.conf import settings
+def known_channels() -> tuple[str, ...]:
+    """The channel label's values: the registered channels (anything else is "other")."""
+    return channel_names()
 
-    email = [str(p) for p in getattr(settings, "EMAIL_PROVIDERS", ["smtp"])]
-    return [*dict.fromkeys([*email, "twilio", "fcm"])]
+
+def known_providers() -> list[str]:
+    """The provider label's values: the providers the configuration uses."""
+    return configured_providers()
 
 
 def bounded(value: str, allowed: Iterable[str], *, empty: str = "none") -> str:

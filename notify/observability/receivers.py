@@ -64,7 +64,7 @@ def error_class(change: DeliveryChange) -> str:
 
 
 def _count(change: DeliveryChange, providers: list[str], now: datetime) -> None:
-    channel = metrics.bounded(change.channel, metrics.CHANNELS)
+    channel = metrics.bounded(change.channel, metrics.known_channels())
     provider = metrics.bounded(change.provider, providers)
     outcome = metrics.bounded(change.outcome, metrics.OUTCOMES)
     metrics.DELIVERIES.labels(

@@ -18,7 +18,7 @@ from kombu import Connection
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from notify.observability.metrics import CHANNELS, known_providers
+from notify.observability.metrics import known_channels, known_providers
 from notify.services.delivering.doorbell import redis_client
 from notify.services.delivering.protection import breaker_state, operator_pause_key
 
@@ -74,8 +74,8 @@ def queue_depths(url: str | None = None) -> dict[str, int]:
 def pending_work() -> tuple[dict[str, int], dict[str, float]]:
     """Pending deliveries per channel, and how long the oldest due one has waited (0 when
     none is due). One grouped query over the pending partial index, under a time limit."""
-    counts = dict.fromkeys(sorted(CHANNELS), 0)
-    oldest = dict.fromkeys(sorted(CHANNELS), 0.0)
+    counts = dict.fromkeys(sorted(known_channels()), 0)
+    oldest = dict.fromkeys(sorted(known_channels()), 0.0)
     timeout_ms = int(settings.METRICS_QUERY_TIMEOUT_SECONDS * 1000)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = %s", [timeout_ms])

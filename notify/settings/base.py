@@ -135,7 +135,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     # The channel list appears in several serializers: one name for it in the schema.
     "ENUM_NAME_OVERRIDES": {
-        "ChannelEnum": ["email", "sms", "push"],
+        "ChannelEnum": "channels.names",  # the channel registry
         "DeliveryStatusEnum": "notify.models.notifications.DeliveryStatus",
         "BroadcastStatusEnum": "notify.models.audiences.Broadcast.Status",
     },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kombu import Queue
 
+from channels import queues as channel_queues
 from notify.settings.base import REDIS_URL
 from notify.settings.env import env
 
@@ -61,7 +62,7 @@ CELERY_TASK_SEND_SENT_EVENT = True
 # One queue per channel plus an urgent lane shared by critical/high traffic, and one for
 # housekeeping. A worker started without -Q consumes all of them.
 CELERY_TASK_DEFAULT_QUEUE = "maintenance"
-CELERY_TASK_QUEUES = [Queue(name) for name in ("urgent", "email", "sms", "push", "maintenance")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("urgent", *channel_queues(), "maintenance")]
 
 # Two jobs, so Flower's task list shows the work rather than housekeeping (notify/tasks.py).
 CELERY_BEAT_SCHEDULE = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
+from channels.email import BACKENDS
 from notify.settings.env import env
 
 # Seconds; every provider call has one (twilio and Django SMTP default to none).
@@ -12,11 +13,8 @@ PROVIDER_TIMEOUT = env.float("PROVIDER_TIMEOUT", default=10.0)
 
 # --- Email -------------------------------------------------------------------------------
 EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="smtp")
-EMAIL_BACKENDS = {
-    "smtp": "django.core.mail.backends.smtp.EmailBackend",
-    "postmark": "anymail.backends.postmark.EmailBackend",
-    "mailgun": "anymail.backends.mailgun.EmailBackend",
-}
+# The email channel's providers and their Django mail backends (channels/email.py).
+EMAIL_BACKENDS = dict(BACKENDS)
 if EMAIL_PROVIDER not in EMAIL_BACKENDS:
     raise ImproperlyConfigured(
         f"EMAIL_PROVIDER must be one of {sorted(EMAIL_BACKENDS)}, not {EMAIL_PROVIDER!r}."

@@ -10,6 +10,8 @@ from typing import Any
 import phonenumbers
 from rest_framework import serializers
 
+from channels import names as channel_names
+
 # C0 controls other than tab/newline/carriage return, and DEL: never meaningful in a message,
 # and a classic way to smuggle headers or confuse logs.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -74,3 +76,12 @@ class TimezoneField(serializers.CharField):
 class LocaleField(serializers.RegexField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35, **kwargs)
+
+
+class ChannelField(serializers.ChoiceField):
+    """One of the registered channels. The choices are read from the channel registry each
+    time a serializer is built (DRF builds its fields anew per serializer instance), so a
+    channel registered after import is accepted too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(channel_names(), **kwargs)

@@ -9,6 +9,7 @@ from typing import Any
 from anymail.signals import AnymailTrackingEvent, tracking
 from django.dispatch import receiver
 
+from channels.email import EmailChannel
 from notify.services.delivering.reports import delivery_apply_report
 
 # anymail event_type → (our status or None, suppression reason or "")
@@ -36,7 +37,7 @@ def on_tracking(sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwarg
     delivery_apply_report(
         # A complaint or unsubscribe implies the mail arrived; it stops future mail.
         status=status or "delivered",
-        channel="email",
+        channel=EmailChannel.name,
         delivery_id=metadata.get("delivery_id"),
         provider_message_id=event.message_id or "",
         address=event.recipient if isinstance(event.recipient, str) else "",

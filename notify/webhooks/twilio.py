@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from twilio.request_validator import RequestValidator
 
+from channels.sms import SmsChannel
 from notify.services.delivering.reports import delivery_apply_report
 from notify.services.recipients.suppressions import sms_opt_out_or_in
 from notify.services.webhooks.provider_secrets import provider_webhook_secrets_missing
@@ -74,7 +75,7 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     if status is not None:
         code = request.POST.get("ErrorCode", "")
         delivery_apply_report(
-            channel="sms",
+            channel=SmsChannel.name,
             status=status,
             delivery_id=delivery_id,
             provider_message_id=request.POST.get("MessageSid", ""),

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
+from channels import names as channel_names
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.preferences import Category
@@ -34,7 +35,7 @@ from notify.services.accepting.notifications import (
     announce,
     idempotency_scope,
 )
-from notify.services.accepting.planning import CHANNEL_ORDER, deliveries_plan
+from notify.services.accepting.planning import deliveries_plan
 from notify.services.accepting.policy import GENERAL, cap_window_start, is_critical
 from notify.services.accepting.rows import rows_insert
 from notify.services.accepting.submission import (
@@ -262,7 +263,9 @@ class _Run:
                 category_key=key,
                 since=since,
                 # Devices and suppressions are read for every channel a member may use.
-                channels={c for r in members for c in r.item.data.get("channels") or CHANNEL_ORDER},
+                channels={
+                    c for r in members for c in r.item.data.get("channels") or channel_names()
+                },
                 category=self._categories[key],
             )
             for r in members:

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Count, Exists, OuterRef
 
+from channels import DEVICES, channel_class
 from notify.models.notifications import Delivery, Notification, Priority
 from notify.models.preferences import Category, Preference
 from notify.models.recipients import Device, Recipient
@@ -63,19 +64,18 @@ class Facts:
                 .annotate(n=Count("id"))
                 .values_list("recipient_id", "n")
             )
-        channels = set(channels)
+        specs = [channel_class(name) for name in set(channels)]
         self._devices: dict[Any, list[tuple[Any, str]]] = defaultdict(list)
-        if "push" in channels:
+        if any(spec.addressed_by == DEVICES for spec in specs):
             found = Device.objects.filter(recipient_id__in=ids, active=True).order_by("id")
             for recipient_id, device_id, token in found.values_list("recipient_id", "id", "token"):
                 self._devices[recipient_id].append((device_id, token))
-        contact = {"email": "email", "sms": "phone"}
         self._suppressed = suppressed_any(
             tenant=tenant,
             addresses={
-                channel: [getattr(p, field) for p in people]
-                for channel, field in contact.items()
-                if channel in channels
+                spec.name: [getattr(p, spec.addressed_by) for p in people]
+                for spec in specs
+                if spec.addressed_by != DEVICES
             },
         )
 

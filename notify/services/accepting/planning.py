@@ -13,14 +13,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from channels import DEVICES, channel_class
+from channels import names as channels_names
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.services.accepting.facts import LOOK_UP, Facts
 from notify.services.accepting.policy import GENERAL, Policy, cap_window_start, policy_for
 from notify.services.delivering.doorbell import bells_ring_for
-
-CHANNEL_ORDER = ("email", "sms", "push")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def deliveries_plan(
     """`facts` answers every lookup; fetched here for this one person unless given (with
     `category` when the caller already looked it up)."""
     due = notification.send_at or timezone.now()
-    order = notification.channel_order or channels or [c for c in CHANNEL_ORDER if c in content]
+    order = notification.channel_order or channels or [c for c in channels_names() if c in content]
     facts = facts or facts_for(notification, person, order, due, category)
     policy = policy_for(
         tenant=notification.tenant,
@@ -81,28 +81,19 @@ def _first_reachable(
 
 def _targets(facts: Facts, person: Recipient, channel: str, *, explicit: bool) -> list[Target]:
     """A channel asked for explicitly but unreachable is recorded as skipped; by default
-    only the channels the recipient can be reached on are used."""
-    if channel == "push":
-        devices = facts.devices(person)
-        if not devices:
-            return (
-                [Target("push", "", None, "no_contact", "recipient has no active push device")]
-                if explicit
-                else []
-            )
-        return [Target("push", token, device_id) for device_id, token in devices]
-    address = person.email if channel == "email" else person.phone
-    if not address:
-        what = "email address" if channel == "email" else "phone number"
-        return (
-            [Target(channel, "", None, "no_contact", f"recipient has no {what}")]
-            if explicit
-            else []
-        )
-    reason = facts.suppression(channel, address)
-    if reason:
-        return [Target(channel, address, None, "suppressed", f"address suppressed ({reason})")]
-    return [Target(channel, address)]
+    only the channels the recipient can be reached on are used. The channel's class says
+    where its address is (channels/base.py)."""
+    spec = channel_class(channel)
+    if spec.addressed_by == DEVICES:
+        targets = [Target(channel, token, device_id) for device_id, token in facts.devices(person)]
+    else:
+        address = getattr(person, spec.addressed_by) or ""
+        reason = facts.suppression(channel, address) if address else ""
+        skip = ("suppressed", f"address suppressed ({reason})") if reason else ("", "")
+        targets = [Target(channel, address, None, *skip)] if address else []
+    if not targets and explicit:
+        return [Target(channel, "", None, "no_contact", f"recipient has no {spec.address_label}")]
+    return targets
 
 
 def _apply(target: Target, policy: Policy) -> Target:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from channels import names as channel_names
 from notify.models.notifications import Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
@@ -64,7 +65,7 @@ def is_critical(*, category: Category | None, priority: int) -> bool:
 def _refused(chosen: dict[str, bool], category: Category | None, key: str) -> dict[str, str]:
     defaults = set(category.default_channels) if category and category.default_channels else None
     refused = {}
-    for channel in ("email", "sms", "push"):
+    for channel in channel_names():
         enabled = chosen.get(channel, defaults is None or channel in defaults)
         if not enabled:
             refused[channel] = f"recipient opted out of '{key}' on {channel}"

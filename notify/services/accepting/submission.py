@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from channels.email import EmailChannel
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Priority
 from notify.models.recipients import Recipient
@@ -136,9 +137,9 @@ def notification_draft(
         )
     context = {**data.get("data", {}), "recipient": known, "unsubscribe_url": link}
     content = _render(source, context, where="template" if template_key else "content")
-    if link and "email" in content:
+    if link and EmailChannel.name in content:
         # RFC 8058: mail clients show an unsubscribe button that POSTs to the link.
-        content["email"]["headers"] = unsubscribe_headers(link)
+        content[EmailChannel.name]["headers"] = unsubscribe_headers(link)
     return Draft(content, template_key, template_version)
 
 

@@ -13,12 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from channels import names as channel_names
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.templates import Template
 from notify.services.accepting.facts import Facts, category_find
 from notify.services.accepting.notifications import announce
-from notify.services.accepting.planning import CHANNEL_ORDER, deliveries_plan
+from notify.services.accepting.planning import deliveries_plan
 from notify.services.accepting.policy import GENERAL, cap_window_start, is_critical
 from notify.services.accepting.submission import (
     RENDER_LIMIT,
@@ -78,7 +79,7 @@ def notifications_fan_out(
         people=rows.values(),
         category_key=category or GENERAL,
         since=None if critical else cap_window_start(data.get("send_at") or timezone.now()),
-        channels=channels or CHANNEL_ORDER,
+        channels=channels or channel_names(),
         category=found,
     )
     drafts = _Drafts(tenant=tenant, data=digest_preview(data), critical=critical)

@@ -14,6 +14,7 @@ from django.template.base import Template as DjangoTemplate
 from django.template.defaulttags import DebugNode, ForNode, IfNode, LoadNode, LoremNode, WithNode
 from django.template.loader_tags import ExtendsNode, IncludeNode
 
+from channels import channel_class
 from notify.models.templates import Template
 from notify.services.content.render_limits import (
     RenderBudget,
@@ -22,12 +23,6 @@ from notify.services.content.render_limits import (
     template_bound,
 )
 
-# Which parts each channel's content has; `data` (push) is a flat dict of strings.
-CHANNEL_PARTS: dict[str, tuple[str, ...]] = {
-    "email": ("subject", "text", "html"),
-    "sms": ("text",),
-    "push": ("title", "body", "data"),
-}
 # Message templates are self-contained: no file loaders, so {% include %} and {% extends %}
 # cannot reach the server's files. The last builtin library replaces every filter with one
 # that keeps to the render budget.
@@ -125,9 +120,8 @@ def _render_all(
 
 
 def _finish(channel: str, name: str, text: str) -> str:
-    if channel == "sms":
-        # \xa0 forces UCS-2 encoding, which halves the characters per SMS segment.
-        text = text.replace("\xa0", " ")
+    # The channel's last touch (SMS: no-break spaces would force UCS-2), then trimmed.
+    text = channel_class(channel).tidy(name, text)
     return text.strip() if name != "html" else text
 
 

@@ -26,15 +26,15 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from channels import content_parts
 from notify.models.templates import Template
-from notify.services.content.rendering import CHANNEL_PARTS, template_check_syntax
+from notify.services.content.rendering import template_check_syntax
 from notify.services.content.templates import template_save, template_versions
 from notify.validation.content import ContentSerializer
 
 DEFAULT_LOCALE_DIR = "default"
 # What load_templates writes as a version's author; anything else is a database edit.
 FILE_AUTHOR_PREFIX = "file:"
-_PART_FILES = {f"{c}.{p}" for c, parts in CHANNEL_PARTS.items() for p in parts}
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _KEY = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
 
@@ -107,9 +107,10 @@ def _read_variant(
         return None, [f"{where}: not a locale (fr, fr-CA) nor {DEFAULT_LOCALE_DIR!r}."]
     content: dict[str, Any] = {}
     problems: list[str] = []
+    part_files = {f"{c}.{p}" for c, parts in content_parts().items() for p in parts}
     for path in sorted(p for p in locale_dir.iterdir() if p.is_file()):
-        if path.name not in _PART_FILES:
-            known = ", ".join(sorted(_PART_FILES))
+        if path.name not in part_files:
+            known = ", ".join(sorted(part_files))
             problems.append(f"{where}/{path.name}: unknown part; use {known}.")
             continue
         channel, part = path.name.split(".")

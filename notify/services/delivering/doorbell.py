@@ -17,6 +17,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
+from channels import queue_for as channel_queue
 from notify.models.notifications import Priority
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ def lane_for(priority: int) -> str:
 
 
 def queue_for(channel: str, lane: str) -> str:
-    return URGENT if lane == URGENT else channel
+    """The urgent lane of every channel shares one queue; a standard lane uses the channel's
+    own (the channel registry says which)."""
+    return URGENT if lane == URGENT else channel_queue(channel)
 
 
 def stream_name(channel: str, lane: str) -> str:

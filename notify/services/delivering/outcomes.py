@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg2.extras import execute_values
 
-from channels import DeliveryError
+from channels import DeliveryError, looked_up
 from notify.models.notifications import Delivery, DeliveryAttempt
 from notify.models.recipients import Device
 from notify.services.accepting.planning import deliveries_fall_back
@@ -24,13 +24,15 @@ from notify.services.recipients.suppressions import suppression_add
 
 logger = logging.getLogger(__name__)
 
-# What to do with a send the provider may already have accepted (read timeout, reply lost).
-# Push: resend; the copy replaces the first on the device (collapse key = notification id).
-# Email: resend through the same provider; a rare duplicate beats a lost password reset.
-# SMS: a duplicate text costs money and trust, and Twilio can be asked: the delivery stays
-# `sending` for a settle window (a status callback may settle it first), then the sweeper
-# looks the message up and marks it sent, or sends it again if Twilio never got it.
-RECONCILE = frozenset({"sms"})
+# What to do with a send the provider may already have accepted (read timeout, reply lost)
+# is the channel's to say (channels/base.py, Channel.find):
+# - channels that can look a message up at the provider (SMS: a duplicate text costs money
+#   and trust, and Twilio can be asked): the delivery stays `sending` for a settle window (a
+#   status callback may settle it first), then the sweeper looks the message up
+#   (reconcile.py) and marks it sent, or sends it again if the provider never got it;
+# - the others are sent again. Push: the copy replaces the first on the device (collapse
+#   key = notification id). Email: through the same provider; a rare duplicate beats a lost
+#   password reset.
 
 # Outcomes are written only while our claim's token is still in force. If a provider report
 # (webhook) already moved the delivery on while we waited for the send's reply, it stays.
@@ -91,7 +93,7 @@ def _decide(delivery: Delivery, result: SendResult, now: datetime) -> tuple[str,
         return "pending", now + timedelta(seconds=max(error.retry_after or 1.0, 0.05))
     if error.permanent:
         return "failed", None
-    if error.ambiguous and delivery.channel in RECONCILE:
+    if error.ambiguous and delivery.channel in looked_up():
         # Still `sending`, under no worker's lease: the sweeper reconciles it when this ends.
         return "sending", now + timedelta(seconds=settings.NOTIFY_RECONCILE_AFTER_SECONDS)
     if delivery.attempts >= delivery.max_attempts:

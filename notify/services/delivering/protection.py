@@ -190,8 +190,3 @@ def breaker_state(*, provider: str) -> str:
     except redis.RedisError:
         return "unknown"
     return "closed"
-
-
-def providers_for(channel: str) -> list[str]:
-    """Providers that can carry `channel`, in failover order."""
-    return {"email": list(settings.EMAIL_PROVIDERS), "sms": ["twilio"], "push": ["fcm"]}[channel]

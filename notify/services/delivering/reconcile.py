@@ -1,5 +1,7 @@
-"""Settling SMS sends whose outcome we never saw (the reply was lost, or the worker died
-mid-send): ask Twilio before sending again, so a message is neither lost nor doubled."""
+"""Settling sends whose outcome we never saw (the reply was lost, or the worker died
+mid-send) on channels that can look a message up at the provider (SMS: Twilio): ask the
+provider before sending again, so a message is neither lost nor doubled. Which channels can
+is the channel registry's to say (Channel.find)."""
 
 from __future__ import annotations
 
@@ -9,36 +11,36 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from channels import DeliveryError, get_channel
-from channels.sms import SmsChannel
+from channels import Channel, DeliveryError, get_channel, looked_up
 from notify.models.notifications import Delivery
 
 logger = logging.getLogger(__name__)
 
 
 def deliveries_reconcile(*, limit: int = 50) -> int:
-    """Reconcile SMS deliveries left `sending` past their lease; returns how many moved."""
+    """Reconcile deliveries left `sending` past their lease on the channels that can look a
+    message up; returns how many moved."""
+    channels = looked_up()
+    if not channels:
+        return 0
     now = timezone.now()
     stuck = list(
-        Delivery.objects.filter(channel="sms", status="sending", lease_until__lt=now)
+        Delivery.objects.filter(channel__in=channels, status="sending", lease_until__lt=now)
         .select_related("notification")
         .order_by("lease_until")[:limit]
     )
-    if not stuck:
-        return 0
-    sms = get_channel("sms")
-    assert isinstance(sms, SmsChannel)
-    return sum(_settle(sms, delivery) for delivery in stuck)
+    return sum(_settle(get_channel(delivery.channel), delivery) for delivery in stuck)
 
 
-def _settle(sms: SmsChannel, delivery: Delivery) -> bool:
+def _settle(channel: Channel, delivery: Delivery) -> bool:
     # The send happened between the claim and, at most, one provider timeout later.
     since = delivery.updated_at - timedelta(seconds=settings.PROVIDER_TIMEOUT + 5)
-    body = delivery.notification.content.get("sms", {}).get("text", "")
+    content = delivery.notification.content.get(delivery.channel, {})
+    name, provider = delivery.channel, channel.provider
     try:
-        candidates = sms.find(to=delivery.to, body=body, since=since)
+        candidates = channel.find(to=delivery.to, content=content, since=since)
     except DeliveryError as exc:
-        logger.warning("sms: cannot reconcile delivery %s yet: %s", delivery.id, exc.message)
+        logger.warning("%s: cannot reconcile delivery %s yet: %s", name, delivery.id, exc.message)
         _update(delivery, lease_until=timezone.now() + timedelta(seconds=60))
         return False
     owned = set(
@@ -48,11 +50,11 @@ def _settle(sms: SmsChannel, delivery: Delivery) -> bool:
     )
     sid = next((c for c in candidates if c not in owned), None)
     if sid is not None:
-        logger.info("sms: delivery %s reconciled: Twilio has it as %s", delivery.id, sid)
+        logger.info("%s: delivery %s reconciled: %s has it as %s", name, delivery.id, provider, sid)
         return _update(
             delivery,
             status="sent",
-            provider="twilio",
+            provider=provider,
             provider_message_id=sid,
             error_code="",
             last_error="",
@@ -65,16 +67,18 @@ def _settle(sms: SmsChannel, delivery: Delivery) -> bool:
             status="failed",
             lease_until=None,
             error_code="unsent",
-            last_error="Twilio never received it and attempts are exhausted",
+            last_error=f"{provider.capitalize()} never received it and attempts are exhausted",
         )
-    logger.info("sms: delivery %s was never received by Twilio; sending again", delivery.id)
+    logger.info(
+        "%s: delivery %s was never received by %s; sending again", name, delivery.id, provider
+    )
     return _update(
         delivery,
         status="pending",
         next_attempt_at=timezone.now(),
         lease_until=None,
         error_code="unsent",
-        last_error="Twilio never received it; sending again",
+        last_error=f"{provider.capitalize()} never received it; sending again",
     )
 
 

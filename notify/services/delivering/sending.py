@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from channels import DeliveryError, Message, get_channel
+from channels import DeliveryError, Message, get_channel, providers_for
 from notify.models.notifications import Delivery, Priority
 from notify.observability.traceparent import span_continuing
 from notify.services.delivering.doorbell import URGENT, stream_name
@@ -25,7 +25,6 @@ from notify.services.delivering.protection import (
     PAUSED_UNTIL_RESUMED,
     channel_paused,
     provider_wait,
-    providers_for,
     rate_give_back,
     rate_take,
     tenants_paused,

@@ -9,8 +9,8 @@ from collections.abc import Collection
 
 from django.conf import settings
 
-from channels import CHANNELS
-from notify.services.delivering.doorbell import STANDARD, URGENT
+from channels import names as channel_names
+from notify.services.delivering.doorbell import STANDARD, URGENT, queue_for
 from notify.services.delivering.outbox import Dispatcher, Stream
 from notify.services.delivering.sending import DeliveryStream
 from notify.services.digests.flush import DigestStream
@@ -20,8 +20,9 @@ from notify.services.webhooks.delivery import WebhookStream
 def streams_for(queues: Collection[str]) -> list[Stream]:
     """`queues` empty means every queue."""
     streams: list[Stream] = []
-    for channel in CHANNELS:
-        for lane, queue in ((URGENT, URGENT), (STANDARD, channel)):
+    for channel in channel_names():
+        for lane in (URGENT, STANDARD):
+            queue = queue_for(channel, lane)
             if not queues or queue in queues:
                 limit = settings.NOTIFY_STREAM_CONCURRENCY
                 streams.append(DeliveryStream(channel=channel, lane=lane, limit=limit))

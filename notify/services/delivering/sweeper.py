@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from channels import looked_up
 from notify.models.notifications import Priority
 from notify.services.audiences.broadcasts import broadcasts_resume
 from notify.services.delivering.doorbell import STANDARD, URGENT, bell_ring, stream_ring
@@ -28,8 +29,9 @@ GROUP BY channel
 """
 
 # A lease ran out: the worker died (or hung) between claim and outcome, so whether the
-# provider got the message is unknown. Email and push are sent again (outcomes.py explains
-# why); SMS is reconciled with Twilio first (reconcile.py).
+# provider got the message is unknown. Channels that can look a message up (SMS) are
+# reconciled with the provider first (reconcile.py); the others are sent again (outcomes.py
+# explains why).
 _EXPIRED_SQL = """
 UPDATE notify_delivery SET
     status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
@@ -41,7 +43,7 @@ UPDATE notify_delivery SET
     next_attempt_at = now(), lease_token = NULL, lease_until = NULL, updated_at = now()
 WHERE id IN (
     SELECT id FROM notify_delivery
-    WHERE status = 'sending' AND lease_until < now() AND channel <> 'sms'
+    WHERE status = 'sending' AND lease_until < now() AND NOT channel = ANY(%s)
     LIMIT 1000 FOR UPDATE SKIP LOCKED)
 RETURNING channel, status
 """
@@ -58,7 +60,7 @@ def deliveries_sweep() -> SweepReport:
     reconciled = deliveries_reconcile()  # first, so what it re-queues is rung below
     broadcasts_resume()
     with connection.cursor() as cursor:
-        cursor.execute(_EXPIRED_SQL)
+        cursor.execute(_EXPIRED_SQL, [list(looked_up())])
         expired = cursor.fetchall()
         cursor.execute(_DUE_SQL)
         due = cursor.fetchall()

@@ -21,21 +21,28 @@ import redis
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from channels import all_providers, providers_for
+from channels import names as channel_names
 from notify.models.operations import Pause
 from notify.services.delivering.doorbell import STANDARD, URGENT, bell_ring, redis_client
 from notify.services.delivering.protection import (
     breaker_state,
     operator_pause_key,
-    providers_for,
     tenant_pause_key,
 )
 
 logger = logging.getLogger(__name__)
 
-PROVIDERS = ("twilio", "fcm", "smtp", "postmark", "mailgun")
-CHANNELS = ("email", "sms", "push")
-TARGETS: dict[str, tuple[str, ...]] = {"provider": PROVIDERS, "channel": CHANNELS}
 EVERY_TENANT = ""  # Pause.tenant of a pause that holds back every tenant
+
+
+def pause_targets(kind: str) -> tuple[str, ...]:
+    """What can be paused: every provider of every registered channel (whether configured
+    or not, so a pause can be set before a failover provider is switched on), or every
+    registered channel."""
+    if kind == Pause.Kind.PROVIDER:
+        return all_providers()
+    return channel_names() if kind == Pause.Kind.CHANNEL else ()
 
 
 class PauseUnavailable(Exception):
@@ -152,7 +159,7 @@ def pause_states(*, kind: str, tenant: str) -> list[PauseState]:
             own=own.get(name),
             circuit=breaker_state(provider=name) if kind == Pause.Kind.PROVIDER else "",
         )
-        for name in TARGETS[kind]
+        for name in pause_targets(kind)
     ]
 
 
@@ -170,11 +177,11 @@ def _hold(client: redis.Redis, pause: Pause, *, only_if_missing: bool = False) -
 
 
 def _channels_of(provider: str) -> list[str]:
-    return [c for c in CHANNELS if provider in providers_for(c)]
+    return [c for c in channel_names() if provider in providers_for(c)]
 
 
 def _check(kind: str, target: str, tenant: str) -> None:
-    if target not in TARGETS.get(kind, ()):
+    if target not in pause_targets(kind):
         raise ValueError(f"unknown {kind}: {target!r}")
     if kind == Pause.Kind.PROVIDER and tenant != EVERY_TENANT:
         # Providers are shared: a tenant holds back its own sends by pausing a channel.

@@ -4,12 +4,11 @@ from typing import Any
 
 from django.db import transaction
 
+from channels import names as channel_names
 from notify.models.digests import DigestChoice
 from notify.models.preferences import Category, Preference
 from notify.models.recipients import Recipient
 from notify.services.accepting.policy import GENERAL
-
-CHANNELS = ("email", "sms", "push")
 
 
 class UnknownCategory(Exception):
@@ -30,8 +29,9 @@ def preferences_read(*, recipient: Recipient) -> dict[str, dict[str, Any]]:
     )
     out: dict[str, dict[str, Any]] = {}
     for category in Category.objects.filter(tenant=recipient.tenant).order_by("key"):
-        defaults = set(category.default_channels or CHANNELS)
-        out[category.key] = {c: chosen.get((category.pk, c), c in defaults) for c in CHANNELS}
+        every = channel_names()
+        defaults = set(category.default_channels or every)
+        out[category.key] = {c: chosen.get((category.pk, c), c in defaults) for c in every}
         if category.pk in digests:
             out[category.key]["digest"] = digests[category.pk]
     return out

@@ -4,6 +4,8 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
+from channels import CHANNELS
+from channels.sms import SmsChannel
 from notify.models.recipients import Recipient
 from notify.models.suppressions import Suppression
 
@@ -58,8 +60,9 @@ def suppressed_any(
 
 
 def address_normal(channel: str, address: str) -> str:
-    # Mailbox names are case-insensitive in practice; E.164 and tokens are exact.
-    return address.strip().lower() if channel == "email" else address.strip()
+    # Each channel says how its addresses compare (email: case-insensitive mailbox names).
+    spec = CHANNELS.get(channel)
+    return spec.normalize(address) if spec is not None else address.strip()
 
 
 def sms_opt_out_or_in(*, phone: str, stop: bool) -> int:
@@ -70,11 +73,11 @@ def sms_opt_out_or_in(*, phone: str, stop: bool) -> int:
         if stop:
             suppression_add(
                 tenant=tenant,
-                channel="sms",
+                channel=SmsChannel.name,
                 address=phone,
                 reason=Suppression.Reason.UNSUBSCRIBED,
                 detail="replied STOP",
             )
         else:
-            suppression_remove(tenant=tenant, channel="sms", address=phone)
+            suppression_remove(tenant=tenant, channel=SmsChannel.name, address=phone)
     return len(tenants)

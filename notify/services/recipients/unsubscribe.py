@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core import signing
 
+from channels.email import EmailChannel
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.services.accepting.policy import GENERAL
@@ -87,7 +88,7 @@ def unsubscribe_apply(*, token: str) -> tuple[Recipient, str]:
     if category != GENERAL:
         # The notification's category may be free text no operator defined yet.
         Category.objects.get_or_create(tenant=recipient.tenant, key=category)
-    preferences_set(recipient=recipient, choices={category: {"email": False}})
+    preferences_set(recipient=recipient, choices={category: {EmailChannel.name: False}})
     return recipient, category
 
 
