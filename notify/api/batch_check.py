@@ -12,7 +12,6 @@ field errors. tests/api/test_batch_check.py holds the two to the same answers.""
 from __future__ import annotations
 
 import functools
-import json
 import re
 from typing import Any
 
@@ -20,8 +19,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from channels import CHANNELS, Part
 from notify.api.notifications import PRIORITIES
-from notify.validation.content import PARTS, PUSH_DATA_VALUE, PUSH_MAX_BYTES, PUSH_MAX_KEYS, Part
 from notify.validation.data import data_shape_errors
 from notify.validation.fields import _time_zones
 
@@ -34,9 +33,6 @@ _LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _KEYS = {"recipient", "channels", "content", "template", "data", "category", "priority"}
 _KEYS |= {"strategy", "idempotency_key"}
 _RECIPIENT_KEYS = {"id", "email", "phone", "push_tokens", "locale", "timezone"}
-# The channels whose content rules this module knows (a channel added later goes through the
-# serializer until it is added here, with its parity cases).
-_CHANNELS = ("email", "sms", "push")
 _PRIORITIES = tuple(PRIORITIES)
 
 
@@ -58,9 +54,9 @@ def _item(raw: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"recipient": _recipient(raw.get("recipient"))}
     if "channels" in raw:
         channels = raw["channels"]
-        if type(channels) is not list or not 1 <= len(channels) <= 3:
+        if type(channels) is not list or not 1 <= len(channels) <= len(CHANNELS):
             raise _Unsure
-        if any(c not in _CHANNELS or type(c) is not str for c in channels):
+        if any(type(c) is not str or c not in CHANNELS for c in channels):
             raise _Unsure
         if len(set(channels)) != len(channels):
             raise _Unsure
@@ -124,38 +120,36 @@ def _recipient(raw: Any) -> dict[str, Any]:
 
 
 def _content(raw: Any) -> dict[str, Any]:
-    if type(raw) is not dict or not raw or not raw.keys() <= set(_CHANNELS):
+    """The content serializer's rules, from each channel's declaration (channels/)."""
+    if type(raw) is not dict or not raw or not raw.keys() <= CHANNELS.keys():
         raise _Unsure
     out = {}
     for channel, given in raw.items():
-        extra = {"data"} if channel == "push" else set()
-        if type(given) is not dict or not given.keys() <= PARTS[channel].keys() | extra:
+        spec = CHANNELS[channel]
+        extra = {"data"} if spec.data_part is not None else set()
+        if type(given) is not dict or not given.keys() <= spec.parts.keys() | extra:
             raise _Unsure
-        parts = {}
-        for name, part in PARTS[channel].items():
+        parts: dict[str, Any] = {}
+        for name, part in spec.parts.items():
             if name in given:
                 parts[name] = _part(given[name], part)
             elif part.required:
                 raise _Unsure
-        if channel == "email" and not parts.get("text") and not parts.get("html"):
+        if spec.data_part is not None and "data" in given:
+            parts["data"] = _data(given["data"], spec.data_part)
+        if spec.content_errors(parts):  # rules across parts (email: text or html; push: size)
             raise _Unsure
-        if channel == "push":
-            _push(given, parts)
         out[channel] = parts
     return out
 
 
-def _push(given: dict[str, Any], parts: dict[str, Any]) -> None:
-    """The push rules of PushContentSerializer: data values are text, and the whole fits."""
-    if "data" in given:
-        data = given["data"]
-        if type(data) is not dict or len(data) > PUSH_MAX_KEYS:
-            raise _Unsure
-        parts["data"] = {
-            str(k): _text(v, PUSH_DATA_VALUE.max_length, single_line=False) for k, v in data.items()
-        }
-    if len(json.dumps(parts, ensure_ascii=False).encode()) > PUSH_MAX_BYTES:
+def _data(data: Any, part: Part) -> dict[str, str]:
+    """A flat dict of text values (push's `data`)."""
+    if type(data) is not dict:
         raise _Unsure
+    return {
+        str(k): _text(v, part.max_length, single_line=part.single_line) for k, v in data.items()
+    }
 
 
 def _part(value: Any, part: Part) -> str:

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from channels import names as channel_names
 from notify.models.digests import Digest
 from notify.models.notifications import Delivery, Notification
 from notify.models.templates import Template
 from notify.services.accepting.facts import Facts
-from notify.services.accepting.planning import CHANNEL_ORDER, deliveries_plan
+from notify.services.accepting.planning import deliveries_plan
 from notify.services.accepting.policy import GENERAL, cap_window_start
 from notify.services.accepting.submission import (
     InvalidRequest,
@@ -114,7 +115,7 @@ def _facts_by_group(digests: Sequence[Digest], now: datetime) -> dict[tuple[str,
     channels: dict[tuple[str, str], set[str]] = defaultdict(set)
     for digest in digests:
         people[_group(digest)].append(digest.recipient)
-        channels[_group(digest)] |= set(digest.channels or CHANNEL_ORDER)
+        channels[_group(digest)] |= set(digest.channels or channel_names())
     return {
         (tenant, category): Facts(
             tenant=tenant,

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notify', '0012_digests'),
+        ('notify', '0013_digest_open_leased'),
     ]
 
     operations = [
