@@ -51,6 +51,8 @@ def parse() -> tuple[config.BenchConfig, list[str], Path, str]:
     parser.add_argument("--duration", type=float, default=1800.0, help="soak seconds")
     parser.add_argument("--latency-ms", type=int, default=50, help="stand-in answer latency")
     parser.add_argument("--phases", nargs="+", choices=list(PHASES), help="only these phases")
+    parser.add_argument("--digest-recipients", type=int, help="digests phase: recipients")
+    parser.add_argument("--digest-items", type=int, help="digests phase: messages each")
     parser.add_argument("--out", type=Path, help="results folder (default bench/results[/mode])")
     parser.add_argument(
         "--render-only",
@@ -75,6 +77,10 @@ def parse() -> tuple[config.BenchConfig, list[str], Path, str]:
             if (p != "scaleout" or cfg.scaleout) and (p != "profile" or cfg.profile)
         ]
     cfg = dataclasses.replace(cfg, latency_ms=args.latency_ms)
+    if args.digest_recipients:
+        cfg = dataclasses.replace(cfg, digest_recipients=args.digest_recipients)
+    if args.digest_items:
+        cfg = dataclasses.replace(cfg, digest_items=args.digest_items)
     if args.phases:
         phases = [p for p in PHASES if p in args.phases]
     base = ROOT / "bench" / "results"

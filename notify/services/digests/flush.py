@@ -22,7 +22,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from notify.models.digests import Digest
@@ -63,15 +62,14 @@ _DUE_SQL = """
 SELECT EXISTS (SELECT 1 FROM notify_digest WHERE status = 'open' AND flush_at <= now()
                AND (lease_until IS NULL OR lease_until < now()))
 """
-# The held deliveries of a chunk's sent digests, in one statement: the reason names the
-# digest and the notification that carried the message.
+# The held deliveries of a chunk's sent digests, in one statement, by primary key (a plan
+# that cannot turn into a scan of every pending delivery); each reason names the digest and
+# the notification that carried the message.
 _DIGESTED_SQL = """
-UPDATE notify_delivery AS d SET status = %(skipped)s, error_code = %(digested)s,
-    last_error = 'sent in digest ' || g.id || ' as notification ' || g.notification_id,
+UPDATE notify_delivery AS d SET status = %s, error_code = %s, last_error = v.note,
     next_attempt_at = now(), updated_at = now()
-FROM notify_notification AS n JOIN notify_digest AS g ON g.id = n.digest_id
-WHERE d.notification_id = n.id AND n.digest_id = ANY(%(ids)s::uuid[])
-    AND d.status = %(pending)s AND d.error_code = %(held)s
+FROM unnest(%s::uuid[], %s::text[]) AS v(id, note)
+WHERE d.id = v.id AND d.status = %s AND d.error_code = %s
 """
 _SENT_SQL = """
 UPDATE notify_digest AS g SET status = 'sent', notification_id = v.notification_id,
@@ -194,7 +192,7 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
         )
         if not digests:
             return out
-        items = _items([d.pk for d in digests])
+        items, held = _items([d.pk for d in digests])
         for digest in digests:
             if not items.get(digest.pk):
                 out[digest.pk] = _close(digest, Digest.Status.CANCELLED, "nothing left to send")
@@ -221,15 +219,17 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
                     [len(carried[pk]) for pk in ids],
                 ],
             )
+            digested = [(delivery, pk) for pk in ids for delivery in held.get(pk, [])]
             cursor.execute(
                 _DIGESTED_SQL,
-                {
-                    "ids": ids,
-                    "skipped": DeliveryStatus.SKIPPED,
-                    "digested": DIGESTED,
-                    "pending": DeliveryStatus.PENDING,
-                    "held": HELD,
-                },
+                [
+                    DeliveryStatus.SKIPPED,
+                    DIGESTED,
+                    [delivery for delivery, _ in digested],
+                    [f"sent in digest {pk} as notification {sent[pk].pk}" for _, pk in digested],
+                    DeliveryStatus.PENDING,
+                    HELD,
+                ],
             )
         now = timezone.now()
         due = {
@@ -253,20 +253,28 @@ def _held() -> Any:
     return Delivery.objects.filter(status=DeliveryStatus.PENDING, error_code=HELD)
 
 
-def _items(digest_ids: list[Any]) -> dict[Any, list[Item]]:
-    """Each digest's joined messages still held (not cancelled), oldest first, in one
-    query: by the digests' own notifications (indexed), then their held deliveries."""
-    held = _held().filter(notification=OuterRef("pk"))
-    rows = (
+def _items(digest_ids: list[Any]) -> tuple[dict[Any, list[Item]], dict[Any, list[Any]]]:
+    """Each digest's joined messages still held (not cancelled), oldest first, and its held
+    deliveries' ids. Two index lookups (the digests' notifications, then their deliveries):
+    never a scan of all held deliveries, which number in the millions before a daily
+    digest's hour."""
+    joined = list(
         Notification.objects.filter(digest_id__in=digest_ids)
-        .filter(Exists(held))
         .order_by("created_at", "id")
         .values_list("digest_id", "id", "created_at", "digest_data")
     )
-    out: dict[Any, list[Item]] = {}
-    for digest_id, pk, at, data in rows:
-        out.setdefault(digest_id, []).append((pk, at, data))
-    return out
+    digest_of = {pk: digest_id for digest_id, pk, _, _ in joined}
+    held: dict[Any, list[Any]] = {}
+    kept: set[Any] = set()
+    rows = _held().filter(notification_id__in=list(digest_of))
+    for delivery_id, notification_id in rows.values_list("id", "notification_id"):
+        held.setdefault(digest_of[notification_id], []).append(delivery_id)
+        kept.add(notification_id)
+    items: dict[Any, list[Item]] = {}
+    for digest_id, pk, at, data in joined:
+        if pk in kept:
+            items.setdefault(digest_id, []).append((pk, at, data))
+    return items, held
 
 
 def _close(digest: Digest, status: str, reason: str) -> Flushed:
