@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import config, plots, report
-from bench.phases import api, bulk, ceiling, digests, latency, ordinary, pipeline, profiling
+from bench.phases import api, batch, bulk, ceiling, digests, latency, ordinary, pipeline, profiling
 from bench.procs import ROOT, SOURCE, install_cleanup, snapshot
 from bench.runner import Run
 from bench.soak import soak
@@ -33,6 +33,7 @@ PHASES: dict[str, Phase] = {
     "baseline": pipeline.baseline,
     "api": api.api_latency,
     "bulk": bulk.bulk_broadcasts,
+    "batch": batch.batch_accept,
     "digests": digests.digests_daily,
     "receipt": latency.receipt_latency,
     "critical": latency.critical_under_backlog,

@@ -61,6 +61,12 @@ class BenchConfig:
     bulk_max_seconds: float = 2700.0
     # Digests: this many recipients with an open daily digest, each joined by this many
     # broadcast messages, then all due at once (flush, then send); waits bounded per step.
+    # Batch API: `batch_count` batches of 1,000 items from `batch_clients` clients, then
+    # batches for `batch_seconds` beside single creates at `batch_single_rate` per second.
+    batch_count: int = 20
+    batch_clients: int = 2
+    batch_seconds: float = 30.0
+    batch_single_rate: float = 50.0
     digest_recipients: int = 100_000
     digest_items: int = 10
     digest_max_seconds: float = 2700.0
@@ -124,6 +130,8 @@ def smoke() -> BenchConfig:
         bulk_sizes=(1_000, 5_000),
         bulk_topic_size=1_000,
         bulk_max_seconds=180.0,
+        batch_count=3,
+        batch_seconds=6.0,
         digest_recipients=2_000,
         digest_items=3,
         digest_max_seconds=180.0,

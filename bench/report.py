@@ -197,6 +197,30 @@ def info_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
         *_pipeline_rows(results),
         *_latency_rows(results),
         *_bulk_rows(results),
+        *_batch_rows(results),
+    ]
+
+
+def _batch_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    batch = results.get("batch")
+    if not batch:
+        return []
+    alone, mixed = batch["alone"], batch["with_singles"]
+    cpu = alone["cpu_ms_per_item"]
+    return [
+        (
+            f"batch API ({batch['items_per_batch']:,}-item batches, {batch['clients']} clients)",
+            f"{alone['items_per_s']:,} items/s accepted; CPU per item web {cpu['web']} ms, "
+            f"Postgres {cpu['postgres']} ms, workers {cpu['workers']} ms; machine "
+            f"{alone['cores']['machine']:.2f} cores busy, {alone['cores']['foreign']:.2f} "
+            "of them not ours",
+        ),
+        (
+            f"single creates at {mixed['single_rate_per_s']:g}/s beside batches",
+            f"p50 {mixed['single_latency_ms'].get('p50')} ms, p99 "
+            f"{mixed['single_latency_ms'].get('p99')} ms; batches meanwhile "
+            f"{mixed['items_per_s']:,} items/s",
+        ),
     ]
 
 
