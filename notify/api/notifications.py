@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -125,7 +127,13 @@ _TIME = serializers.DateTimeField()
 
 
 def _time(value: Any) -> Any:
-    return None if value is None else _TIME.to_representation(value)
+    if value is None:
+        return None
+    if value.tzinfo is UTC and timezone.get_current_timezone_name() == "UTC":
+        # What the field answers for a UTC time shown in UTC (every stored time, with the
+        # default TIME_ZONE), without its conversions: a 202 of a batch formats ~5,000.
+        return value.isoformat()[:-6] + "Z"
+    return _TIME.to_representation(value)
 
 
 def delivery_body(d: Delivery) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from django.db import connection, models
 from django.utils import timezone
@@ -33,22 +34,19 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
         for f in fields
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    as_json = {f.attname for f in fields if isinstance(f, models.JSONField)}
     names = [f.attname for f in fields]
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     lines = []
     for obj in objs:
         attrs = obj.__dict__
         now = timezone.now()  # one reading per row, as bulk_create's pre_save takes
         for name in stamped:
             attrs[name] = now
-        lines.append(
-            "\t".join(
-                _copy_text(
-                    json.dumps(attrs[n]) if n in as_json and attrs[n] is not None else attrs[n]
-                )
-                for n in names
-            )
-        )
+        values = [attrs[n] for n in names]
+        for i in json_at:
+            if values[i] is not None:
+                values[i] = json.dumps(values[i])
+        lines.append("\t".join([(_PLAIN.get(type(v)) or _copy_text)(v) for v in values]))
         obj._state.adding, obj._state.db = False, connection.alias
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
@@ -57,6 +55,20 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
         cursor.cursor.copy_expert(
             f"COPY {table} ({columns}) FROM STDIN", io.StringIO("\n".join(lines) + "\n")
         )
+
+
+def _escaped(value: str) -> str:
+    return value.translate(_ESCAPES)
+
+
+# The common types, looked up by exact type (no isinstance chain per value); the rest
+# (times, booleans, enum members) go through _copy_text.
+_PLAIN: dict[type, Callable[[Any], str]] = {
+    str: _escaped,
+    type(None): lambda _: "\\N",
+    int: str,
+    UUID: str,
+}
 
 
 def _copy_text(value: Any) -> str:
