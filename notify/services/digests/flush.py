@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.utils import timezone
 
 from notify.models.digests import Digest
@@ -158,10 +164,13 @@ def digests_flush_guarded(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dic
     close_old_connections()  # a send thread keeps its connection: drop a broken one
     try:
         return digests_flush(digest_ids=digest_ids, token=token)
-    except Exception:
-        if len(digest_ids) == 1:
-            logger.exception("digests: flushing %s failed; retried after its lease", digest_ids[0])
-            return {digest_ids[0]: Flushed("", error="flush failed; retried after its lease")}
+    except Exception as exc:
+        # Postgres away: one by one would fail as many times; the lease brings the chunk back.
+        if len(digest_ids) == 1 or isinstance(exc, OperationalError | InterfaceError):
+            logger.exception(
+                "digests: a chunk of %d failed; retried after its lease", len(digest_ids)
+            )
+            return {i: Flushed("", error=f"{type(exc).__name__}: {exc}") for i in digest_ids}
         logger.exception("digests: a chunk of %d failed; flushing one by one", len(digest_ids))
     out: dict[Any, Flushed] = {}
     for digest_id in digest_ids:

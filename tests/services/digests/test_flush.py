@@ -232,3 +232,22 @@ def test_the_stream_claims_due_digests_in_chunks(key: ApiKey) -> None:
     assert stream.send(last.items[0])
     assert stream.claim(2).items == []
     assert set(Digest.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_digest_that_breaks_its_chunk_holds_back_only_itself(key: ApiKey) -> None:
+    for who in ("ada", "bob", "cy"):
+        _join(key, who, 1)
+    poisoned = Digest.objects.get(recipient__external_id="bob")
+    # Data no request could carry (a list, not an object): building its context raises.
+    Notification.objects.filter(digest=poisoned).update(digest_data=["not", "an", "object"])
+    digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
+    token, ids = digests_claim(limit=10)
+
+    results = DigestStream(limit=1).send((ids, token))
+
+    assert results[poisoned.pk].status == "" and "TypeError" in results[poisoned.pk].error
+    assert sorted(Digest.objects.values_list("recipient__external_id", "status")) == [
+        ("ada", "sent"),
+        ("bob", "open"),  # left under its lease, to be tried again
+        ("cy", "sent"),
+    ]
