@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db import transaction
 from django.utils import timezone
 
 from channels import names as channel_names
@@ -26,6 +25,12 @@ from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.models.templates import Template
+from notify.services.accepting.batch_keys import (
+    BatchItem,
+    batch_keys_lock,
+    batch_replays,
+    batch_rounds,
+)
 from notify.services.accepting.facts import Facts
 from notify.services.accepting.notifications import (
     Accepted,
@@ -54,15 +59,6 @@ from notify.services.recipients.recipients import recipients_upsert_many
 Refusal = InvalidRequest | NothingToSend | IdempotencyInFlight | IdempotencyMismatch
 
 
-@dataclass(frozen=True)
-class BatchItem:
-    """One validated notification request (the body of a single create), with its key."""
-
-    data: dict[str, Any]
-    idempotency_key: str | None
-    fingerprint: str
-
-
 def notifications_submit_many(
     *, api_key: ApiKey, items: list[BatchItem]
 ) -> list[Accepted | Refusal]:
@@ -73,16 +69,16 @@ def notifications_submit_many(
     due: set[tuple[str, int]] = set()
     with transaction.atomic():
         scope = idempotency_scope(api_key)
-        busy = _lock_keys(scope, {i.idempotency_key for i in items if i.idempotency_key})
+        busy = batch_keys_lock(scope, {i.idempotency_key for i in items if i.idempotency_key})
         run = _Run(api_key=api_key, now=timezone.now())
-        for indices in _rounds(items):
+        for indices in batch_rounds(items):
             todo = []
             for i in indices:
                 if items[i].idempotency_key in busy:
                     results[i] = IdempotencyInFlight(items[i].idempotency_key)
                 else:
                     todo.append(i)
-            todo = _replays(scope, items, todo, results)
+            todo = batch_replays(scope, items, todo, results)
             created, deliveries = run.accept([(i, items[i]) for i in todo], results)
             accepted += created
             due |= {
@@ -99,64 +95,6 @@ def notifications_submit_many(
 def _announce_all(notifications: list[Notification]) -> None:
     for notification in notifications:
         announce(notification)
-
-
-def _rounds(items: list[BatchItem]) -> list[list[int]]:
-    """Indices in rounds: an item goes one round after the last earlier item with the same
-    recipient or the same idempotency key, so within a round no two items touch the same
-    person or key and the round can be written in bulk."""
-    last: dict[tuple[str, str], int] = {}
-    rounds: list[list[int]] = []
-    for i, item in enumerate(items):
-        marks = [("recipient", item.data["recipient"]["id"])]
-        if item.idempotency_key:
-            marks.append(("key", item.idempotency_key))
-        n = 1 + max((last.get(m, -1) for m in marks), default=-1)
-        for m in marks:
-            last[m] = n
-        if n == len(rounds):
-            rounds.append([])
-        rounds[n].append(i)
-    return rounds
-
-
-def _lock_keys(scope: str, keys: set[str]) -> set[str]:
-    """The single create's transaction-scoped lock, for every key at once; returns the keys
-    another request holds (those items are answered 409, as a single create would be)."""
-    if not keys:
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT k FROM unnest(%s::text[]) AS k "
-            "WHERE NOT pg_try_advisory_xact_lock(hashtext(%s), hashtext(k))",
-            [sorted(keys), scope],
-        )
-        return {k for (k,) in cursor.fetchall()}
-
-
-def _replays(scope: str, items: list[BatchItem], todo: list[int], results: list[Any]) -> list[int]:
-    """Answer the items whose key was used before (the first answer again, or a mismatch);
-    returns the rest."""
-    keys = [items[i].idempotency_key for i in todo if items[i].idempotency_key]
-    if not keys:
-        return todo
-    found = {
-        n.idempotency_key: n
-        for n in Notification.objects.filter(tenant=scope, idempotency_key__in=keys)
-        .select_related("recipient")
-        .prefetch_related(Prefetch("deliveries", Delivery.objects.order_by("created_at")))
-    }
-    rest = []
-    for i in todo:
-        item = items[i]
-        existing = found.get(item.idempotency_key or "")
-        if existing is None:
-            rest.append(i)
-        elif existing.request_fingerprint != item.fingerprint:
-            results[i] = IdempotencyMismatch(item.idempotency_key)
-        else:
-            results[i] = Accepted(existing, list(existing.deliveries.all()), replayed=True)
-    return rest
 
 
 @dataclass
@@ -203,14 +141,16 @@ class _Run:
         # too): write the round, and if anyone was unreachable undo it and write the rest,
         # whose planning does not depend on the others'.
         planned: dict[int, tuple[Notification, list[Delivery]]] = {}
+        rows: dict[str, Recipient] | None = stored  # current until a rollback
         while ready:
             savepoint = transaction.savepoint()
-            planned = self._plan(ready)
+            planned = self._plan(ready, rows)
             unreachable = [r for r in ready if not planned[r.index][1]]
             if not unreachable:
                 transaction.savepoint_commit(savepoint)
                 break
             transaction.savepoint_rollback(savepoint)
+            rows = None  # the upsert changed them in memory: read them again
             for r in unreachable:
                 results[r.index] = NothingToSend()
             ready = [r for r in ready if planned[r.index][1]]
@@ -244,9 +184,11 @@ class _Run:
         )
         return _Ready(index, item, draft, category, critical)
 
-    def _plan(self, ready: list[_Ready]) -> dict[int, tuple[Notification, list[Delivery]]]:
+    def _plan(
+        self, ready: list[_Ready], stored: dict[str, Recipient] | None
+    ) -> dict[int, tuple[Notification, list[Delivery]]]:
         rows = recipients_upsert_many(
-            tenant=self.tenant, people=[r.item.data["recipient"] for r in ready]
+            tenant=self.tenant, people=[r.item.data["recipient"] for r in ready], stored=stored
         )
         # Facts hold one category and one frequency-cap window: one set per combination
         # in the round, usually one.

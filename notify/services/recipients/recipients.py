@@ -145,14 +145,21 @@ def device_remove(*, device: Device) -> None:
     device.delete()
 
 
-def recipients_upsert_many(*, tenant: str, people: list[dict[str, Any]]) -> dict[str, Recipient]:
+def recipients_upsert_many(
+    *, tenant: str, people: list[dict[str, Any]], stored: dict[str, Recipient] | None = None
+) -> dict[str, Recipient]:
     """`recipient_upsert` for many people at once, in a few queries: {external id: row}.
-    Used by broadcast expansion; the merge rules are the same."""
+    Used by broadcast expansion and batches; the merge rules are the same. `stored`: the rows
+    of these people as the caller just read them in this transaction (absent: not stored),
+    so they are not read again; they are updated in place."""
     wanted = {p["id"]: p for p in people}
-    found = {
-        r.external_id: r
-        for r in Recipient.objects.filter(tenant=tenant, external_id__in=list(wanted))
-    }
+    if stored is not None:
+        found = {k: stored[k] for k in wanted if k in stored}
+    else:
+        found = {
+            r.external_id: r
+            for r in Recipient.objects.filter(tenant=tenant, external_id__in=list(wanted))
+        }
     fresh = [
         Recipient(tenant=tenant, external_id=external_id, **recipient_changes(spec))
         for external_id, spec in wanted.items()
