@@ -8,6 +8,7 @@ import contextlib
 import logging
 import math
 import time
+from functools import cache
 
 import redis
 from django.conf import settings
@@ -129,6 +130,28 @@ def provider_wait(*, provider: str) -> float:
     return 0.0
 
 
+# Counting a batch in the current window in one round trip: when the circuit is half-open
+# nothing is counted (the caller settles the probe); otherwise the calls and failures of this
+# window and the last come back for the failure-rate check.
+_COUNT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1, 0} end
+local window = tonumber(ARGV[3])
+local function count(now, before, value)
+  local n = redis.call('INCRBY', now, value)
+  redis.call('EXPIRE', now, window)
+  return n + (tonumber(redis.call('GET', before)) or 0)
+end
+local calls = count(KEYS[2], KEYS[3], ARGV[1])
+local fails = count(KEYS[4], KEYS[5], ARGV[2])
+return {calls, fails}
+"""
+
+
+@cache
+def _count_script() -> redis.commands.core.Script:
+    return redis_client().register_script(_COUNT)
+
+
 def breaker_record(*, provider: str, calls: int, failures: int) -> str:
     """Count a batch's outcome; returns the breaker's state afterwards."""
     if calls == 0:
@@ -138,22 +161,23 @@ def breaker_record(*, provider: str, calls: int, failures: int) -> str:
     key = f"notify:breaker:{provider}"
     try:
         client = redis_client()
-        if client.exists(f"{key}:half"):
+        total, failed = _count_script()(
+            keys=[
+                f"{key}:half",
+                f"{key}:calls:{bucket}",
+                f"{key}:calls:{bucket - 1}",
+                f"{key}:fails:{bucket}",
+                f"{key}:fails:{bucket - 1}",
+            ],
+            args=[calls, failures, window * 3],
+        )
+        if total < 0:  # half-open: this batch was the probe
             client.delete(f"{key}:probe")
             if failures:
                 return _open(client, provider)
             client.delete(f"{key}:half")
             logger.warning("%s: circuit closed after a successful probe", provider)
             return "closed"
-        pipe = client.pipeline()
-        for suffix, value in (("calls", calls), ("fails", failures)):
-            pipe.incrby(f"{key}:{suffix}:{bucket}", value)
-            pipe.expire(f"{key}:{suffix}:{bucket}", window * 3)
-        pipe.mget([f"{key}:calls:{bucket}", f"{key}:calls:{bucket - 1}"])
-        pipe.mget([f"{key}:fails:{bucket}", f"{key}:fails:{bucket - 1}"])
-        *_, recent_calls, recent_fails = pipe.execute()
-        total = sum(int(v or 0) for v in recent_calls)
-        failed = sum(int(v or 0) for v in recent_fails)
         if total >= settings.NOTIFY_BREAKER_MIN_CALLS and (
             failed / total >= settings.NOTIFY_BREAKER_FAILURE_RATE
         ):

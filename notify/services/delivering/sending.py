@@ -4,53 +4,84 @@ every outcome under the claim's token (outcomes.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
+from django.db.models import DEFERRED
 from django.utils import timezone
 
-from channels import DeliveryError, Message, get_channel, providers_for
-from notify.models.notifications import Delivery, Priority
+from channels import DeliveryError, Message, get_channel
+from notify.models.notifications import Delivery, Notification, Priority
 from notify.observability.traceparent import span_continuing
 from notify.services.delivering.doorbell import URGENT, stream_name
+from notify.services.delivering.gate import claim_gate
 from notify.services.delivering.outbox import Claimed
 from notify.services.delivering.outcomes import SendResult, deliveries_record
-from notify.services.delivering.protection import (
-    PAUSED_UNTIL_RESUMED,
-    channel_paused,
-    provider_wait,
-    rate_give_back,
-    rate_take,
-    tenants_paused,
-)
+from notify.services.delivering.protection import rate_give_back, tenants_paused
 from notify.services.recipients.suppressions import suppressed
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M", bound=models.Model)
 
+# One statement claims and loads: the UPDATE takes the rows (lease, fencing token, attempt
+# counted) and the SELECT around it returns what a send needs, with the notification's fields
+# and the suppression that may have arrived since the notification was accepted (a bounce or
+# a STOP), so a claim is one round trip to Postgres instead of three (claim, ORM load,
+# suppression query). Plain addresses are normalised here as address_normal() does; others
+# are checked in Python (_CLAIM_PLAIN).
 _CLAIM_SQL = """
-UPDATE notify_delivery SET status = 'sending', lease_token = %(token)s,
-       lease_until = now() + make_interval(secs => %(lease)s),
-       attempts = attempts + 1, updated_at = now()
-WHERE id IN (
-    SELECT d.id FROM notify_delivery d
-    WHERE d.status = 'pending' AND d.channel = %(channel)s AND d.priority <= %(max_priority)s
-      AND d.next_attempt_at <= now() AND (d.error_code = 'worker_lost') = %(quarantined)s
-      {tenant_filter}
-    ORDER BY d.priority, d.next_attempt_at
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED)
-RETURNING id
+WITH claimed AS (
+    UPDATE notify_delivery SET status = 'sending', lease_token = %(token)s,
+           lease_until = now() + make_interval(secs => %(lease)s),
+           attempts = attempts + 1, updated_at = now()
+    WHERE id IN (
+        SELECT d.id FROM notify_delivery d
+        WHERE d.status = 'pending' AND d.channel = %(channel)s
+          AND d.priority <= %(max_priority)s AND d.next_attempt_at <= now()
+          AND (d.error_code = 'worker_lost') = %(quarantined)s
+          {tenant_filter}
+        ORDER BY d.priority, d.next_attempt_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED)
+    RETURNING id, channel, "to", priority, attempts, max_attempts, device_id, pinned_provider,
+              notification_id
+)
+SELECT c.id, c.channel, c."to", c.priority, c.attempts, c.max_attempts, c.device_id,
+       c.pinned_provider, n.id, n.content, n.category, n.tenant, n.created_at, n.trace_parent,
+       (SELECT s.reason FROM notify_suppression s
+        WHERE s.tenant = n.tenant AND s.channel = c.channel
+          AND s.address = CASE WHEN c.channel = 'email' THEN lower(c."to") ELSE c."to" END)
+FROM claimed c JOIN notify_notification n ON n.id = c.notification_id
 """
+_DELIVERY_FIELDS = (
+    "id",
+    "channel",
+    "to",
+    "priority",
+    "attempts",
+    "max_attempts",
+    "device_id",
+    "pinned_provider",
+    "notification_id",
+)
+_NOTIFICATION_FIELDS = ("id", "content", "category", "tenant", "created_at", "trace_parent")
 # Tenants that paused this channel for themselves: their deliveries stay pending, unclaimed.
 _TENANT_FILTER = """AND NOT EXISTS (
-        SELECT 1 FROM notify_notification n
-        WHERE n.id = d.notification_id AND n.tenant = ANY(%(paused)s))"""
+            SELECT 1 FROM notify_notification n
+            WHERE n.id = d.notification_id AND n.tenant = ANY(%(paused)s))"""
+
+
+def _claim_plain(address: str) -> bool:
+    """SQL's lower() and Python's str.lower()/strip() agree on these (address_normal)."""
+    return address.isascii() and address == address.strip()
 
 
 @dataclass(frozen=True)
@@ -75,27 +106,25 @@ class DeliveryStream:
         self._handler = get_channel(channel)
 
     def claim(self, room: int) -> Claimed:
-        provider, wait = _choose_provider(self.channel)
-        if not provider:
-            return Claimed(wait=wait)
-        granted, wait = rate_take(provider=provider, want=room)
-        if not granted:
-            return Claimed(wait=wait)
-        token, deliveries = deliveries_claim(channel=self.channel, lane=self.lane, limit=granted)
+        gate = claim_gate(channel=self.channel, want=room)
+        if not gate.provider or not gate.granted:
+            return Claimed(wait=gate.wait)
+        provider, granted, paused = gate.provider, gate.granted, gate.tenants_paused
+        token, deliveries, known = _claim(
+            channel=self.channel, lane=self.lane, limit=granted, paused=paused
+        )
         more = len(deliveries) >= granted
         if not deliveries:
             # Deliveries whose worker died go one at a time: if one of them is what kills
             # workers, it takes down no one else, and runs out of attempts alone.
-            token, deliveries = deliveries_claim(
-                channel=self.channel, lane=self.lane, limit=1, quarantined=True
+            token, deliveries, known = _claim(
+                channel=self.channel, lane=self.lane, limit=1, paused=paused, quarantined=True
             )
             more = bool(deliveries)
         rate_give_back(provider=provider, count=granted - len(deliveries))
-        # A bounce or STOP may have arrived since the notification was accepted.
-        known = _suppressed_now(self.channel, deliveries)
         items = [Send(d, _message(d, provider), known.get(d.id)) for d in deliveries]
         # The provider's rate cut this claim short: come back when it allows more.
-        return Claimed(items=items, token=token, more=more, wait=wait if granted < room else 0)
+        return Claimed(items=items, token=token, more=more, wait=gate.wait if granted < room else 0)
 
     def send(self, item: Send) -> SendResult:
         if item.known:
@@ -119,15 +148,8 @@ class DeliveryStream:
 def _choose_provider(channel: str) -> tuple[str, float]:
     """The first provider for the channel that may be sent to now, else how long to wait
     (PAUSED_UNTIL_RESUMED while an operator has paused the channel or all its providers)."""
-    if channel_paused(channel=channel):
-        return "", PAUSED_UNTIL_RESUMED
-    waits = []
-    for provider in providers_for(channel):
-        wait = provider_wait(provider=provider)
-        if wait <= 0:
-            return provider, 0.0
-        waits.append(wait)
-    return "", min(waits)
+    gate = claim_gate(channel=channel, want=0)
+    return (gate.provider, 0.0) if gate.provider else ("", gate.wait)
 
 
 def deliveries_claim(
@@ -136,9 +158,22 @@ def deliveries_claim(
     """Take exclusive, leased ownership of up to `limit` due deliveries. The claim commits
     before any provider call, so a task run twice (or a message delivered twice) sends once.
     `quarantined` claims among deliveries whose previous worker died mid-send instead."""
+    token, deliveries, _ = _claim(
+        channel=channel,
+        lane=lane,
+        limit=limit,
+        paused=tenants_paused(channel=channel),
+        quarantined=quarantined,
+    )
+    return token, deliveries
+
+
+def _claim(
+    *, channel: str, lane: str, limit: int, paused: list[str], quarantined: bool = False
+) -> tuple[uuid.UUID, list[Delivery], dict[Any, SendResult]]:
+    """deliveries_claim, plus the outcome already known for each suppressed address."""
     token = uuid.uuid4()
     max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
-    paused = tenants_paused(channel=channel)
     sql = _CLAIM_SQL.format(tenant_filter=_TENANT_FILTER if paused else "")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -153,30 +188,32 @@ def deliveries_claim(
                 "quarantined": quarantined,
             },
         )
-        ids = [row[0] for row in cursor.fetchall()]
-    if not ids:
-        return token, []
-    deliveries = list(
-        Delivery.objects.filter(id__in=ids)
-        .select_related("notification")
-        .only(
-            "id",
-            "channel",
-            "to",
-            "priority",
-            "attempts",
-            "max_attempts",
-            "device_id",
-            "pinned_provider",
-            "notification__id",
-            "notification__content",
-            "notification__category",
-            "notification__tenant",
-            "notification__created_at",
-            "notification__trace_parent",
-        )
-    )
-    return token, deliveries
+        rows = cursor.fetchall()
+    deliveries, known, unsure = [], {}, []
+    for row in rows:
+        notification = _loaded(Notification, _NOTIFICATION_FIELDS, row[8:14])
+        delivery = _loaded(Delivery, _DELIVERY_FIELDS, (*row[:8], row[8]))
+        delivery.notification = notification
+        deliveries.append(delivery)
+        if not _claim_plain(delivery.to):
+            unsure.append(delivery)
+        elif row[14]:
+            known[delivery.id] = _suppressed_result(delivery, row[14])
+    if unsure:
+        known.update(_suppressed_now(channel, unsure))
+    return token, deliveries, known
+
+
+def _loaded(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
+    """An instance as the ORM would load it with .only(names): from_db wants the values in
+    the model's field order, the rest deferred; jsonb arrives undecoded from Django's
+    psycopg2 backend (JSONField decodes it), so content is decoded here."""
+    given = dict(zip(names, values, strict=True))
+    if isinstance(given.get("content"), str | bytes):
+        given["content"] = json.loads(given["content"])
+    fields = model._meta.concrete_fields
+    ordered = [given.get(f.attname, DEFERRED) for f in fields]
+    return model.from_db("default", names, ordered)
 
 
 def deliveries_send(
@@ -199,10 +236,12 @@ def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendR
         reasons = suppressed(tenant=tenant, channel=channel, addresses=[d.to for d in group])
         for delivery in group:
             if delivery.to in reasons:
-                out[delivery.id] = SendResult.skip(
-                    str(delivery.id), f"address suppressed ({reasons[delivery.to]})"
-                )
+                out[delivery.id] = _suppressed_result(delivery, reasons[delivery.to])
     return out
+
+
+def _suppressed_result(delivery: Delivery, reason: str) -> SendResult:
+    return SendResult.skip(str(delivery.id), f"address suppressed ({reason})")
 
 
 def _message(delivery: Delivery, provider: str) -> Message:

@@ -392,6 +392,40 @@ def test_an_address_suppressed_after_accept_is_skipped_at_send_and_never_reaches
     assert [m["to"] for m in sandbox.messages(provider="smtp")] == [kept.to]
 
 
+def test_the_claim_matches_suppressions_as_they_are_stored_on_every_channel(
+    db: Any, redis_db: redis.Redis
+) -> None:
+    """The claim looks suppressions up in its own statement: an email address in another
+    case, one with non-ASCII letters or stray spaces (checked the Python way) and a phone
+    number are all matched the way suppression_add() stored them."""
+    forget_provider_state(redis_db)
+    notification = rows.notification_for("u-fold")
+    upper, accented, spaced, kept = rows.deliveries(notification, 4, to="{i}", max_attempts=3)
+    for delivery, to in zip(
+        (upper, accented, spaced, kept),
+        ("Ada.Upper@Example.COM", "ÉLISE@exemple.fr", " spaced@example.com ", "ok@example.com"),
+        strict=True,
+    ):
+        Delivery.objects.filter(id=delivery.id).update(to=to)
+    for address in ("ada.upper@example.com", "élise@exemple.fr", "spaced@example.com"):
+        suppression_add(tenant="default", channel="email", address=address, reason="bounced")
+    [sms] = rows.deliveries(notification, 1, channel="sms", to="+14155550199")
+    suppression_add(tenant="default", channel="sms", address=sms.to, reason="unsubscribed")
+
+    email = DeliveryStream(channel="email", lane="standard", limit=10).claim(10)
+    texts = DeliveryStream(channel="sms", lane="standard", limit=10).claim(10)
+
+    known = {item.delivery.to: item.known for item in email.items + texts.items}
+    assert known["ok@example.com"] is None
+    for to in ("Ada.Upper@Example.COM", "ÉLISE@exemple.fr", " spaced@example.com "):
+        assert known[to] is not None and "bounced" in known[to].skipped
+    assert known[sms.to] is not None and "unsubscribed" in known[sms.to].skipped
+    # What the send needs came with the claim, as the ORM would have loaded it.
+    [item] = [i for i in email.items if i.delivery.to == "ok@example.com"]
+    assert item.message.content == {"subject": "s", "text": "t"}
+    assert item.delivery.attempts == 1 and item.delivery.notification.tenant == "default"
+
+
 def test_the_one_task_per_delivery_baseline_also_skips_a_late_suppression(
     db: Any, sandbox: Sandbox, redis_db: redis.Redis
 ) -> None:

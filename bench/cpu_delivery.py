@@ -1,0 +1,215 @@
+"""CPU per delivery of one worker process, robust on a busy machine (CPU time, not wall time).
+
+Starts the provider stand-ins (50 ms) and one `celery -A celery_app worker -c 1` on the
+database and Redis of the environment (DATABASE_URL, REDIS_URL: use ones of your own, the
+tables are emptied), then feeds it deliveries straight through the models and the doorbell,
+as the API's commit would, and reads the worker's process CPU time (psutil, parent and pool
+child) before and after:
+
+- `trickle`: one delivery at a time at `--rate` per second, rotating email/SMS/push (the
+  ordinary-load case: claims of one, so the per-claim and per-outcome costs dominate);
+- `backlog`: `--n` deliveries inserted at once, then one ring per channel (batches).
+
+    DATABASE_URL=... REDIS_URL=... SECRET_KEY=x python -m bench.cpu_delivery --mode trickle
+
+`--profile` attaches py-spy to the pool process for the measured window (raw stacks to
+`--profile-out`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
+
+import django  # noqa: E402
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _provider_env(http: int, smtp: int) -> dict[str, str]:
+    return {
+        "EMAIL_PROVIDER": "smtp",
+        "EMAIL_PROVIDERS": "smtp",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp),
+        "TWILIO_BASE_URL": f"http://127.0.0.1:{http}",
+        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+        "TWILIO_AUTH_TOKEN": "cpu-bench",
+        "TWILIO_FROM": "+15005550006",
+        "FCM_BASE_URL": f"http://127.0.0.1:{http}",
+        "FCM_PROJECT_ID": "notify-sandbox",
+        "NOTIFY_API_RATE": "",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mode", choices=("trickle", "backlog"), default="trickle")
+    parser.add_argument("--n", type=int, default=600)
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile-out", default="/tmp/cpu_delivery.txt")
+    args = parser.parse_args()
+
+    http, smtp = _free_port(), _free_port()
+    os.environ.update(_provider_env(http, smtp))
+    django.setup()
+    import psutil
+
+    from notify.models.notifications import Delivery
+
+    _empty()
+    logs = open("/tmp/cpu_delivery.log", "wb")  # noqa: SIM115
+    py = sys.executable
+    sandbox = subprocess.Popen(
+        [py, "-m", "notify.sandbox", "--http-port", str(http), "--smtp-port", str(smtp)]
+        + ["--latency-ms", str(args.latency_ms)],
+        cwd=_ROOT,
+        stdout=logs,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker = subprocess.Popen(
+        [py, "-m", "celery", "-A", "celery_app", "worker", "-c", "1", "-l", "warning"],
+        cwd=_ROOT,
+        stdout=logs,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(6)
+        # Warm-up: the first sends open connections and import lazily.
+        _feed(30, rate=30.0, mode="trickle")
+        _wait_sent(Delivery, 30)
+        time.sleep(1)
+        procs = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children()]
+        spy = None
+        if args.profile:
+            child = procs[-1].pid
+            spy = subprocess.Popen(
+                [
+                    str(Path(py).parent / "py-spy"),
+                    "record",
+                    "-p",
+                    str(child),
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                ]
+                + ["-o", args.profile_out, "--nonblocking", "--gil"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            time.sleep(1)
+        # What the worker spends doing nothing (Celery's own loop, the wake listener's
+        # polls), so the figure per delivery can be given without it.
+        idle_from = sum(_cpu(p) for p in procs)
+        time.sleep(5)
+        idle_per_s = (sum(_cpu(p) for p in procs) - idle_from) / 5
+        before = sum(_cpu(p) for p in procs)
+        started = time.monotonic()
+        _feed(args.n, rate=args.rate, mode=args.mode)
+        _wait_sent(Delivery, 30 + args.n)
+        wall = time.monotonic() - started
+        used = sum(_cpu(p) for p in procs) - before
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(30)
+        print(
+            f"mode={args.mode} n={args.n} rate={args.rate} wall={wall:.1f}s "
+            f"worker_cpu={used:.2f}s cpu_ms_per_delivery={used * 1000 / args.n:.2f} "
+            f"idle={idle_per_s * 1000:.0f}ms/s "
+            f"net_ms_per_delivery={(used - idle_per_s * wall) * 1000 / args.n:.2f}"
+        )
+    finally:
+        for proc in (worker, sandbox):
+            os.killpg(proc.pid, 15)
+            proc.wait(20)
+
+
+def _cpu(proc: object) -> float:
+    times = proc.cpu_times()  # type: ignore[attr-defined]
+    return float(times.user + times.system)
+
+
+def _empty() -> None:
+    from django.db import connection
+
+    from notify.services.delivering.doorbell import redis_client
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE notify_deliveryattempt, notify_delivery, notify_notification, "
+            "notify_recipient CASCADE"
+        )
+    redis_client().flushdb()
+
+
+def _feed(n: int, *, rate: float, mode: str) -> None:
+    from django.utils import timezone
+
+    from bench.payloads import CONTENT
+    from notify.models.notifications import Delivery, Notification, Priority
+    from notify.models.recipients import Recipient
+    from notify.services.delivering.doorbell import STANDARD, bell_ring
+
+    person, _ = Recipient.objects.get_or_create(tenant="default", external_id="cpu")
+    channels = ("email", "sms", "push")
+    to = {"email": "cpu@bench.example", "sms": "+14155550100", "push": "cpu-token"}
+
+    def make(i: int) -> Delivery:
+        note = Notification.objects.create(
+            tenant="default", recipient=person, category="cpu", content=CONTENT
+        )
+        channel = channels[i % 3]
+        return Delivery(
+            notification=note,
+            channel=channel,
+            to=to[channel],
+            status="pending",
+            priority=Priority.NORMAL,
+            next_attempt_at=timezone.now(),
+            max_attempts=8,
+        )
+
+    if mode == "backlog":
+        Delivery.objects.bulk_create([make(i) for i in range(n)])
+        for channel in channels:
+            bell_ring(channel=channel, lane=STANDARD)
+        return
+    start = time.monotonic()
+    for i in range(n):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        delivery = make(i)
+        delivery.save()
+        bell_ring(channel=delivery.channel, lane=STANDARD)
+
+
+def _wait_sent(model: type, count: int, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if model.objects.exclude(status__in=("pending", "sending")).count() >= count:  # type: ignore[attr-defined]
+            return
+        time.sleep(0.2)
+    raise SystemExit("timed out waiting for the deliveries")
+
+
+if __name__ == "__main__":
+    main()
