@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from psycopg2.extras import execute_values
 
 from channels import DeliveryError, looked_up
-from notify.models.notifications import Delivery, DeliveryAttempt
+from notify.models.notifications import Delivery
 from notify.models.recipients import Device
 from notify.services.accepting.planning import deliveries_fall_back
 from notify.services.delivering.doorbell import bell_ring, lane_for
@@ -36,22 +37,41 @@ logger = logging.getLogger(__name__)
 
 # Outcomes are written only while our claim's token is still in force. If a provider report
 # (webhook) already moved the delivery on while we waited for the send's reply, it stays.
+# The attempt rows (one per provider call: not for a skipped send) go in the same statement,
+# only for the rows the UPDATE wrote: one round trip per claim's outcomes.
 _RECORD_SQL = """
-UPDATE notify_delivery AS d SET
-    status = CASE WHEN d.status = 'sending' THEN v.status ELSE d.status END,
-    provider = v.provider, provider_message_id = v.provider_message_id,
-    pinned_provider = v.pinned_provider, attempts = d.attempts - v.refund,
-    error_code = v.error_code, last_error = v.last_error,
-    next_attempt_at = CASE WHEN v.status = 'pending' THEN v.next_at ELSE d.next_attempt_at END,
-    sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE d.sent_at END,
-    lease_token = NULL, lease_until = CASE WHEN v.status = 'sending' THEN v.next_at END,
-    updated_at = now()
-FROM (VALUES %s) AS v(id, token, status, provider, provider_message_id, error_code,
-                      last_error, next_at, pinned_provider, refund)
-WHERE d.id = v.id AND d.lease_token = v.token
-RETURNING d.id
+WITH v (id, token, status, provider, provider_message_id, error_code, last_error, next_at,
+        pinned_provider, refund, attempted, number, outcome, error_message, started_at,
+        duration_ms) AS (VALUES %s),
+written AS (
+    UPDATE notify_delivery AS d SET
+        status = CASE WHEN d.status = 'sending' THEN v.status ELSE d.status END,
+        provider = v.provider, provider_message_id = v.provider_message_id,
+        pinned_provider = v.pinned_provider, attempts = d.attempts - v.refund,
+        error_code = v.error_code, last_error = v.last_error,
+        next_attempt_at = CASE WHEN v.status = 'pending' THEN v.next_at
+                               ELSE d.next_attempt_at END,
+        sent_at = CASE WHEN v.status = 'sent' THEN now() ELSE d.sent_at END,
+        lease_token = NULL, lease_until = CASE WHEN v.status = 'sending' THEN v.next_at END,
+        updated_at = now()
+    FROM v
+    WHERE d.id = v.id AND d.lease_token = v.token
+    RETURNING d.id
+),
+attempts AS (
+    INSERT INTO notify_deliveryattempt (delivery_id, number, provider, outcome, error_code,
+        error_message, provider_message_id, started_at, duration_ms)
+    SELECT v.id, v.number, v.provider, v.outcome, v.error_code, v.error_message,
+           v.provider_message_id, v.started_at, v.duration_ms
+    FROM v JOIN written ON written.id = v.id
+    WHERE v.attempted
+)
+SELECT id FROM written
 """
-_RECORD_TEMPLATE = "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s::timestamptz, %s, %s::int)"
+_RECORD_TEMPLATE = (
+    "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s::timestamptz, %s, %s::int,"
+    " %s::bool, %s::int, %s, %s, %s::timestamptz, %s::int)"
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +126,7 @@ def deliveries_record(
     *, channel: str, token: uuid.UUID, deliveries: list[Delivery], results: list[SendResult]
 ) -> None:
     now = timezone.now()
-    rows, attempts, dead_devices, suppress, retries = [], [], [], [], []
+    rows, dead_devices, suppress, retries = [], [], [], []
     changes: list[DeliveryChange] = []
     for delivery, result in zip(deliveries, results, strict=True):
         status, next_at = _decide(delivery, result, now)
@@ -128,10 +148,15 @@ def deliveries_record(
                 next_at,
                 pinned,
                 1 if throttled else 0,
+                # The attempt row: one per provider call (DeliveryAttempt's fields).
+                not result.skipped,
+                delivery.attempts,
+                error.outcome if error else "sent",
+                error.message if error else "",
+                result.started_at,
+                result.duration_ms,
             )
         )
-        if not result.skipped:
-            attempts.append(_attempt(delivery, result))
         changes.append(_change(delivery, result, status))
         if error is not None:
             _log(channel, delivery, error, status)
@@ -141,10 +166,12 @@ def deliveries_record(
                 suppress.append((delivery.notification.tenant, delivery.to, error))
         if status == "pending" and next_at is not None:
             retries.append((next_at, delivery.priority))
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Only rows still under our token were written (and stay locked until commit): their
-        # attempts and changes are recorded; a row another worker took over, or one deleted
-        # meanwhile, keeps what it has.
+    # Only rows still under our token were written (and stay locked until commit): their
+    # attempts and changes are recorded; a row another worker took over, or one deleted
+    # meanwhile, keeps what it has. One statement is atomic on its own; the rare extra
+    # writes (a dead device, a new suppression) share a transaction with it.
+    extra = bool(dead_devices or suppress)
+    with transaction.atomic() if extra else nullcontext(), connection.cursor() as cursor:
         written = {
             str(row[0])
             for row in execute_values(
@@ -152,12 +179,11 @@ def deliveries_record(
                 _RECORD_SQL,
                 rows,
                 template=_RECORD_TEMPLATE,
-                page_size=1000,
+                page_size=len(rows) or 1,
                 fetch=True,
             )
         }
         changes_emit([c for c in changes if c.delivery_id in written])  # after this commits
-        DeliveryAttempt.objects.bulk_create([a for a in attempts if str(a.delivery_id) in written])
         if dead_devices:
             Device.objects.filter(id__in=dead_devices).update(
                 active=False, deactivated_reason="provider reported the token unregistered"
@@ -210,21 +236,6 @@ def _change(delivery: Delivery, result: SendResult, status: str) -> DeliveryChan
         outcome="skipped" if result.skipped else (error.outcome if error else "sent"),
         duration_ms=None if result.skipped else result.duration_ms,
         accepted_at=delivery.notification.created_at,
-    )
-
-
-def _attempt(delivery: Delivery, result: SendResult) -> DeliveryAttempt:
-    error = result.error
-    return DeliveryAttempt(
-        delivery_id=delivery.id,
-        number=delivery.attempts,
-        provider=result.provider,
-        outcome=error.outcome if error else "sent",
-        error_code=error.code if error else "",
-        error_message=error.message if error else "",
-        provider_message_id=result.provider_message_id,
-        started_at=result.started_at,
-        duration_ms=result.duration_ms,
     )
 
 
