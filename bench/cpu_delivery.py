@@ -22,14 +22,16 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
 
-import django  # noqa: E402
+import django
 
 _ROOT = Path(__file__).resolve().parent.parent
+_TMP = Path(tempfile.gettempdir())
 
 
 def _free_port() -> int:
@@ -62,7 +64,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--profile-out", default="/tmp/cpu_delivery.txt")
+    parser.add_argument("--profile-out", default=str(_TMP / "cpu_delivery.txt"))
     args = parser.parse_args()
 
     http, smtp = _free_port(), _free_port()
@@ -73,17 +75,17 @@ def main() -> None:
     from notify.models.notifications import Delivery
 
     _empty()
-    logs = open("/tmp/cpu_delivery.log", "wb")  # noqa: SIM115
+    logs = (_TMP / "cpu_delivery.log").open("wb")
     py = sys.executable
-    sandbox = subprocess.Popen(
-        [py, "-m", "notify.sandbox", "--http-port", str(http), "--smtp-port", str(smtp)]
-        + ["--latency-ms", str(args.latency_ms)],
+    ports = ["--http-port", str(http), "--smtp-port", str(smtp)]
+    sandbox = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [py, "-m", "notify.sandbox", *ports, "--latency-ms", str(args.latency_ms)],
         cwd=_ROOT,
         stdout=logs,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    worker = subprocess.Popen(
+    worker = subprocess.Popen(  # noqa: S603
         [py, "-m", "celery", "-A", "celery_app", "worker", "-c", "1", "-l", "warning"],
         cwd=_ROOT,
         stdout=logs,
@@ -100,18 +102,10 @@ def main() -> None:
         spy = None
         if args.profile:
             child = procs[-1].pid
-            spy = subprocess.Popen(
-                [
-                    str(Path(py).parent / "py-spy"),
-                    "record",
-                    "-p",
-                    str(child),
-                    "-r",
-                    "200",
-                    "-f",
-                    "raw",
-                ]
-                + ["-o", args.profile_out, "--nonblocking", "--gil"],
+            spy_bin = str(Path(py).parent / "py-spy")
+            raw = ["-r", "200", "-f", "raw", "-o", args.profile_out, "--nonblocking", "--gil"]
+            spy = subprocess.Popen(  # noqa: S603
+                [spy_bin, "record", "-p", str(child), *raw],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
