@@ -25,12 +25,20 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notify.settings")
 
 import django
 
 _ROOT = Path(__file__).resolve().parent.parent
+# Worker command lines: one process; the plain `celery -A celery_app worker` on 2 cores
+# (-c 2); `make run`'s before this change (-c 4 and an urgent worker -c 2).
+LAYOUTS = {
+    "single": [["-c", "1"]],
+    "plain": [["-c", "2"]],
+    "run": [["-c", "4"], ["-c", "2", "-Q", "urgent", "-n", "urgent@%h"]],
+}
 _TMP = Path(tempfile.gettempdir())
 
 
@@ -57,15 +65,21 @@ def _provider_env(http: int, smtp: int) -> dict[str, str]:
     }
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=("trickle", "backlog"), default="trickle")
     parser.add_argument("--n", type=int, default=600)
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--layout", choices=sorted(LAYOUTS), default="single")
+    parser.add_argument("--urgent-every", type=int, default=0, help="every Nth is critical")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--profile-out", default=str(_TMP / "cpu_delivery.txt"))
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _args()
 
     http, smtp = _free_port(), _free_port()
     os.environ.update(_provider_env(http, smtp))
@@ -85,20 +99,24 @@ def main() -> None:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    worker = subprocess.Popen(  # noqa: S603
-        [py, "-m", "celery", "-A", "celery_app", "worker", "-c", "1", "-l", "warning"],
-        cwd=_ROOT,
-        stdout=logs,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    celery = [py, "-m", "celery", "-A", "celery_app", "worker", "-l", "warning"]
+    workers = [
+        subprocess.Popen(  # noqa: S603
+            [*celery, *options],
+            cwd=_ROOT,
+            stdout=logs,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for options in LAYOUTS[args.layout]
+    ]
     try:
         time.sleep(6)
         # Warm-up: the first sends open connections and import lazily.
         _feed(30, rate=30.0, mode="trickle")
         _wait_sent(Delivery, 30)
         time.sleep(1)
-        procs = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children()]
+        procs = [p for w in workers for p in (psutil.Process(w.pid), *_children(w.pid))]
         spy = None
         if args.profile:
             child = procs[-1].pid
@@ -117,7 +135,7 @@ def main() -> None:
         idle_per_s = (sum(_cpu(p) for p in procs) - idle_from) / 5
         before = sum(_cpu(p) for p in procs)
         started = time.monotonic()
-        _feed(args.n, rate=args.rate, mode=args.mode)
+        _feed(args.n, rate=args.rate, mode=args.mode, urgent_every=args.urgent_every)
         _wait_sent(Delivery, 30 + args.n)
         wall = time.monotonic() - started
         used = sum(_cpu(p) for p in procs) - before
@@ -131,9 +149,15 @@ def main() -> None:
             f"net_ms_per_delivery={(used - idle_per_s * wall) * 1000 / args.n:.2f}"
         )
     finally:
-        for proc in (worker, sandbox):
+        for proc in (*workers, sandbox):
             os.killpg(proc.pid, 15)
             proc.wait(20)
+
+
+def _children(pid: int) -> list[Any]:
+    import psutil
+
+    return list(psutil.Process(pid).children())
 
 
 def _cpu(proc: object) -> float:
@@ -154,13 +178,13 @@ def _empty() -> None:
     redis_client().flushdb()
 
 
-def _feed(n: int, *, rate: float, mode: str) -> None:
+def _feed(n: int, *, rate: float, mode: str, urgent_every: int = 0) -> None:
     from django.utils import timezone
 
     from bench.payloads import CONTENT
     from notify.models.notifications import Delivery, Notification, Priority
     from notify.models.recipients import Recipient
-    from notify.services.delivering.doorbell import STANDARD, bell_ring
+    from notify.services.delivering.doorbell import bell_ring, lane_for
 
     person, _ = Recipient.objects.get_or_create(tenant="default", external_id="cpu")
     channels = ("email", "sms", "push")
@@ -171,12 +195,13 @@ def _feed(n: int, *, rate: float, mode: str) -> None:
             tenant="default", recipient=person, category="cpu", content=CONTENT
         )
         channel = channels[i % 3]
+        critical = urgent_every and i % urgent_every == 0
         return Delivery(
             notification=note,
             channel=channel,
             to=to[channel],
             status="pending",
-            priority=Priority.NORMAL,
+            priority=Priority.CRITICAL if critical else Priority.NORMAL,
             next_attempt_at=timezone.now(),
             max_attempts=8,
         )
@@ -184,7 +209,9 @@ def _feed(n: int, *, rate: float, mode: str) -> None:
     if mode == "backlog":
         Delivery.objects.bulk_create([make(i) for i in range(n)])
         for channel in channels:
-            bell_ring(channel=channel, lane=STANDARD)
+            bell_ring(channel=channel, lane=lane_for(Priority.NORMAL))
+            if urgent_every:
+                bell_ring(channel=channel, lane=lane_for(Priority.CRITICAL))
         return
     start = time.monotonic()
     for i in range(n):
@@ -193,7 +220,7 @@ def _feed(n: int, *, rate: float, mode: str) -> None:
             time.sleep(delay)
         delivery = make(i)
         delivery.save()
-        bell_ring(channel=delivery.channel, lane=STANDARD)
+        bell_ring(channel=delivery.channel, lane=lane_for(delivery.priority))
 
 
 def _wait_sent(model: type, count: int, timeout: float = 300) -> None:
