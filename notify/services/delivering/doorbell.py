@@ -32,16 +32,25 @@ _DEBOUNCE_MS = 2000
 # Tokens kept per stream: enough to wake a few processes under a backlog, never a pile.
 _MAX_TOKENS = 4
 
-# Debounce and push in one step, so a key is never set without its token.
+# Debounce and push in one step, so a key is never set without its token; KEYS are (bell,
+# wake list) pairs, so one commit's streams (a multichannel notification) ring in one round
+# trip. Returns how many tokens were pushed.
 _RING = """
-if ARGV[2] == '0' then
-  if not redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return 0 end
-else
-  redis.call('SET', KEYS[1], 1, 'PX', ARGV[1])
+local pushed = 0
+for i = 1, #KEYS, 2 do
+  local ring = true
+  if ARGV[2] == '0' then
+    ring = redis.call('SET', KEYS[i], 1, 'NX', 'PX', ARGV[1])
+  else
+    redis.call('SET', KEYS[i], 1, 'PX', ARGV[1])
+  end
+  if ring then
+    redis.call('LPUSH', KEYS[i + 1], 1)
+    redis.call('LTRIM', KEYS[i + 1], 0, tonumber(ARGV[3]) - 1)
+    pushed = pushed + 1
+  end
 end
-redis.call('LPUSH', KEYS[2], 1)
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
-return 1
+return pushed
 """
 
 
@@ -83,15 +92,18 @@ def stream_ring(stream: str, *, force: bool = False) -> bool:
     """Push a wake token for `stream` unless one is already waiting (`force`: push anyway,
     to bring another process in). Never raises: the work is committed, and the sweeper
     rings for it if this fails."""
+    return _ring([stream], force=force) > 0
+
+
+def _ring(streams: list[str], *, force: bool = False) -> int:
+    keys = [key for stream in streams for key in (bell_key(stream), wake_key(stream))]
     try:
-        pushed = _ring_script()(
-            keys=[bell_key(stream), wake_key(stream)],
-            args=[_DEBOUNCE_MS, int(force), _MAX_TOKENS],
-        )
+        pushed = _ring_script()(keys=keys, args=[_DEBOUNCE_MS, int(force), _MAX_TOKENS])
     except redis.RedisError:
-        logger.warning("doorbell %s not rung; the sweeper will retry", stream, exc_info=True)
-        return False
-    return bool(pushed)
+        names = ", ".join(streams)
+        logger.warning("doorbell %s not rung; the sweeper will retry", names, exc_info=True)
+        return 0
+    return int(pushed)
 
 
 def bell_ring(
@@ -123,6 +135,8 @@ def _drain_publish(channel: str, lane: str, countdown: float | None) -> bool:
 
 
 def bells_ring_for(pairs: set[tuple[str, int]]) -> None:
-    """Ring once per (channel, lane) for deliveries given as (channel, priority)."""
-    for channel, lane in {(channel, lane_for(priority)) for channel, priority in pairs}:
-        bell_ring(channel=channel, lane=lane)
+    """Ring once per (channel, lane) for deliveries given as (channel, priority), all in one
+    round trip."""
+    streams = {stream_name(channel, lane_for(priority)) for channel, priority in pairs}
+    if streams:
+        _ring(sorted(streams))

@@ -111,6 +111,21 @@ def test_bells_ring_once_per_channel_and_lane(client: redis.Redis) -> None:
     assert client.llen(wake_key("nobody:urgent")) == 0
 
 
+def test_one_commit_rings_each_of_its_streams_once_and_each_debounces_alone(
+    client: redis.Redis,
+) -> None:
+    stream_ring("elsewhere:standard")  # a token already waits there
+    client.delete(wake_key("elsewhere:standard"))  # ...and was taken, its key not yet deleted
+
+    bells_ring_for({("nobody", Priority.LOW), ("nobody", Priority.CRITICAL), ("elsewhere", 2)})
+    bells_ring_for({("nobody", Priority.LOW), ("nobody", Priority.CRITICAL)})
+
+    assert client.llen(wake_key("nobody:standard")) == 1
+    assert client.llen(wake_key("nobody:urgent")) == 1
+    # Debounced by its own key: the other streams of the commit rang all the same.
+    assert client.llen(wake_key("elsewhere:standard")) == 0
+
+
 def test_a_ring_without_redis_says_so_instead_of_raising(
     client: redis.Redis, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
