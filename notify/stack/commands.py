@@ -31,6 +31,7 @@ from notify.stack.processes import (
     FLOWER_PORT,
     SANDBOX_HTTP_PORT,
     SANDBOX_SMTP_PORT,
+    URGENT_WORKER_DEFAULT,
     URGENT_WORKER_FLAG,
     listening,
     process_specs,
@@ -61,7 +62,7 @@ def run() -> int:
     env = _base_env(console)
     web_port = int(env.get("PORT", "8000"))
     try:
-        urgent_worker = env_flag(env, URGENT_WORKER_FLAG)
+        urgent_worker = env_flag(env, URGENT_WORKER_FLAG, default=URGENT_WORKER_DEFAULT)
         load_templates = env_flag(env, LOAD_TEMPLATES_FLAG)
     except ValueError as exc:
         console.say(str(exc))
@@ -121,7 +122,11 @@ def run() -> int:
 
 
 def stack_processes(
-    web_port: int, flower_password: str, *, urgent_worker: bool = True, flower_user: str = "admin"
+    web_port: int,
+    flower_password: str,
+    *,
+    urgent_worker: bool = URGENT_WORKER_DEFAULT,
+    flower_user: str = "admin",
 ) -> list[ProcessSpec]:
     """What `run` starts, with this checkout's data directory (notify/stack/processes.py)."""
     return process_specs(

@@ -12,13 +12,17 @@ from notify.stack.supervisor import ProcessSpec
 FLOWER_PORT = 5555
 SANDBOX_HTTP_PORT = 8025
 SANDBOX_SMTP_PORT = 2525
-WORKER_CONCURRENCY = 4
-# Critical/high deliveries only: a couple of processes keep them moving while the main
-# worker is busy draining bulk traffic, without costing a small machine much memory.
+# One pool process per core of a small machine: each runs an outbox dispatcher whose send
+# threads give the I/O concurrency, while its Python work is bound to one core by the GIL. More
+# processes only split the same two cores: measured, `-c 4` plus an urgent worker `-c 2` spent
+# 20-30 % more worker CPU per delivery than `-c 2` alone (docs/benchmark.md, worker layouts).
+WORKER_CONCURRENCY = 2
 URGENT_WORKER_CONCURRENCY = 2
-# Set to 0 on a small machine: no second worker for critical/high traffic (the main worker
-# still consumes the urgent queue, so nothing waits for it).
+# Set to 1 for a second worker serving only critical/high traffic. Off by default: every
+# dispatcher keeps NOTIFY_URGENT_RESERVE send slots that only urgent lanes may use and claims
+# them first, so critical messages do not wait for bulk sends without one.
 URGENT_WORKER_FLAG = "NOTIFY_URGENT_WORKER"
+URGENT_WORKER_DEFAULT = False
 # Celery node names, as Flower and `celery inspect` show them (%h: this host's name).
 WORKER_NODE = "celery@%h"
 URGENT_WORKER_NODE = "urgent@%h"
@@ -29,7 +33,7 @@ def process_specs(
     flower_password: str,
     *,
     data_dir: Path,
-    urgent_worker: bool = True,
+    urgent_worker: bool = URGENT_WORKER_DEFAULT,
     flower_user: str = "admin",
 ) -> list[ProcessSpec]:
     py = sys.executable  # the venv's interpreter, whatever PATH says
@@ -96,7 +100,7 @@ def workers_summary(*, urgent_worker: bool) -> str:
     host = socket.gethostname()
     main = f"{WORKER_NODE.replace('%h', host)} (every queue)"
     if not urgent_worker:
-        return f"{main}; no urgent worker ({URGENT_WORKER_FLAG}=0)"
+        return f"{main}; no urgent worker ({URGENT_WORKER_FLAG}=1 adds one)"
     return f"{main}, {URGENT_WORKER_NODE.replace('%h', host)} (urgent queue only)"
 
 

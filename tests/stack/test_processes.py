@@ -16,8 +16,24 @@ def _option(argv: list[str], flag: str) -> str | None:
     return argv[argv.index(flag) + 1] if flag in argv else None
 
 
-def test_it_runs_an_urgent_worker_beside_the_main_one() -> None:
+def test_it_runs_one_worker_with_a_process_per_core_on_every_queue() -> None:
     specs = {spec.name: list(spec.argv) for spec in commands.stack_processes(8000, "pw")}
+
+    assert list(specs) == ["sandbox", "web", "worker", "beat", "flower"]
+    main = specs["worker"]
+    assert main[main.index("celery") :][:4] == ["celery", "-A", "celery_app", "worker"]
+    assert _option(main, "--concurrency") == "2"
+    assert _option(main, "-n") == "celery@%h"
+    # No -Q: the worker consumes every queue, urgent included; its dispatchers keep slots
+    # for the urgent lanes, so critical messages need no worker of their own.
+    assert _option(main, "-Q") is None
+
+
+def test_notify_urgent_worker_1_adds_an_urgent_worker_beside_the_main_one() -> None:
+    specs = {
+        spec.name: list(spec.argv)
+        for spec in commands.stack_processes(8000, "pw", urgent_worker=True)
+    }
 
     assert list(specs) == ["sandbox", "web", "worker", "urgent", "beat", "flower"]
     urgent, main = specs["urgent"], specs["worker"]
@@ -32,20 +48,10 @@ def test_it_runs_an_urgent_worker_beside_the_main_one() -> None:
 
 
 def test_both_workers_count_as_up_once_celery_says_ready() -> None:
-    specs = {spec.name: spec for spec in commands.stack_processes(8000, "pw")}
+    specs = {spec.name: spec for spec in commands.stack_processes(8000, "pw", urgent_worker=True)}
 
     assert specs["urgent"].ready_text == specs["worker"].ready_text == " ready."
     assert " ready." in "[2026-11-21 12:00:00,000: INFO/MainProcess] urgent@box ready."
-
-
-def test_notify_urgent_worker_0_leaves_the_main_worker_alone() -> None:
-    specs = {
-        spec.name: list(spec.argv)
-        for spec in commands.stack_processes(8000, "pw", urgent_worker=False)
-    }
-
-    assert "urgent" not in specs
-    assert _option(specs["worker"], "-Q") is None
 
 
 def test_the_banner_names_the_worker_nodes_as_flower_shows_them() -> None:
@@ -54,7 +60,7 @@ def test_the_banner_names_the_worker_nodes_as_flower_shows_them() -> None:
     assert workers_summary(urgent_worker=True) == (
         f"celery@{host} (every queue), urgent@{host} (urgent queue only)"
     )
-    assert "NOTIFY_URGENT_WORKER=0" in workers_summary(urgent_worker=False)
+    assert "NOTIFY_URGENT_WORKER=1" in workers_summary(urgent_worker=False)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def urgent_worker(process_env: dict[str, str], log_dir: Path, _stack_session: St
     # Alone: the suite's shared worker (started by earlier e2e tests) must not be running.
     # A later test that needs it starts it again.
     _stack_session.stop()
-    spec = next(s for s in stack_processes(8000, "pw") if s.name == "urgent")
+    spec = next(s for s in stack_processes(8000, "pw", urgent_worker=True) if s.name == "urgent")
     ready = spec.ready_text
     assert ready is not None
     proc = Proc("urgent-worker", list(spec.argv), process_env, log_dir)
