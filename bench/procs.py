@@ -4,24 +4,19 @@ when the run ends, whether it finishes, fails or is interrupted (Ctrl-C, SIGTERM
 from __future__ import annotations
 
 import atexit
-import contextlib
 import io
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import tarfile
-import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
 
-import psutil
+from notify.stack import procs
+from notify.stack.procs import ROOT, free_port, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
-T = TypeVar("T")
+__all__ = ["ROOT", "SOURCE", "Proc", "free_port", "install_cleanup", "snapshot", "wait_for"]
 
 
 class _Source:
@@ -80,106 +75,22 @@ def snapshot(dest: Path, source: str) -> Path:
     return dest
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class Proc(procs.Proc):
+    """A child of the benchmark: run from SOURCE (the frozen copy of the code), its log
+    appended to across restarts, and registered so that an interrupted run stops it."""
 
+    def __init__(self, name: str, argv: list[str], env: Mapping[str, str], log_dir: Path) -> None:
+        env = {**env, "PYTHONPATH": str(SOURCE.path)}
+        super().__init__(name, argv, env, log_dir, cwd=SOURCE.path, append=True, registry=REGISTRY)
 
-def wait_for(check: Callable[[], T | None], *, timeout: float, what: str) -> T:
-    """Poll `check` until it returns something truthy; bounded, like every loop here."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
-
-
-class Proc:
-    """One child in its own session (process group), so stopping it also stops whatever it
-    forked (gunicorn's workers, Celery's pool) and nothing else."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.argv = argv
-        self.log_path = log_dir / f"{name}.log"
-        self._log = self.log_path.open("ab")
-        self.popen = subprocess.Popen(  # noqa: S603 - argv built by the bench, no shell
-            argv,
-            cwd=SOURCE.path,
-            env={**env, "PYTHONPATH": str(SOURCE.path)},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        REGISTRY.add(self)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def output(self, tail: int = 4000) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")[-tail:]
-        except OSError:
-            return ""
-
-    def tree(self) -> list[psutil.Process]:
-        """The process and its live descendants."""
-        try:
-            root = psutil.Process(self.pid)
-            return [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return []
+    def output(self, tail: int | None = 4000) -> str:
+        return super().output(tail)
 
     def stop(self, timeout: float = 15.0) -> None:
-        # Remember the descendants first: once the leader is gone they are hard to find,
-        # and a pool child finishing a task may outlive it.
-        family = self.tree()
-        if self.alive():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.pid, signal.SIGKILL)
-                self.popen.wait(5)
-        for proc in family[1:]:
-            # is_running() compares start times, so a recycled pid is never signalled.
-            with contextlib.suppress(psutil.Error):
-                if proc.is_running():
-                    proc.kill()
-        self._log.close()
-        REGISTRY.discard(self)
+        super().stop(timeout)
 
 
-class _Registry:
-    def __init__(self) -> None:
-        self._procs: list[Proc] = []
-
-    def add(self, proc: Proc) -> None:
-        self._procs.append(proc)
-
-    def discard(self, proc: Proc) -> None:
-        with contextlib.suppress(ValueError):
-            self._procs.remove(proc)
-
-    def stop_all(self) -> None:
-        # Newest first: load generators before the servers they talk to.
-        for proc in reversed(list(self._procs)):
-            with contextlib.suppress(Exception):
-                proc.stop(timeout=10)
-
-
-REGISTRY = _Registry()
+REGISTRY = procs.ProcRegistry()
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:

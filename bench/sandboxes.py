@@ -3,7 +3,6 @@ slows another's), and a small client for their control API."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 import requests
 
 from bench.procs import Proc, free_port, wait_for
+from notify.stack.harness import sandbox_argv
 
 PROVIDERS = ("smtp", "twilio", "fcm")
 CHANNEL_PROVIDER = {"email": "smtp", "sms": "twilio", "push": "fcm"}
@@ -42,21 +42,8 @@ class Sandboxes:
         for provider in PROVIDERS:
             http_port = free_port()
             smtp_port = free_port() if provider == "smtp" else None
-            argv = [
-                sys.executable,
-                "-m",
-                "notify.sandbox",
-                "--only",
-                provider,
-                "--http-port",
-                str(http_port),
-                "--latency-ms",
-                str(latency_ms),
-                "--capacity",
-                str(CAPACITY),
-            ]
-            if smtp_port:
-                argv += ["--smtp-port", str(smtp_port)]
+            options = ["--only", provider, "--latency-ms", str(latency_ms)]
+            argv = sandbox_argv(http_port, smtp_port, *options, "--capacity", str(CAPACITY))
             proc = Proc(f"sandbox-{provider}", argv, {**_minimal_env()}, log_dir)
             stand_ins[provider] = StandIn(provider, proc, http_port, smtp_port)
         sandboxes = cls(stand_ins)

@@ -17,11 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psutil
 import psycopg2
 import redis
-import requests
 
 from bench.config import BenchConfig, Layout
-from bench.procs import ROOT, SOURCE, Proc, free_port, wait_for
+from bench.procs import ROOT, SOURCE, Proc
 from bench.sandboxes import Sandboxes
+from notify.stack import harness, procs
+from notify.stack.procs import wait_for
 from notify.stack.resolve import Services, resolve
 
 # BENCH_DATABASE: another name, so two bench runs (two worktrees) do not drop each other's.
@@ -50,18 +51,15 @@ def with_path(url: str, path: str) -> str:
     return urlunsplit(parts._replace(path=path))
 
 
-class Stack:
+class Stack(harness.Stack):
+    proc_class = Proc
+
     def __init__(self, cfg: BenchConfig, log_dir: Path) -> None:
+        # The environment is filled in by start_services(), once Postgres and Redis are found.
+        super().__init__({}, log_dir)
         self.cfg = cfg
-        self.log_dir = log_dir
         self.services: Services | None = None
         self.sandboxes: Sandboxes | None = None
-        self.web: Proc | None = None
-        self.workers: list[Proc] = []
-        self.beat: Proc | None = None
-        self.web_port = free_port()
-        self.url = f"http://127.0.0.1:{self.web_port}"
-        self.env: dict[str, str] = {}
         self.api_key = ""
         self.db: psycopg2.extensions.connection | None = None
         self.redis: redis.Redis | None = None
@@ -134,38 +132,13 @@ class Stack:
         self.env.update(self.sandboxes.channel_env())
         return self.sandboxes
 
-    def start_web(self) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "notify.wsgi:application",
-            "-b",
-            f"127.0.0.1:{self.web_port}",
-            "-w",
-            str(self.cfg.web_workers),
-            "--threads",
-            str(self.cfg.web_threads),
-            "--timeout",
-            "60",
-            "--backlog",
-            "2048",
-        ]
-        self.web = Proc("web", argv, self.env, self.log_dir)
-        wait_for(self._healthy, timeout=60, what="gunicorn /healthz")
+    def start_web(self, **options: Any) -> procs.Proc:
+        sized = {"workers": self.cfg.web_workers, "threads": self.cfg.web_threads}
+        options = {**sized, "extra": ["--backlog", "2048"], "ready_timeout": 60, **options}
+        return super().start_web(**options)
 
-    def _healthy(self) -> bool:
-        if self.web is not None and not self.web.alive():
-            raise RuntimeError(f"gunicorn exited:\n{self.web.output()}")
-        try:
-            return requests.get(f"{self.url}/healthz", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    def start_beat(self) -> None:
-        schedule = self.log_dir / "celerybeat-schedule"
-        argv = [*_celery(), "beat", "-l", "warning", "--schedule", str(schedule)]
-        self.beat = Proc("beat", argv, self.env, self.log_dir)
+    def start_beat(self, *, loglevel: str = "warning") -> procs.Proc:
+        return super().start_beat(loglevel=loglevel)
 
     def start_workers(self, layout: Layout, extra_env: dict[str, str] | None = None) -> None:
         self.stop_workers()
@@ -178,22 +151,40 @@ class Stack:
             for i in range(layout.urgent_workers)
         ]
         for name, concurrency, queues in specs:
-            self.workers.append(start_worker(name, env, self.log_dir, concurrency, queues))
+            self._worker(name, concurrency, queues, env, wait=False)
         for proc in self.workers:
-            wait_for(partial(_ready, proc), timeout=60, what=f"celery {proc.name}")
+            wait_for(partial(harness.worker_ready, proc), timeout=60, what=f"celery {proc.name}")
 
     def start_naive_workers(self, concurrency: int) -> None:
         """The baseline's worker: one task per delivery, from bench/naive.py only."""
         self.stop_workers()
         extra = ["-I", "bench.naive", "-Q", "naive", "--max-tasks-per-child", "1000000"]
-        proc = start_worker("naive", self.env, self.log_dir, concurrency, extra)
-        self.workers.append(proc)
-        wait_for(lambda: _ready(proc), timeout=90, what="celery naive worker")
+        self._worker("naive", concurrency, extra, self.env, wait=True, ready_timeout=90)
 
-    def stop_workers(self) -> None:
-        for proc in self.workers:
-            proc.stop(timeout=30)
-        self.workers = []
+    def _worker(
+        self,
+        name: str,
+        concurrency: int,
+        extra: list[str],
+        env: dict[str, str],
+        *,
+        wait: bool,
+        ready_timeout: float = 60,
+    ) -> Proc:
+        proc = self.start_worker(
+            name,
+            concurrency=concurrency,
+            node=f"{name}@bench",
+            extra=extra,
+            env=env,
+            wait=wait,
+            ready_timeout=ready_timeout,
+        )
+        assert isinstance(proc, Proc)
+        return proc
+
+    def stop_workers(self, timeout: float = 30.0) -> None:
+        super().stop_workers(timeout)
 
     # --- between phases -----------------------------------------------------------------
     def sql(self, query: str, params: object = None) -> list[tuple[Any, ...]]:
@@ -245,10 +236,7 @@ class Stack:
         return time.monotonic() - started
 
     def stop(self) -> None:
-        self.stop_workers()
-        for proc in (self.beat, self.web):
-            if proc is not None:
-                proc.stop()
+        super().stop()
         if self.sandboxes is not None:
             self.sandboxes.stop()
         if self.db is not None:
@@ -274,32 +262,3 @@ def _recreate_database(admin_url: str) -> None:
             cursor.execute(f'CREATE DATABASE "{DATABASE}"')
     finally:
         conn.close()
-
-
-def _celery() -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "celery_app"]
-
-
-def start_worker(
-    name: str, env: dict[str, str], log_dir: Path, concurrency: int, extra: list[str]
-) -> Proc:
-    argv = [
-        *_celery(),
-        "worker",
-        "-l",
-        "info",
-        "-c",
-        str(concurrency),
-        "-n",
-        f"{name}@bench",
-        "--without-gossip",
-        "--without-mingle",
-        *extra,
-    ]
-    return Proc(name, argv, env, log_dir)
-
-
-def _ready(proc: Proc) -> bool:
-    if not proc.alive():
-        raise RuntimeError(f"{proc.name} exited:\n{proc.output()}")
-    return " ready." in proc.output(tail=20000)

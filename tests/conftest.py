@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 from notify.models import ApiKey
 from notify.observability.tracing import instrument, tracer_provider
 from notify.services.access.apikeys import api_key_create
-from tests.harness import Proc, Sandbox, start_beat, start_sandbox, start_worker
+from notify.stack import harness
+from tests.harness import Sandbox, start_sandbox
 
 
 @pytest.fixture
@@ -79,29 +80,20 @@ def sandbox(_sandbox_session: Sandbox) -> Sandbox:
     return _sandbox_session
 
 
-class Stack:
+class Stack(harness.Stack):
     """The background half of Notify — a Celery worker and beat — which a test may stop and
     start again (e.g. to flush Redis while nothing consumes)."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
-        self.env, self.log_dir = env, log_dir
-        self.worker: Proc | None = None
-        self.beat: Proc | None = None
-
     def ensure(self) -> None:
-        if self.worker is None or not self.worker.alive():
-            self.worker = start_worker(self.env, self.log_dir)
+        worker = self.worker
+        if worker is None or not worker.alive():
+            self.stop_workers()
+            self.start_worker()
         if self.beat is None or not self.beat.alive():
-            self.beat = start_beat(self.env, self.log_dir)
+            self.start_beat()
 
-    def stop(self) -> None:
-        for proc in (self.worker, self.beat):
-            if proc is not None:
-                proc.stop()
-        self.worker = self.beat = None
-
-    def logs(self) -> str:
-        return "\n".join(p.output()[-6000:] for p in (self.worker, self.beat) if p)
+    def logs(self, tail: int = 6000) -> str:
+        return super().logs(tail)
 
 
 @pytest.fixture(scope="session")

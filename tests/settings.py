@@ -6,16 +6,10 @@ exactly the same configuration."""
 from __future__ import annotations
 
 import os
-import socket
 from urllib.parse import urlsplit, urlunsplit
 
+from notify.stack.procs import free_port
 from tests import redis_server
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _test_redis_url() -> str:
@@ -36,8 +30,8 @@ def _test_database_name(name: str) -> str:
     return os.environ.get("NOTIFY_TEST_DATABASE") or f"test_{name}_{os.getpid()}"
 
 
-_http = os.environ.setdefault("SANDBOX_HTTP_PORT", str(_free_port()))
-_smtp = os.environ.setdefault("SANDBOX_SMTP_PORT", str(_free_port()))
+_http = os.environ.setdefault("SANDBOX_HTTP_PORT", str(free_port()))
+_smtp = os.environ.setdefault("SANDBOX_SMTP_PORT", str(free_port()))
 _defaults = {
     "SECRET_KEY": "test-only-secret-key",
     "DEBUG": "0",

@@ -16,7 +16,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from notify.stack.embedded import free_port, package_dir, read_int, wait_gone
+from notify.stack.embedded import package_dir, read_int, wait_gone
+from notify.stack.procs import free_port
 
 
 class EmbeddedRedis:

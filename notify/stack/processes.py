@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 import sys
-import urllib.request
 from pathlib import Path
 
+from notify.stack.procs import http_ok, listening
 from notify.stack.supervisor import ProcessSpec
 
 FLOWER_PORT = 5555
@@ -102,18 +102,3 @@ def workers_summary(*, urgent_worker: bool) -> str:
     if not urgent_worker:
         return f"{main}; no urgent worker ({URGENT_WORKER_FLAG}=1 adds one)"
     return f"{main}, {URGENT_WORKER_NODE.replace('%h', host)} (urgent queue only)"
-
-
-def listening(port: int, host: str = "127.0.0.1") -> bool:
-    """True if something accepts connections on host:port."""
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 - fixed local URL
-            return int(response.status) == 200
-    except OSError:
-        return False

@@ -3,15 +3,13 @@ how each answer is classified."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
 from channels import DeliveryError, get_channel
 from tests.channels.support import message
-from tests.harness import Sandbox
+from tests.harness import Sandbox, free_port
 
 TO = "+14155552671"
 
@@ -88,16 +86,10 @@ def test_a_503_is_transient(sandbox: Sandbox) -> None:
     assert len(sandbox.messages(provider="twilio")) == 1
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_an_unreachable_twilio_is_a_transient_connect_error(
     sandbox: Sandbox, fresh_channels: None
 ) -> None:
-    closed = f"http://127.0.0.1:{_closed_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     with override_settings(TWILIO_BASE_URL=closed), pytest.raises(DeliveryError) as caught:
         get_channel("sms").send(message(TO, {"text": "hello"}))
 

@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import psutil
 import redis
-import requests
 
 from notify.stack.embedded_redis import redis_server_binary
+from notify.stack.harness import Stack
+from notify.stack.procs import Proc, free_port, wait_for
 from tests.faults.proxy import FaultProxy
-from tests.harness import Proc, start_beat, start_worker, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrivateRedis:
@@ -83,15 +75,14 @@ def _pings(client: redis.Redis) -> bool:
         return False
 
 
-class FaultStack:
+class FaultStack(Stack):
     def __init__(self, base_env: dict[str, str], log_dir: Path, db: dict[str, Any]) -> None:
-        self.log_dir = log_dir
         self.redis = PrivateRedis(log_dir)
         self.redis.start()
         self.pg = FaultProxy(db.get("HOST") or "127.0.0.1", int(db.get("PORT") or 5432))
         user = db.get("USER") or "postgres"
         password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-        self.env = {
+        env = {
             **base_env,
             "DATABASE_URL": f"postgres://{user}{password}@127.0.0.1:{self.pg.port}/{db['NAME']}",
             "REDIS_URL": self.redis.url,
@@ -101,42 +92,16 @@ class FaultStack:
             "NOTIFY_API_RATE": "",
             "DB_CONNECT_TIMEOUT": "2",
         }
-        self.web_port = free_port()
-        self.url = f"http://127.0.0.1:{self.web_port}"
-        self.web: Proc | None = None
-        self.worker: Proc | None = None
-        self.beat: Proc | None = None
-
-    def start_web(self) -> None:
-        args = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "notify.wsgi:application",
-            "-b",
-            f"127.0.0.1:{self.web_port}",
-            "-w",
-            "2",
-            "--threads",
-            "8",
-            "--timeout",
-            "60",
-        ]
-        self.web = Proc(f"web-{self.web_port}", args, self.env, self.log_dir)
-        wait_for(lambda: _healthy(self.url), timeout=30, what="gunicorn to serve /healthz")
-
-    def start_worker(self) -> None:
-        self.worker = start_worker(
-            self.env, self.log_dir, name=f"fault-worker-{time.time_ns()}", concurrency=2
-        )
-
-    def start_beat(self) -> None:
-        self.beat = start_beat(self.env, self.log_dir)
+        super().__init__(env, log_dir)
 
     def start(self) -> None:
-        self.start_web()
+        self.start_web(workers=2, threads=8, name=f"web-{self.web_port}")
         self.start_worker()
         self.start_beat()
+
+    def start_worker(self, name: str = "", **options: Any) -> Proc:
+        # A fresh name (log file and node) for each worker, so a restarted one is told apart.
+        return super().start_worker(name or f"fault-worker-{time.time_ns()}", **options)
 
     def kill_worker_children(self) -> int:
         """kill -9 the pool processes, as the OOM killer would; the main process lives."""
@@ -148,25 +113,12 @@ class FaultStack:
 
     def kill_worker(self) -> None:
         """kill -9 the whole worker, main process included, with whatever it had reserved."""
-        assert self.worker is not None
-        self.worker.kill()
-        self.worker.popen.wait(10)
-        self.worker = None
+        worker = self.workers.pop()
+        worker.kill()
+        worker.popen.wait(10)
+        worker.stop()  # nothing left to signal: closes its log
 
     def stop(self) -> None:
-        for proc in (self.web, self.worker, self.beat):
-            if proc is not None:
-                proc.stop()
+        super().stop()
         self.redis.stop()
         self.pg.close()
-
-    def logs(self) -> str:
-        procs = [p for p in (self.web, self.worker, self.beat) if p is not None]
-        return "\n".join(f"--- {p.name}\n{p.output()[-4000:]}" for p in procs)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=1).ok
-    except requests.RequestException:
-        return False

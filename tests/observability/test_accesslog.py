@@ -5,7 +5,6 @@ cut to a prefix (notify/observability/accesslog.py, notify/logs.py)."""
 from __future__ import annotations
 
 import logging
-import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -18,23 +17,17 @@ from gunicorn.config import Config
 from notify.logs import MaskPII
 from notify.observability import gunicorn as config_module
 from notify.observability.accesslog import MaskedLogger
-from tests.harness import Proc, wait_for
+from tests.harness import Proc, free_port, wait_for
 
 # Shaped like a real unsubscribe token (Fernet, url-safe base64) and a real query secret.
 TOKEN = "gAAAAABnQ2Vx" + "k7Yh3mQp9Lw2Zs8Tb4Nc6Rd1Fg5Hj0Kv" * 3
 SECRET = "s3cr3t-9f8e7d6c5b4a39281706f5e4"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_running_gunicorn_logs_unsubscribe_and_query_tokens_masked(
     process_env: dict[str, str], tmp_path: Path
 ) -> None:
-    port, access_log = _free_port(), tmp_path / "access.log"
+    port, access_log = free_port(), tmp_path / "access.log"
     argv = [sys.executable, "-m", "gunicorn", "notify.wsgi:application"]
     argv += ["-c", "python:notify.observability.gunicorn", "-b", f"127.0.0.1:{port}", "-w", "1"]
     web = Proc("web-accesslog", [*argv, "--access-logfile", str(access_log)], process_env, tmp_path)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,13 +46,7 @@ class Observed:
         return {child.pid for child in psutil.Process(self.web.popen.pid).children()}
 
     def logs(self) -> str:
-        return self.web.output() + self.stack.logs()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        return self.stack.logs()
 
 
 @pytest.fixture(scope="module")
@@ -73,42 +65,16 @@ def observed(
         "LOG_FORMAT": "json",
         "METRICS_CACHE_SECONDS": "0",
     }
-    port = _free_port()
-    web = Proc(
-        "web-observed",
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "notify.wsgi:application",
-            "-b",
-            f"127.0.0.1:{port}",
-            "-w",
-            "2",
-            "--threads",
-            "4",
-            "-c",
-            "python:notify.observability.gunicorn",
-        ],
-        env,
-        log_dir,
-    )
     stack = Stack(env, log_dir)
     try:
-        url = f"http://127.0.0.1:{port}"
-
-        def up() -> bool:
-            try:
-                return requests.get(f"{url}/healthz", timeout=1).ok
-            except requests.RequestException:
-                return False
-
-        wait_for(up, timeout=30, what="gunicorn")
+        # The hooks keep the multiprocess metrics right when a web worker exits.
+        hooks = ["-c", "python:notify.observability.gunicorn"]
+        web = stack.start_web(name="web-observed", extra=hooks)
+        url = stack.url
         stack.ensure()
         yield Observed(url, metrics_dir, web, stack)
     finally:
         stack.stop()
-        web.stop()
 
 
 @pytest.fixture

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,18 +16,14 @@ import requests
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-ROOT = Path(__file__).resolve().parents[2]
+from notify.stack.harness import start_sandbox
+from notify.stack.procs import free_port
+
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "sandbox-auth-token"
 FCM_PROJECT = "notify-test"
 POSTMARK_TOKEN = "sandbox-server-token"
 POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -67,43 +59,26 @@ class Sandbox:
         self.api("POST", "/_sandbox/reset").raise_for_status()
 
 
-def _wait_until_healthy(sandbox: Sandbox, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"sandbox exited early:\n{log.read_text()}")
-        try:
-            if sandbox.api("GET", "/_sandbox/health").ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"sandbox never became healthy:\n{log.read_text()}")
-
-
 @contextmanager
 def running_sandbox(*extra_args: str) -> Iterator[Sandbox]:
-    """`python -m notify.sandbox` on free ports, killed on exit."""
+    """`python -m notify.sandbox` on free ports, stopped on exit."""
     http_port, smtp_port = free_port(), free_port()
-    command = [sys.executable, "-m", "notify.sandbox", "--host", "127.0.0.1"]
-    command += ["--http-port", str(http_port), "--smtp-port", str(smtp_port), *extra_args]
     with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "sandbox.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
+        proc = start_sandbox(
+            "sandbox",
+            os.environ,
+            Path(tmp),
+            http_port=http_port,
+            smtp_port=smtp_port,
+            extra=extra_args,
+        )
         try:
             sandbox = Sandbox(http_port, smtp_port)
-            _wait_until_healthy(sandbox, process, log)
             health = sandbox.api("GET", "/_sandbox/health").json()
             sandbox.smtp_port = health["smtp_port"]
             yield sandbox
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            proc.stop(timeout=5)
 
 
 class SandboxTwilioHttpClient(TwilioHttpClient):

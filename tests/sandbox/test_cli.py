@@ -3,7 +3,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .helpers import ACCOUNT_SID, ROOT, running_sandbox
+from notify.stack.procs import ROOT
+
+from .helpers import ACCOUNT_SID, running_sandbox
 
 
 def test_only_smtp_leaves_the_http_providers_off() -> None:

@@ -8,9 +8,9 @@ import psycopg2
 import pytest
 import redis
 
-from notify.stack.embedded import free_port
 from notify.stack.embedded_postgres import EmbeddedPostgres
 from notify.stack.embedded_redis import EmbeddedRedis
+from notify.stack.procs import free_port
 from notify.stack.resolve import LocalAddresses, local_postgres_error, mask, resolve, running
 from tests.stack.conftest import gone
 
