@@ -14,7 +14,7 @@ def drain(channel: str, lane: str) -> None:
     (notify/services/delivering/outbox.py). Returns at once, so no pool process waits on a
     provider."""
     from notify.services.delivering.doorbell import stream_name
-    from notify.services.delivering.outbox import outbox_wake
+    from notify.services.delivering.outbox_process import outbox_wake
 
     outbox_wake(stream_name(channel, lane))
 
@@ -26,7 +26,7 @@ def tick() -> int:
     operators' pauses back in Redis if it lost them."""
     from notify.observability.receivers import sweep_counted
     from notify.services.delivering.doorbell import WEBHOOKS
-    from notify.services.delivering.outbox import outbox_wake
+    from notify.services.delivering.outbox_process import outbox_wake
     from notify.services.delivering.sweeper import deliveries_sweep
     from notify.services.operations.pauses import pauses_restore
 

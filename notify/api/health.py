@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from notify.observability.state import workers_answering
-from notify.services.delivering.doorbell import redis_client
+from notify.redis_client import redis_client, redis_connect
 
 # /readyz must answer within a second: each network check gets at most this long (the worker
 # ping: notify.observability.state.workers_answering).
@@ -20,11 +19,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _broker_ping() -> None:
-    client = redis.Redis.from_url(
-        settings.CELERY_BROKER_URL,
-        socket_timeout=_CHECK_TIMEOUT,
-        socket_connect_timeout=_CHECK_TIMEOUT,
-    )
+    client = redis_connect(settings.CELERY_BROKER_URL, timeout=_CHECK_TIMEOUT)
     try:
         client.ping()
     finally:

@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from notify.observability.metrics import known_channels, known_providers
-from notify.services.delivering.doorbell import redis_client
+from notify.redis_client import redis_client, redis_connect
 from notify.services.delivering.protection import breaker_state, operator_pause_key
 
 logger = logging.getLogger(__name__)
@@ -55,9 +55,7 @@ def queue_names() -> list[str]:
 def queue_depths(url: str | None = None) -> dict[str, int]:
     """Messages waiting on each Celery queue (LLEN). Messages already prefetched by a worker,
     or held for a countdown, are not in the list."""
-    client = redis.Redis.from_url(
-        url or settings.CELERY_BROKER_URL, socket_timeout=0.5, socket_connect_timeout=0.5
-    )
+    client = redis_connect(url or settings.CELERY_BROKER_URL, timeout=0.5)
     try:
         pipe = client.pipeline(transaction=False)
         names = queue_names()

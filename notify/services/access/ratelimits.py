@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from notify.models.apikeys import ApiKey
-from notify.services.delivering.doorbell import redis_client
+from notify.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,11 @@ import logging
 from functools import cache
 
 import redis
-from django.conf import settings
 
+from celery_app import app
 from channels import queue_for as channel_queue
 from notify.models.notifications import Priority
+from notify.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +78,6 @@ def wake_key(stream: str) -> str:
 
 
 @cache
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1, health_check_interval=25
-    )
-
-
-@cache
 def _ring_script() -> redis.commands.core.Script:
     return redis_client().register_script(_RING)
 
@@ -120,11 +114,14 @@ def bell_ring(
 
 
 def _drain_publish(channel: str, lane: str, countdown: float | None) -> bool:
-    from notify.tasks import drain as drain_task
-
+    # Published by name (notify/tasks.py defines it): the tasks module imports the services,
+    # so importing it here would tie every service that rings to all of them.
     try:
-        drain_task.apply_async(
-            args=[channel, lane], queue=queue_for(channel, lane), countdown=countdown
+        app.send_task(
+            "notify.drain",
+            args=[channel, lane],
+            queue=queue_for(channel, lane),
+            countdown=countdown,
         )
     except Exception:
         logger.warning(

@@ -3,8 +3,8 @@ flight across every stream it serves (each channel's urgent and standard lane, o
 webhooks) and refills from Postgres claims as sends complete — pipelined, not in rounds.
 
 - A stream is woken by a token on its Redis wake list
-  (notify/services/delivering/doorbell.py), taken by a listener thread, or by a Celery drain
-  task; the dispatcher thread claims at once.
+  (notify/services/delivering/doorbell.py), taken by a listener thread (wakes.py), or by a
+  Celery drain task; the dispatcher thread claims at once.
 - Claims are sized by the room left: a stream may have `limit` sends in flight in this
   process, and standard streams share NOTIFY_SEND_CONCURRENCY slots while urgent streams may
   also use NOTIFY_URGENT_RESERVE more, so a slow provider or a bulk backlog never takes the
@@ -12,7 +12,8 @@ webhooks) and refills from Postgres claims as sends complete — pipelined, not 
   is free, so a backlog goes out in batches and an idle system claims one message at once.
 - Outcomes are written by the dispatcher thread in groups (every 25 results or 50 ms), under
   each claim's fencing token; what a stream does with a claim, a send and an outcome is its
-  own business (notify/services/delivering/sending.py, webhook_delivery.py).
+  own business (delivering/sending.py, webhooks/delivery.py, digests/flush.py).
+- One dispatcher per worker process: outbox_process.py.
 """
 
 from __future__ import annotations
@@ -21,17 +22,17 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import redis
 from django.conf import settings
 from django.db import close_old_connections
 
 from notify.observability.jsonlogs import bound
-from notify.services.delivering.doorbell import bell_key, stream_ring, wake_key
+from notify.services.delivering.doorbell import stream_ring
+from notify.services.delivering.wakes import wakes_listen
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ _ERROR_BACKOFF_SECONDS = 1.0
 # Recording is retried this many times (a second apart) before the outcomes are dropped and
 # left to the leases: the sweeper then resends email and push and asks Twilio about SMS.
 _RECORD_TRIES = 15
-_LISTEN_TIMEOUT = 1  # seconds per BLPOP, so a stopping listener notices
 _LOST = object()
 
 
@@ -296,81 +296,10 @@ class Dispatcher:
     # --- the listener thread -------------------------------------------------------------
 
     def _listen(self) -> None:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=_LISTEN_TIMEOUT + 5, socket_connect_timeout=2
-        )
         # BLPOP serves the first non-empty list in this order: urgent streams first.
         names = sorted(self._states, key=lambda n: not self._states[n].stream.urgent)
-        keys = [wake_key(name) for name in names]
-        by_key = dict(zip(keys, names, strict=True))
-        while not self._stopping.is_set():
-            try:
-                popped = client.blpop(keys, timeout=_LISTEN_TIMEOUT)
-                if popped is None:
-                    continue
-                key = popped[0]
-                name = by_key[key.decode() if isinstance(key, bytes) else key]
-                # Before the claim: a commit from now on rings again (doorbell.py).
-                client.delete(bell_key(name))
-            except redis.RedisError:
-                logger.warning("outbox: wake list unavailable; retrying", exc_info=True)
-                self._stopping.wait(_ERROR_BACKOFF_SECONDS)
-                continue
-            self.wake(name)
+        wakes_listen(names, self.wake, self._stopping)
 
 
 def _token_key(token: Any) -> Any:
     return token if token is not None else "-"
-
-
-# --- one dispatcher per process ----------------------------------------------------------
-
-
-class _Process:
-    """This process's dispatcher, built on first use by the factory the worker configured."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.dispatcher: Dispatcher | None = None
-        self.factory: Callable[[], Dispatcher] | None = None
-
-    def ensure(self) -> Dispatcher:
-        with self.lock:
-            if self.dispatcher is None or not self.dispatcher.alive():
-                self.dispatcher = (self.factory or _worker_dispatcher)()
-                self.dispatcher.start()
-                logger.info("outbox: dispatcher serving %s", ", ".join(self.dispatcher.streams))
-            return self.dispatcher
-
-
-def _worker_dispatcher() -> Dispatcher:
-    """The streams of the queues this Celery worker consumes (-Q); all when it has no -Q."""
-    from celery import current_app
-
-    from notify.services.delivering.streams import dispatcher_build
-
-    return dispatcher_build(current_app.amqp.queues.consume_from or ())
-
-
-_process = _Process()
-
-
-def outbox_configure(factory: Callable[[], Dispatcher]) -> None:
-    """Build this process's dispatcher with `factory` instead of from the worker's queues."""
-    _process.factory = factory
-
-
-def outbox_start() -> None:
-    _process.ensure()
-
-
-def outbox_wake(name: str) -> None:
-    """Wake `name` on this process's dispatcher, starting (or restarting) it if needed."""
-    _process.ensure().wake(name)
-
-
-def outbox_stop(timeout: float) -> None:
-    with _process.lock:
-        dispatcher, _process.dispatcher = _process.dispatcher, None
-    if dispatcher is not None:
-        dispatcher.stop(timeout)

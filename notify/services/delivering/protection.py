@@ -13,7 +13,7 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from notify.services.delivering.doorbell import redis_client
+from notify.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 

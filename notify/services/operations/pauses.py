@@ -24,7 +24,8 @@ from django.utils import timezone
 from channels import all_providers, providers_for
 from channels import names as channel_names
 from notify.models.operations import Pause
-from notify.services.delivering.doorbell import STANDARD, URGENT, bell_ring, redis_client
+from notify.redis_client import redis_client
+from notify.services.delivering.doorbell import STANDARD, URGENT, bell_ring
 from notify.services.delivering.protection import (
     breaker_state,
     operator_pause_key,

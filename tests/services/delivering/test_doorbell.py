@@ -129,16 +129,17 @@ def test_one_commit_rings_each_of_its_streams_once_and_each_debounces_alone(
 def test_a_ring_without_redis_says_so_instead_of_raising(
     client: redis.Redis, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from notify.redis_client import redis_client
     from notify.services.delivering import doorbell
 
-    doorbell.redis_client.cache_clear()
+    redis_client.cache_clear()
     doorbell._ring_script.cache_clear()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
         with caplog.at_level(logging.WARNING, logger="notify.services.delivering.doorbell"):
             assert stream_ring(STREAM) is False
     finally:
-        doorbell.redis_client.cache_clear()
+        redis_client.cache_clear()
         doorbell._ring_script.cache_clear()
     [record] = [r for r in caplog.records if r.name == "notify.services.delivering.doorbell"]
     assert record.getMessage() == f"doorbell {STREAM} not rung; the sweeper will retry"
