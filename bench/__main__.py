@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import config, plots, report
+from bench.machine import machine_info
 from bench.phases import api, batch, bulk, ceiling, digests, latency, ordinary, pipeline, profiling
 from bench.procs import ROOT, SOURCE, install_cleanup, snapshot
 from bench.runner import Run
@@ -112,7 +113,7 @@ def main() -> int:
     try:
         stack.start_services(dict(os.environ))
         stack.prepare_django()
-        run.machine = report.machine_info(stack.sql)
+        run.machine = machine_info(stack.sql)
         stack.start_sandboxes()
         stack.start_web()
         stack.start_beat()
@@ -150,7 +151,7 @@ def _write(run: Run, started: float, out_dir: Path, failed: list[str]) -> int:
         "started": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.time() - started, 1),
-        "machine": run.machine or report.machine_info(None),
+        "machine": run.machine or machine_info(None),
         "config": {**run.cfg.to_json(), "code": SOURCE.description},
         "results": run.results,
     }

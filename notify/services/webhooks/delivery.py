@@ -7,23 +7,19 @@ conditional UPDATE … SKIP LOCKED that also takes a lease (next_attempt_at move
 outcome is written only while the claim's attempt number still holds.
 
 Every URL is resolved and checked before each send, and the connection goes to the address
-that was checked (no second lookup a rebinding DNS server could answer differently)."""
+that was checked (targets.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import certifi
 import urllib3
 from django.conf import settings
 from django.db import connection
@@ -32,6 +28,13 @@ from django.utils import timezone
 from notify.models.webhooks import WebhookDelivery, WebhookEndpoint
 from notify.services.delivering.doorbell import WEBHOOKS, stream_ring
 from notify.services.delivering.outbox import Claimed, backoff_delay
+from notify.services.webhooks.targets import (
+    TargetRefused,
+    TargetUnresolved,
+    target_address,
+    target_parse,
+    target_post,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,23 +52,6 @@ RETURNING id
 """
 
 
-class TargetRefused(Exception):
-    """The URL may not be called: wrong scheme, or an address on a private network."""
-
-
-class TargetUnresolved(Exception):
-    """The host name does not resolve (now)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    scheme: str
-    host: str
-    port: int
-    path: str
-    host_header: str
-
-
 @dataclass(frozen=True)
 class Outcome:
     ok: bool
@@ -75,79 +61,6 @@ class Outcome:
     disable_endpoint: bool = False
 
 
-# --- Targets and SSRF ---------------------------------------------------------------------
-
-
-def target_parse(*, url: str) -> Target:
-    """Only http(s), with a host and without credentials."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise TargetRefused("Only http and https URLs are allowed.")
-    if parts.username is not None or parts.password is not None:
-        raise TargetRefused("Credentials in the URL are not allowed.")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise TargetRefused("The port is not valid.") from exc
-    host = parts.hostname
-    if not host:
-        raise TargetRefused("The URL has no host.")
-    shown_host = f"[{host}]" if ":" in host else host
-    default_port = port == (443 if parts.scheme == "https" else 80)
-    return Target(
-        scheme=parts.scheme,
-        host=host,
-        port=port,
-        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-        host_header=shown_host if default_port else f"{shown_host}:{port}",
-    )
-
-
-def target_address(*, target: Target, allow_private: bool) -> str:
-    """The address to connect to. Every address the name resolves to must be public
-    (unless `allow_private`): a name with one private address is refused outright."""
-    addresses = _resolve(target.host, target.port)
-    if not allow_private:
-        for address in addresses:
-            if address_forbidden(address):
-                raise TargetRefused(
-                    f"{target.host} resolves to {address}, a private, loopback, link-local, "
-                    "multicast or reserved address."
-                )
-    return addresses[0]
-
-
-def address_forbidden(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        # IPv4 addresses embedded in IPv6 (mapped, 6to4, NAT64) are judged as IPv4.
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in ipaddress.ip_network("64:ff9b::/96"):
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return address_forbidden(str(embedded))
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-        or not ip.is_global
-    )
-
-
-def _resolve(host: str, port: int) -> list[str]:
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TargetUnresolved(f"{host} does not resolve: {exc}") from exc
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    if not addresses:
-        raise TargetUnresolved(f"{host} does not resolve")
-    return addresses
-
-
 # --- Signing and posting ------------------------------------------------------------------
 
 
@@ -155,43 +68,6 @@ def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
     """Hex HMAC-SHA256 of f"{timestamp}.{body}" under the endpoint's secret."""
     message = timestamp.encode() + b"." + body
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-
-
-def _post(target: Target, address: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    timeout = urllib3.Timeout(total=settings.NOTIFY_WEBHOOK_TIMEOUT_SECONDS)
-    pool: urllib3.HTTPConnectionPool
-    if target.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            address,
-            target.port,
-            timeout=timeout,
-            retries=False,
-            maxsize=1,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
-            server_hostname=target.host,
-            assert_hostname=target.host,
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(
-            address, target.port, timeout=timeout, retries=False, maxsize=1
-        )
-    try:
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers={**headers, "Host": target.host_header},
-            redirect=False,
-            retries=False,
-            assert_same_host=False,
-            preload_content=False,
-        )
-        excerpt = response.read(300).decode(errors="replace")
-        response.release_conn()
-        return response.status, excerpt
-    finally:
-        pool.close()
 
 
 def _attempt(row: WebhookDelivery) -> Outcome:
@@ -211,7 +87,7 @@ def _attempt(row: WebhookDelivery) -> Outcome:
         address = target_address(
             target=target, allow_private=settings.NOTIFY_WEBHOOKS_ALLOW_PRIVATE
         )
-        status, excerpt = _post(target, address, body, headers)
+        status, excerpt = target_post(target, address, body, headers)
     except TargetRefused as exc:
         return Outcome(ok=False, error=f"refused: {exc}", permanent=True)
     except (TargetUnresolved, urllib3.exceptions.HTTPError, OSError) as exc:

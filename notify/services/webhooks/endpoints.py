@@ -23,12 +23,12 @@ from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery
 from notify.models.webhooks import WebhookDelivery, WebhookEndpoint
 from notify.services.delivering.events import DeliveryChange
-from notify.services.webhooks.delivery import (
+from notify.services.webhooks.delivery import webhooks_ring
+from notify.services.webhooks.targets import (
     TargetRefused,
     TargetUnresolved,
     target_address,
     target_parse,
-    webhooks_ring,
 )
 
 logger = logging.getLogger(__name__)
