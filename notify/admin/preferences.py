@@ -18,9 +18,9 @@ from channels import names as channel_names
 from notify.admin.base import adopt_saved
 from notify.admin.display import EMPTY
 from notify.admin.filters import DeliveryChannelFilter
-from notify.api.preferences import CategorySerializer
 from notify.models.preferences import Category, Preference
 from notify.services.recipients.preferences import category_save, preferences_set
+from notify.validation.categories import CategorySerializer
 
 _LISTS = ("default_channels", "fallback_order")
 

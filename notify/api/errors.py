@@ -16,6 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 from rest_framework.views import set_rollback
 
+from notify.validation.errors import field_errors
+
 logger = logging.getLogger(__name__)
 
 _SERVER_ERROR = {"error": "server_error", "detail": "Internal error; it has been logged."}
@@ -31,31 +33,13 @@ class Unprocessable(exceptions.APIException):
     default_code = "unprocessable"
 
 
-def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
-            for k, v in _flatten(value, name).items():
-                out.setdefault(k, []).extend(v)
-    elif isinstance(detail, list) and detail and all(isinstance(d, str) for d in detail):
-        out[prefix or "non_field_errors"] = [str(d) for d in detail]
-    elif isinstance(detail, list):
-        for i, item in enumerate(detail):
-            for k, v in _flatten(item, f"{prefix}.{i}" if prefix else str(i)).items():
-                out.setdefault(k, []).extend(v)
-    else:
-        out[prefix or "non_field_errors"] = [str(detail)]
-    return out
-
-
 def error_body(exc: exceptions.APIException) -> dict[str, Any]:
     """The JSON body an API error is answered with (a batch item's error too)."""
     if isinstance(exc, exceptions.ValidationError):
         return {
             "error": "validation_error",
             "detail": "Invalid input.",
-            "fields": _flatten(exc.detail),
+            "fields": field_errors(exc.detail),
         }
     code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
     return {"error": code, "detail": str(exc.detail)}

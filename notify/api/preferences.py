@@ -23,7 +23,7 @@ from notify.services.recipients.preferences import (
     preferences_read,
     preferences_set,
 )
-from notify.validation.fields import ChannelField
+from notify.validation.categories import CategorySerializer
 
 _CHANNEL_FLAGS = serializers.DictField(child=serializers.BooleanField())
 
@@ -85,23 +85,6 @@ class PreferencesApi(APIView):
             raise serializers.ValidationError({"categories": [f"No category '{exc}'."]}) from exc
         recipient = self._recipient(request, recipient_id)
         return Response({"categories": preferences_read(recipient=recipient)})
-
-
-class CategorySerializer(serializers.ModelSerializer):
-    key = serializers.SlugField(max_length=100)
-    default_channels = serializers.ListField(
-        child=ChannelField(),
-        required=False,
-        default=list,
-        help_text="Channels on by default (empty: all)",
-    )
-    fallback_order = serializers.ListField(child=ChannelField(), required=False, default=list)
-
-    class Meta:
-        model = Category
-        fields = ["key", "name", "critical", "default_channels", "fallback_order", "created_at"]
-        read_only_fields = ["created_at"]
-        validators: list[Any] = []
 
 
 @extend_schema(tags=["categories"])

@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from notify.api.auth import HasScope, caller_key
 from notify.api.parsers import BoundedJSONParser
-from notify.api.recipients import RecipientImportRow
 from notify.services.recipients.imports import (
     ImportFileError,
     recipient_rows_from_csv,
@@ -23,6 +22,7 @@ from notify.services.recipients.imports import (
     recipient_rows_from_upload,
     recipients_import,
 )
+from notify.validation.recipients import RecipientImportRow
 
 
 class CsvParser(BaseParser):

@@ -14,43 +14,14 @@ from rest_framework.views import APIView
 from notify.api.auth import HasScope, caller_key
 from notify.models.recipients import Device, Recipient
 from notify.services.recipients.recipients import device_register, device_remove, recipient_upsert
-from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
+from notify.validation.fields import TextField
+from notify.validation.recipients import DeviceInput, RecipientUpsertInput
 
 
 class DeviceOutput(serializers.ModelSerializer):
     class Meta:
         model = Device
         fields = ["id", "token", "platform", "active", "deactivated_reason", "created_at"]
-
-
-class DeviceInput(serializers.Serializer):
-    token = TextField(single_line=True, max_length=4096)
-    platform = serializers.ChoiceField(Device.Platform.values, default="unknown")
-
-
-class QuietHours(serializers.Serializer):
-    start = serializers.TimeField(help_text="Local time in the recipient's timezone, e.g. 22:00")
-    end = serializers.TimeField(help_text="e.g. 07:00; may be earlier than start (overnight)")
-
-
-class RecipientUpsertInput(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
-    phone = PhoneField(required=False, allow_blank=True)
-    locale = LocaleField(required=False, allow_blank=True)
-    timezone = TimezoneField(required=False, allow_blank=True)
-    push_tokens = serializers.ListField(child=DeviceInput(), required=False, max_length=20)
-    quiet_hours = QuietHours(required=False, allow_null=True)
-
-
-def _addressable(value: str) -> None:
-    if "/" in value:  # /api/v1/recipients/{id}/ could never reach it
-        raise serializers.ValidationError("Must not contain '/'.")
-
-
-class RecipientImportRow(RecipientUpsertInput):
-    """One imported recipient: the body of PUT /api/v1/recipients/{id}/, with its id."""
-
-    id = TextField(single_line=True, max_length=255, validators=[_addressable])
 
 
 # A recipient id in a URL obeys the rules of one in a body (RecipientInput.id).

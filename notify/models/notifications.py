@@ -6,6 +6,9 @@ from django.db.models import Q
 from channels import choices as channel_choices
 from notify.ids import uuid7
 from notify.observability.traceparent import traceparent_current
+from notify.statuses import TERMINAL_STATUSES, AttemptOutcome, DeliveryStatus
+
+__all__ = ["TERMINAL_STATUSES", "DeliveryStatus", "Priority"]
 
 
 class Priority(models.IntegerChoices):
@@ -15,19 +18,6 @@ class Priority(models.IntegerChoices):
     HIGH = 1, "high"
     NORMAL = 2, "normal"
     LOW = 3, "low"
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending"  # accepted; waiting for a worker, for send_at or for its next retry
-    SENDING = "sending"  # claimed by a worker under a lease
-    SENT = "sent"  # the provider accepted it
-    DELIVERED = "delivered"  # the provider confirmed delivery
-    FAILED = "failed"  # permanent error or attempts exhausted
-    CANCELLED = "cancelled"
-    SKIPPED = "skipped"  # no contact point, or suppressed
-
-
-TERMINAL_STATUSES = frozenset({"sent", "delivered", "failed", "cancelled", "skipped"})
 
 
 class Notification(models.Model):
@@ -158,12 +148,7 @@ class Delivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One provider call: the timeline of a delivery."""
 
-    class Outcome(models.TextChoices):
-        SENT = "sent"
-        TRANSIENT = "transient"  # will be retried
-        PERMANENT = "permanent"
-        CONFIG = "config"  # our credentials or set-up are wrong
-        AMBIGUOUS = "ambiguous"  # the provider may have accepted it
+    Outcome = AttemptOutcome
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from channels import configured_providers
 from channels import names as channel_names
+from notify.statuses import SKIPPED_OUTCOME, AttemptOutcome, DeliveryStatus
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -85,9 +86,8 @@ ACCEPT_TO_SENT = Histogram(
     registry=OWN,
 )
 
-STATUSES = frozenset({"pending", "sending", "sent", "delivered", "failed", "cancelled", "skipped"})
-OUTCOMES = frozenset({"sent", "transient", "permanent", "config", "ambiguous", "skipped"})
-ERROR_OUTCOMES = frozenset({"transient", "permanent", "config", "ambiguous"})
+STATUSES = frozenset(DeliveryStatus.values)
+OUTCOMES = frozenset([*AttemptOutcome.values, SKIPPED_OUTCOME])
 PRIORITIES = {0: "critical", 1: "high", 2: "normal", 3: "low"}
 
 

@@ -14,6 +14,7 @@ from notify.observability import metrics
 from notify.services.delivering.events import DeliveryChange
 from notify.services.delivering.sweeper import SweepReport
 from notify.signals import deliveries_changed, notification_accepted
+from notify.statuses import ERROR_OUTCOMES
 
 # One line per status change, with the ids as fields (JSON logs): "what happened to X?".
 # Level set by LOG_EVENTS_LEVEL (notify/settings/observability.py).
@@ -54,7 +55,7 @@ def on_deliveries_changed(sender: Any, *, changes: list[DeliveryChange], **_: An
 
 
 def error_class(change: DeliveryChange) -> str:
-    if change.outcome in metrics.ERROR_OUTCOMES:
+    if change.outcome in ERROR_OUTCOMES:
         return change.outcome
     if change.outcome == "skipped":
         return "suppressed"

@@ -14,14 +14,19 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef
 
 from channels import DEVICES, channel_class
-from notify.models.notifications import Delivery, Notification, Priority
+from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.models.preferences import Category, Preference
 from notify.models.recipients import Device, Recipient
 from notify.services.recipients.suppressions import suppressed_any
 
 # Deliveries that count towards the frequency cap: the ones that reached, or may reach, the
 # person.
-LIVE_STATUSES = ("pending", "sending", "sent", "delivered")
+LIVE_STATUSES = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+)
 # Passed as `category` when the caller has not looked the category up yet.
 LOOK_UP: Any = object()
 

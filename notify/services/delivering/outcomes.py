@@ -22,8 +22,11 @@ from notify.services.delivering.events import DeliveryChange, changes_emit
 from notify.services.delivering.outbox import backoff_delay
 from notify.services.delivering.protection import breaker_record, provider_pause
 from notify.services.recipients.suppressions import suppression_add
+from notify.statuses import SKIPPED_OUTCOME, AttemptOutcome
 
 logger = logging.getLogger(__name__)
+
+_SENT = AttemptOutcome.SENT.value
 
 # What to do with a send the provider may already have accepted (read timeout, reply lost)
 # is the channel's to say (channels/base.py, Channel.find):
@@ -151,7 +154,7 @@ def deliveries_record(
                 # The attempt row: one per provider call (DeliveryAttempt's fields).
                 not result.skipped,
                 delivery.attempts,
-                error.outcome if error else "sent",
+                error.outcome if error else _SENT,
                 error.message if error else "",
                 result.started_at,
                 result.duration_ms,
@@ -233,7 +236,7 @@ def _change(delivery: Delivery, result: SendResult, status: str) -> DeliveryChan
         status=status,
         provider=result.provider,
         error_code="suppressed" if result.skipped else (error.code if error else ""),
-        outcome="skipped" if result.skipped else (error.outcome if error else "sent"),
+        outcome=SKIPPED_OUTCOME if result.skipped else (error.outcome if error else _SENT),
         duration_ms=None if result.skipped else result.duration_ms,
         accepted_at=delivery.notification.created_at,
     )

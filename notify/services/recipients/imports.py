@@ -17,8 +17,6 @@ from django.conf import settings
 from django.db import transaction
 from rest_framework import serializers
 
-from notify.api.errors import _flatten
-from notify.api.recipients import RecipientImportRow
 from notify.models.recipients import Recipient
 from notify.services.recipients.recipients import (
     CONTACT_FIELDS,
@@ -26,7 +24,9 @@ from notify.services.recipients.recipients import (
     recipient_changes,
     recipient_merge,
 )
+from notify.validation.errors import field_errors
 from notify.validation.jsonbody import json_loads_bounded
+from notify.validation.recipients import RecipientImportRow
 
 BATCH_SIZE = 1000
 # Keys of a JSON row; CSV spells quiet hours as two columns and tokens as one.
@@ -160,7 +160,7 @@ def _validate(rows: Sequence[Any], report: ImportReport) -> list[dict[str, Any]]
             data = validator.run_validation(row)
             external_id = data["id"]
         except serializers.ValidationError as exc:
-            errors = _flatten(exc.detail)
+            errors = field_errors(exc.detail)
             raw = row.get("id") if isinstance(row, dict) else None
             external_id = raw if isinstance(raw, str) else None
         if isinstance(external_id, str):
