@@ -17,7 +17,7 @@ help:
 	@echo "make run    - the whole stack (API, worker, beat, Flower, provider sandbox)"
 	@echo "make test   - ruff, mypy and pytest (extra pytest args: ARGS='-k foo')"
 	@echo "make faults - the fault-injection suite alone, larger (FAULT_N=300 by default)"
-	@echo "make lint   - ruff and mypy only"
+	@echo "make lint   - ruff, mypy and lint-imports (the import contracts) only"
 	@echo "make fmt    - format and auto-fix with ruff"
 	@echo "make bench  - the full benchmark (~45 min), results in bench/results/"
 	@echo "make bench-smoke - the CI-sized benchmark (~6 min; .ci/run runs it after make test)"
@@ -58,6 +58,7 @@ lint: $(DEV_STAMP)
 	@echo "==> ruff check" && $(PY) -m ruff check .
 	@echo "==> ruff format --check" && $(PY) -m ruff format --check .
 	@echo "==> mypy" && SECRET_KEY="$${SECRET_KEY:-lint-only-not-secret}" $(PY) -m mypy .
+	@echo "==> lint-imports" && $(VENV)/bin/lint-imports
 
 fmt: $(DEV_STAMP)
 	@$(PY) -m ruff format .

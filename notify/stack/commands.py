@@ -247,8 +247,12 @@ def check_commands(root: Path) -> list[list[str]]:
     py = sys.executable
     commands = [[py, "-m", "ruff", "check", "."], [py, "-m", "ruff", "format", "--check", "."]]
     pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and "mypy" in tomllib.loads(pyproject.read_text()).get("tool", {}):
+    tools = tomllib.loads(pyproject.read_text()).get("tool", {}) if pyproject.is_file() else {}
+    if "mypy" in tools:
         commands.append([py, "-m", "mypy", "."])
+    if "importlinter" in tools:
+        # The layers between packages (pyproject.toml, docs/architecture.md).
+        commands.append([str(Path(py).parent / "lint-imports")])
     return commands
 
 

@@ -110,6 +110,13 @@ def test_mypy_runs_only_when_configured(tmp_path: Path) -> None:
     assert [argv[2] for argv in check_commands(tmp_path)] == ["ruff", "ruff", "mypy"]
 
 
+def test_import_contracts_are_checked_only_when_configured(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.importlinter]\nroot_packages = ['x']\n")
+    *ruff, contracts = check_commands(tmp_path)
+    assert [argv[2] for argv in ruff] == ["ruff", "ruff"]
+    assert Path(contracts[0]).name == "lint-imports" and Path(contracts[0]).is_file()
+
+
 def test_the_banner_shows_where_everything_is_and_a_working_curl() -> None:
     text = banner(
         Urls("http://127.0.0.1:8000", "http://127.0.0.1:5555", "http://127.0.0.1:8025"),
