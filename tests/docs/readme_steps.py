@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -246,7 +247,15 @@ def webhook_signature_verifies(reader: Reader, block: Block) -> None:
 
 
 def development_tree_exists(reader: Reader, block: Block) -> None:
+    """Every name the tree shows exists where it shows it: indented names are inside the
+    last directory named one level up; a name list ends at the first run of two spaces."""
+    parents: dict[int, Path] = {}
     for line in block.text.splitlines():
-        name = line.split()[0] if line[:1].strip() else ""
-        if name:
-            assert (ROOT / name).exists(), name
+        indent = len(line) - len(line.lstrip())
+        if not line.strip() or indent >= 12:  # blank, or the description column wrapping
+            continue
+        base = parents[indent - 2] if indent else ROOT
+        names = re.split(r"\s{2,}", line.strip())[0].split()
+        for name in names:
+            assert (base / name).exists(), base / name
+        parents[indent] = base / names[-1]

@@ -25,12 +25,15 @@ from django.conf import settings
 from notify.sandbox.__main__ import parse_args
 from tests.conftest import Stack
 from tests.docs.examples import ROOT, Block, Shell, fenced_blocks, json_keys, shell_commands
-from tests.harness import Proc, Sandbox, wait_for
-from tests.settings import _free_port
+from tests.harness import Proc, Sandbox, free_port, wait_for
 
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 DOCKER = "needs Docker and Compose, which the test machine does not have; the image's commands are those the stack fixture runs"
 NOT_RUNNABLE = {
+    (
+        "docs/architecture.md",
+        "client ─POST /api/v1/notifications/─▶",
+    ): "a diagram of the data path, not a command",
     ("docs/benchmark.md", "make bench"): "a 35-minute benchmark run; CI runs `make bench-smoke`",
     ("docs/deployment.md", "docker compose up -d --build"): DOCKER,
     ("docs/deployment.md", "# docker-compose.override.yml"): DOCKER,
@@ -86,7 +89,7 @@ def sandbox_commands_start(ctx: Any, block: Block) -> None:
         config = parse_args(argv[3:])
         if len(argv) == 3:  # "HTTP on 127.0.0.1:8025, SMTP on 127.0.0.1:2525"
             assert (config.host, config.http_port, config.smtp_port) == ("127.0.0.1", 8025, 2525)
-        http, smtp = _free_port(), _free_port()
+        http, smtp = free_port(), free_port()
         ports = ["--http-port", str(http), "--smtp-port", str(smtp)]
         proc = Proc(
             f"sandbox-{http}", [sys.executable, *argv[1:], *ports], dict(os.environ), ctx["tmp"]

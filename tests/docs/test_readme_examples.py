@@ -53,7 +53,7 @@ RUN: dict[str, Step] = {
     "curl -X POST …/api/v1/webhooks/": steps.webhook_registered_and_called,
     '{"id": "5b0c…", "type": "delivery.sent",': steps.webhook_body_as_documented,
     "import hashlib": steps.webhook_signature_verifies,
-    "notify/            Django project": steps.development_tree_exists,
+    "notify/": steps.development_tree_exists,
 }
 # Requests in the prose, `METHOD /path` followed by a JSON body, by that method and path.
 RUN_INLINE: dict[str, Step] = {
