@@ -16,12 +16,8 @@ from rest_framework.views import APIView
 from notify.api.auth import HasScope, caller_key
 from notify.api.batch_check import item_check
 from notify.api.errors import error_body
-from notify.api.notifications import (
-    NotificationInput,
-    NotificationOutput,
-    notification_body,
-    refusal_error,
-)
+from notify.api.notification_output import NotificationOutput, notification_body
+from notify.api.notifications import NotificationInput, refusal_error
 from notify.services.accepting.batch import BatchItem, notifications_submit_many
 from notify.services.accepting.notifications import Accepted, request_fingerprint
 

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 
 from channels import all_providers
 from notify.api.auth import HasScope, caller_key
-from notify.api.notifications import CHANNELS, DeliveryOutput, NewestFirst
+from notify.api.notification_output import DeliveryOutput
+from notify.api.notifications import CHANNELS, NewestFirst
 from notify.models.notifications import Delivery, DeliveryAttempt, DeliveryStatus
 from notify.models.operations import Replay
 from notify.services.operations.replay import deliveries_filter, deliveries_replay

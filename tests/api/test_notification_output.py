@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone as django_timezone
 from rest_framework import serializers
 
-from notify.api.notifications import _time
+from notify.api.notification_output import _time
 
 TIMES = [
     datetime(2026, 12, 2, 18, 5, 14, tzinfo=UTC),
