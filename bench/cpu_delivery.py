@@ -168,7 +168,7 @@ def _cpu(proc: object) -> float:
 def _empty() -> None:
     from django.db import connection
 
-    from notify.services.delivering.doorbell import redis_client
+    from notify.redis_client import redis_client
 
     with connection.cursor() as cursor:
         cursor.execute(

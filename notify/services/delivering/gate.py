@@ -19,7 +19,7 @@ import redis
 from django.conf import settings
 
 from channels import providers_for
-from notify.services.delivering.doorbell import redis_client
+from notify.redis_client import redis_client
 from notify.services.delivering.protection import (
     PAUSED_UNTIL_RESUMED,
     operator_pause_key,
