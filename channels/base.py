@@ -99,6 +99,9 @@ class Channel:
     addressed_by: ClassVar[str]
     # Says what is missing when a recipient has no address: "recipient has no <label>".
     address_label: ClassVar[str]
+    # Addresses compare case-insensitively (email mailbox names, in practice); the delivery
+    # claim's suppression check folds case in SQL when this is set.
+    fold_case: ClassVar[bool] = False
     # The content parts, in order; `data_part`: a flat dict of strings named "data" whose
     # values have these limits (push), or None.
     parts: ClassVar[dict[str, Part]]
@@ -119,7 +122,7 @@ class Channel:
     @classmethod
     def normalize(cls, address: str) -> str:
         """The form an address is compared and suppressed in."""
-        return address.strip()
+        return address.strip().lower() if cls.fold_case else address.strip()
 
     @classmethod
     def content_errors(cls, content: dict[str, Any]) -> list[tuple[str, str]]:

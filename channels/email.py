@@ -37,6 +37,7 @@ class EmailChannel(Channel):
     name = "email"
     addressed_by = "email"
     address_label = "email address"
+    fold_case = True  # mailbox names are case-insensitive in practice
     parts = {
         "subject": Part(998, required=True, single_line=True),  # RFC 5322's line limit
         "text": Part(100_000),
@@ -51,11 +52,6 @@ class EmailChannel(Channel):
     @classmethod
     def providers(cls) -> list[str]:
         return [str(p) for p in settings.EMAIL_PROVIDERS]
-
-    @classmethod
-    def normalize(cls, address: str) -> str:
-        # Mailbox names are case-insensitive in practice.
-        return address.strip().lower()
 
     @classmethod
     def content_errors(cls, content: dict[str, Any]) -> list[tuple[str, str]]:

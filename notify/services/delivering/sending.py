@@ -18,7 +18,7 @@ from django.db import connection, models
 from django.db.models import DEFERRED
 from django.utils import timezone
 
-from channels import DeliveryError, Message, get_channel
+from channels import CHANNELS, DeliveryError, Message, get_channel
 from notify.models.notifications import Delivery, Notification, Priority
 from notify.observability.traceparent import span_continuing
 from notify.services.delivering.doorbell import URGENT, stream_name
@@ -35,8 +35,8 @@ M = TypeVar("M", bound=models.Model)
 # counted) and the SELECT around it returns what a send needs, with the notification's fields
 # and the suppression that may have arrived since the notification was accepted (a bounce or
 # a STOP), so a claim is one round trip to Postgres instead of three (claim, ORM load,
-# suppression query). Plain addresses are normalised here as address_normal() does; others
-# are checked in Python (_CLAIM_PLAIN).
+# suppression query). Plain addresses are normalised here as address_normal() does (case
+# folded if the channel says so: fold_case); others are checked in Python (_CLAIM_PLAIN).
 _CLAIM_SQL = """
 WITH claimed AS (
     UPDATE notify_delivery SET status = 'sending', lease_token = %(token)s,
@@ -58,7 +58,7 @@ SELECT c.id, c.channel, c."to", c.priority, c.attempts, c.max_attempts, c.device
        c.pinned_provider, n.id, n.content, n.category, n.tenant, n.created_at, n.trace_parent,
        (SELECT s.reason FROM notify_suppression s
         WHERE s.tenant = n.tenant AND s.channel = c.channel
-          AND s.address = CASE WHEN c.channel = 'email' THEN lower(c."to") ELSE c."to" END)
+          AND s.address = CASE WHEN %(fold_case)s THEN lower(c."to") ELSE c."to" END)
 FROM claimed c JOIN notify_notification n ON n.id = c.notification_id
 """
 _DELIVERY_FIELDS = (
@@ -77,6 +77,11 @@ _NOTIFICATION_FIELDS = ("id", "content", "category", "tenant", "created_at", "tr
 _TENANT_FILTER = """AND NOT EXISTS (
             SELECT 1 FROM notify_notification n
             WHERE n.id = d.notification_id AND n.tenant = ANY(%(paused)s))"""
+
+
+def _fold_case(channel: str) -> bool:
+    spec = CHANNELS.get(channel)  # unregistered: compared as given, like address_normal()
+    return spec is not None and spec.fold_case
 
 
 def _claim_plain(address: str) -> bool:
@@ -186,6 +191,7 @@ def _claim(
                 "max_priority": int(max_priority),
                 "limit": limit,
                 "quarantined": quarantined,
+                "fold_case": _fold_case(channel),
             },
         )
         rows = cursor.fetchall()
