@@ -29,6 +29,19 @@ _STEPS = bytes(1 if chr(b) in "[{" else 255 if chr(b) in "]}" else 0 for b in ra
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
+# The start of an escaped UTF-16 surrogate (\uD800-\uDFFF). json.loads pairs a high and a low
+# one into one code point but keeps a lone one as is, which no UTF-8 text (and no Postgres
+# column) can hold: every later encode of the value would raise.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class JsonHasLoneSurrogate(ValueError):
+    """A string holds half of a UTF-16 surrogate pair, which is not a character."""
+
+    def __init__(self) -> None:
+        super().__init__("JSON strings may not contain a lone surrogate (\\uD800-\\uDFFF)")
+
+
 class JsonHasNul(ValueError):
     """A string holds NUL, which Postgres stores in no text or jsonb column: refused here
     rather than as a database error after validation."""
@@ -65,7 +78,17 @@ def json_loads_bounded(
         raise JsonTooDeep(max_depth)
     if b"\\u0000" in raw and _ESCAPED_NUL.search(raw):
         raise JsonHasNul()
+    if _ESCAPED_SURROGATE.search(raw) and _has_lone_surrogate(value):
+        raise JsonHasLoneSurrogate()
     return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def json_depth(raw: bytes) -> int:

@@ -123,6 +123,22 @@ def test_a_nul_anywhere_in_a_body_is_a_400(api: APIClient, url: str, data: Any) 
     assert _nothing_stored()
 
 
+@pytest.mark.parametrize("url", ["/api/v1/notifications/", "/api/v1/notifications/batch/"])
+def test_a_lone_surrogate_in_template_data_is_a_400(api: APIClient, url: str) -> None:
+    # A lone \ud800 survives json.loads and used to crash the data size check: a 500.
+    item = {"recipient": {"id": "r-1", "email": "r@example.com"}, "content": CONTENT}
+    body = {"notifications": [item]} if "batch" in url else item
+    text = json.dumps(body)[:-1] + ', "data": {"name": "\\ud800"}}'
+    if "batch" in url:
+        text = json.dumps(body).replace('"content"', '"data": {"name": "\\ud800"}, "content"')
+
+    response = api.post(url, text, content_type="application/json")
+
+    answer = _assert_error_shape(response, 400, "parse_error")
+    assert "surrogate" in answer["detail"]
+    assert _nothing_stored()
+
+
 def test_a_deeply_nested_json_file_in_a_multipart_import_is_a_400(api: APIClient) -> None:
     upload = SimpleUploadedFile("people.json", TOO_DEEP.encode())
 

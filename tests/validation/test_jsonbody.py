@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notify.validation.jsonbody import JsonHasNul, JsonTooDeep, json_depth, json_loads_bounded
+from notify.validation.jsonbody import (
+    JsonHasLoneSurrogate,
+    JsonHasNul,
+    JsonTooDeep,
+    json_depth,
+    json_loads_bounded,
+)
 
 
 def _depth(value: Any) -> int:
@@ -71,3 +77,18 @@ def test_an_escaped_nul_anywhere_is_refused(text: str) -> None:
 
 def test_an_escaped_backslash_before_u0000_is_not_a_nul() -> None:
     assert json_loads_bounded(r'["\\u0000"]') == ["\\u0000"]
+
+
+@pytest.mark.parametrize(
+    "text", [r'["\ud800"]', r'{"\uDC00x": 1}', r'["a\ud83d b"]', r'["\udbff\udbff"]']
+)
+def test_a_lone_surrogate_anywhere_is_refused(text: str) -> None:
+    # json.loads keeps it, and any later UTF-8 encode of the value (a size check, Postgres)
+    # raises: a 500 before.
+    with pytest.raises(JsonHasLoneSurrogate):
+        json_loads_bounded(text)
+
+
+def test_a_surrogate_pair_and_an_escaped_backslash_before_ud800_are_text() -> None:
+    assert json_loads_bounded(r'["\ud83d\ude00"]') == ["\U0001f600"]
+    assert json_loads_bounded(r'["\\ud800"]') == ["\\ud800"]
