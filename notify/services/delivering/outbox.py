@@ -159,15 +159,21 @@ class Dispatcher:
                 state.done.append((token, item, result))
                 if state.busy:
                     woken.add(name)
-            self._flush(force=self._stopping.is_set())
-            if self._stopping.is_set():
+            stopping = self._stopping.is_set()
+            # Urgent streams first: they take the reserve and claim before bulk does, and
+            # before the outcomes due are written, so a critical message never waits for the
+            # write of a bulk batch's results.
+            urgent = {name for name in woken if self._states[name].stream.urgent}
+            for name in () if stopping else urgent:
+                self._fill(self._states[name])
+            self._flush(force=stopping)
+            if stopping:
                 if self._in_flight == 0:
                     self._flush(force=True)
                     close_old_connections()
                     return
                 continue
-            # Urgent streams first: they take the reserve and claim before bulk does.
-            for name in sorted(woken, key=lambda n: not self._states[n].stream.urgent):
+            for name in woken - urgent:
                 self._fill(self._states[name])
 
     def _wait(self) -> tuple[set[str], list[tuple[str, Any, Any, Any]]]:
