@@ -35,6 +35,10 @@ NOT_RUNNABLE = {
         "client ─POST /api/v1/notifications/─▶",
     ): "a diagram of the data path, not a command",
     ("docs/benchmark.md", "make bench"): "a 35-minute benchmark run; CI runs `make bench-smoke`",
+    (
+        "docs/benchmark.md",
+        "DATABASE_URL=postgres://…/a_db_of_yours REDIS_URL=redis://…/a_db_of_yours SECRET_KEY=x \\",
+    ): "a measurement over a database of the reader's (a template: `…`); it starts its own workers and stand-ins",
     ("docs/deployment.md", "docker compose up -d --build"): DOCKER,
     ("docs/deployment.md", "# docker-compose.override.yml"): DOCKER,
     ("docs/deployment.md", "docker compose up -d web"): DOCKER,
