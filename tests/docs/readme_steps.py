@@ -9,8 +9,10 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -135,9 +137,25 @@ def preferences_after_category(reader: Reader, block: Block) -> None:
 
 
 def quiet_hours_set(reader: Reader, inline: Inline) -> None:
-    response = reader.api("PUT", inline.url_path.replace("{id}", "42"), json=inline.body)
+    """The README's window is set as shown; what it promises is checked on a window around
+    the present, and the recipient's quiet hours are then cleared: later steps send to 42 and
+    must not depend on whether the suite runs at night in Paris (the README's 22:00-07:00)."""
+    path = inline.url_path.replace("{id}", "42")
+    response = reader.api("PUT", path, json=inline.body)
     assert response.status_code == 200, response.text
     assert {k: response.json()[k] for k in inline.body} == inline.body
+    now = datetime.now(ZoneInfo(inline.body["timezone"]))
+    around_now = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=1)).strftime("%H:%M"),
+    }
+    assert reader.api("PUT", path, json={"quiet_hours": around_now}).status_code == 200
+    email = {"channels": ["email"], "content": {"email": {"subject": "Night", "text": "Later"}}}
+    waiting = reader.send({"recipient": {"id": "42"}, **email})
+    (delivery,) = reader.notification(waiting)["deliveries"]
+    assert (delivery["status"], delivery["error_code"]) == ("pending", "quiet_hours")
+    cleared = reader.api("PUT", path, json={"quiet_hours": None})
+    assert (cleared.status_code, cleared.json()["quiet_hours"]) == (200, None)
 
 
 def replay_failed(reader: Reader, block: Block) -> None:
