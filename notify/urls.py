@@ -69,6 +69,7 @@ api_v1 = [
 
 # An API URL no route matches, or an error no view handled, answers JSON like every other
 # API error.
+handler400 = "notify.api.errors.bad_request"
 handler404 = "notify.api.errors.not_found"
 handler500 = "notify.api.errors.server_error"
 

@@ -67,3 +67,18 @@ def test_any_string_in_a_url_parameter_answers_without_a_5xx(
         assert response["Content-Type"].startswith("application/json"), url
     if response.status_code >= 400:
         assert set(response.json()) >= {"error", "detail"}
+
+
+@pytest.mark.parametrize("host", ['c~/"+;NuR', "a b", "exa mple.com:99999x"])
+def test_a_host_header_that_is_no_host_name_is_a_json_400_on_api_urls(
+    api: APIClient, host: str
+) -> None:
+    """Django refuses it before any view (DisallowedHost); on the API the answer is still the
+    API's error shape, elsewhere Django's page."""
+    response = api.get("/api/v1/templates/", HTTP_HOST=host)
+
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json() == {"error": "bad_request", "detail": "Bad request."}
+    page = api.get("/admin/", HTTP_HOST=host)
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
