@@ -3,6 +3,10 @@ through the whole middleware stack, no HTTP server): the figure to compare betwe
 changes on a shared machine, where wall-clock throughput is noise.
 
     DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.batch_cpu [batches] [--profile]
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python -m bench.batch_cpu [batches] --single
+
+`--single` posts the same items one by one to POST /api/v1/notifications/ instead (a single
+create is a batch of one), to compare a single create's CPU with a batch item's.
 
 Writes into the database DATABASE_URL names (migrated; use a scratch one). Each batch is
 `BATCH_ITEMS` items, each a recipient upsert (half known from an earlier batch, half new) and
@@ -53,6 +57,11 @@ def main(argv: list[str]) -> None:
     bodies = [batch_body(b, prefix=prefix) for b in range(batches + 1)]
 
     def post(body: bytes) -> None:
+        if "--single" in argv:
+            for item in json.loads(body)["notifications"]:
+                one = client.post("/api/v1/notifications/", item, content_type="application/json")
+                assert one.status_code == 202, one.content[:500]
+            return
         response = client.post(
             "/api/v1/notifications/batch/", body, content_type="application/json"
         )
@@ -81,7 +90,9 @@ def main(argv: list[str]) -> None:
     print(
         f"{batches} batches x {BATCH_ITEMS}: CPU {cpu * 1000 / items:.3f} ms/item mean, "
         f"{best:.3f} best batch ({BATCH_ITEMS / min(per_batch):,.0f} items/s per core), "
-        f"wall {wall * 1000 / items:.3f} ms/item" + (" [under cProfile]" if profiler else "")
+        f"wall {wall * 1000 / items:.3f} ms/item"
+        + (" [single creates]" if "--single" in argv else "")
+        + (" [under cProfile]" if profiler else "")
     )
     if profiler:
         order = os.environ.get("BENCH_SORT", "cumulative")

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from channels import CHANNELS, Part
-from notify.api.notifications import PRIORITIES
+from notify.models.notifications import Priority
 from notify.validation.data import data_shape_errors
 from notify.validation.fields import _time_zones
 
@@ -33,7 +33,7 @@ _LOCALE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _KEYS = {"recipient", "channels", "content", "template", "data", "category", "priority"}
 _KEYS |= {"strategy", "idempotency_key"}
 _RECIPIENT_KEYS = {"id", "email", "phone", "push_tokens", "locale", "timezone"}
-_PRIORITIES = tuple(PRIORITIES)
+_PRIORITIES = tuple(p.label for p in Priority)
 
 
 class _Unsure(Exception):

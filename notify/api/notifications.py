@@ -15,10 +15,12 @@ from rest_framework.response import Response
 
 from channels import names as channel_names
 from notify.api.auth import HasScope, caller_key
+from notify.api.batch_check import item_check
 from notify.api.digests import DigestInput
 from notify.api.errors import Conflict, Unprocessable
 from notify.api.notification_output import NotificationOutput, notification_body
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
+from notify.services.accepting.batch import notification_submit
 from notify.services.accepting.notifications import (
     IdempotencyInFlight,
     IdempotencyMismatch,
@@ -26,7 +28,7 @@ from notify.services.accepting.notifications import (
     notification_cancel,
     request_fingerprint,
 )
-from notify.services.accepting.submission import InvalidRequest, notification_submit
+from notify.services.accepting.submission import InvalidRequest
 from notify.validation.content import ContentSerializer
 from notify.validation.data import TemplateDataField
 from notify.validation.fields import (
@@ -194,24 +196,31 @@ class NotificationViewSet(
         ],
     )
     def create(self, request: Request) -> Response:
-        data = NotificationInput(data=request.data)
-        data.is_valid(raise_exception=True)
+        raw = request.data
+        # The batch's plain-code check for the common shape; the serializer for the rest and
+        # for every error (a body carrying a batch item's idempotency_key is not a single one).
+        single = isinstance(raw, dict) and "idempotency_key" not in raw
+        fields = item_check(raw) if single else None
+        if fields is None:
+            data = NotificationInput(data=raw)
+            data.is_valid(raise_exception=True)
+            fields = dict(data.validated_data)
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and (len(key) > 255 or not key.isprintable()):
             raise serializers.ValidationError(
                 {"Idempotency-Key": ["At most 255 printable characters."]}
             )
         try:
-            accepted = notification_submit(
+            answer = notification_submit(
                 api_key=caller_key(request),
-                data=data.validated_data,
+                data=fields,
                 idempotency_key=key,
-                fingerprint=request_fingerprint(request.data),
+                fingerprint=request_fingerprint(raw),
             )
         except (InvalidRequest, NothingToSend, IdempotencyInFlight, IdempotencyMismatch) as exc:
             raise refusal_error(exc) from exc
-        headers = {"Idempotent-Replayed": "true"} if accepted.replayed else {}
-        body = notification_body(accepted.notification, accepted.deliveries)
+        headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+        body = notification_body(answer.notification, answer.deliveries)
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
     @extend_schema(request=None, responses={200: NotificationOutput})

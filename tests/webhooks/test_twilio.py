@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 from twilio.request_validator import RequestValidator
 
 from notify.models import Delivery, Suppression
-from notify.services.accepting.notifications import notification_create
+from notify.services.accepting.batch import notification_submit
 from notify.services.access.apikeys import api_key_create
 
 
@@ -116,8 +116,15 @@ def test_a_stop_reply_suppresses_the_number_for_later_notifications(
         channel="sms", address="+14155552671", reason="unsubscribed"
     ).exists()
     key, _ = api_key_create(name="t")
-    later = notification_create(
-        api_key=key, recipient={"id": "hooked"}, content={"sms": {"text": "hi"}}, channels=["sms"]
+    later = notification_submit(
+        api_key=key,
+        data={
+            "recipient": {"id": "hooked"},
+            "content": {"sms": {"text": "hi"}},
+            "channels": ["sms"],
+        },
+        idempotency_key=None,
+        fingerprint="",
     )
     skipped = later.notification.deliveries.get()
     assert (skipped.status, skipped.error_code) == ("skipped", "suppressed")

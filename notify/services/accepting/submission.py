@@ -1,5 +1,6 @@
-"""From a validated API request to an accepted notification: pick the content (template or
-inline), render it for this recipient, check that every requested channel can be served."""
+"""Drafting a validated notification request for one recipient: pick the content (template or
+inline), render it, check that every requested channel can be served. Used by every accept
+path (batch.py, which single creates go through, and broadcast expansion)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from channels.email import EmailChannel
-from notify.models.apikeys import ApiKey
 from notify.models.notifications import Priority
 from notify.models.recipients import Recipient
 from notify.models.templates import Template
-from notify.services.accepting.facts import category_find
-from notify.services.accepting.notifications import Accepted, notification_create
-from notify.services.accepting.policy import GENERAL, is_critical
 from notify.services.content.rendering import (
     RenderError,
     RenderLimitError,
     content_render,
     template_resolve,
 )
-from notify.services.digests.gathering import digest_preview, digest_request
-from notify.services.recipients.recipients import recipient_find
 from notify.services.recipients.unsubscribe import unsubscribe_headers, unsubscribe_url
 from notify.validation.content import rendered_errors
 
@@ -49,47 +44,6 @@ class Draft:
     content: dict[str, dict[str, Any]]
     template_key: str
     template_version: int | None
-
-
-def notification_submit(
-    *,
-    api_key: ApiKey,
-    data: dict[str, Any],
-    idempotency_key: str | None,
-    fingerprint: str,
-) -> Accepted:
-    tenant, recipient = api_key.tenant, data["recipient"]
-    stored = recipient_find(tenant=tenant, external_id=recipient["id"])
-    # What we already know of the person, overlaid with what this request says.
-    known = {
-        **recipient_contact(stored),
-        **{k: v for k, v in recipient.items() if k != "push_tokens"},
-    }
-    category = category_find(tenant=tenant, key=data.get("category") or GENERAL)
-    draft = notification_draft(
-        tenant=tenant,
-        data=digest_preview(data),
-        known=known,
-        critical=is_critical(category=category, priority=priority_of(data)),
-    )
-    return notification_create(
-        api_key=api_key,
-        recipient=recipient,
-        content=draft.content,
-        channels=data.get("channels"),
-        priority=priority_of(data),
-        category=data.get("category", ""),
-        send_at=data.get("send_at"),
-        strategy=data.get("strategy", "all"),
-        template_key=draft.template_key,
-        template_version=draft.template_version,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        # Read once here, used again by the planning: no second round trip.
-        stored=stored,
-        category_row=category,
-        digest=digest_request(data),
-    )
 
 
 def recipient_contact(row: Recipient | None) -> dict[str, Any]:

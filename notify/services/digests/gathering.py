@@ -86,14 +86,11 @@ def digests_join(
     request: DigestRequest | None,
     joins: Sequence[Join],
     category: Category | None = LOOK_UP,
-    insert: bool = False,
 ) -> int:
     """Put each planned notification into its recipient's open digest (opening it) if the
     request or the recipient's choice for the category asks for one: it gets the digest's
     id and its deliveries are held. Critical messages never wait, and a message none of
-    whose deliveries would be sent is left alone. `insert`: a single accept's notification,
-    not yet saved: when it joins, it is written here, in the digest's own statement (the
-    caller saves it otherwise). Returns how many joined."""
+    whose deliveries would be sent is left alone. Returns how many joined."""
     if request is None or not joins:
         return 0
     first = joins[0][0]
@@ -119,7 +116,6 @@ def digests_join(
         template=request.template,
         wanted=wanted,
         now=now,
-        insert=first if insert else None,
     )
     for n, person, planned, key, _, _ in wanted:
         digest = digests[(person.pk, key)]

@@ -1,7 +1,6 @@
-"""Opening or counting into digests: one `INSERT … ON CONFLICT` for every (recipient, key) a
-single accept or a chunk joins, rows in a fixed order so two chunks lock shared digests in
-the same order. A single accept also writes its notification in that same statement (a
-data-modifying CTE), so joining a digest costs no more statements than a plain accept."""
+"""Opening or counting into digests: one `INSERT … ON CONFLICT` for every (recipient, key) an
+accept (a batch, a single create as a batch of one) or a broadcast chunk joins, rows in a
+fixed order so two chunks lock shared digests in the same order."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
-from django.utils import timezone
-from psycopg2.extras import Json
+from django.db import connection
 
 from notify.ids import uuid7
 from notify.models.digests import Digest
@@ -37,12 +34,6 @@ _ROW = (
     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, 'open', COALESCE(%s, now()), %s, %s, "
     "'[]', '', now())"
 )
-# The single accept's notification, written with the digest's id the upsert returned.
-_WITH_NOTIFICATION = """
-WITH d AS ({upsert}),
-n AS (INSERT INTO notify_notification ({columns}, digest_id) SELECT {values}, d.id FROM d)
-SELECT * FROM d
-"""
 
 
 def digests_upsert(
@@ -53,11 +44,9 @@ def digests_upsert(
     template: str,
     wanted: list[Wanted],
     now: datetime,
-    insert: Notification | None = None,
 ) -> tuple[dict[tuple[Any, str], Digest], int]:
-    """Open or count into each (recipient, key) digest. `insert`: the one notification of a
-    single accept, not yet saved, to be written in the same statement. Returns the digests
-    and how many were opened."""
+    """Open or count into each (recipient, key) digest. Returns the digests and how many
+    were opened."""
     groups: dict[tuple[Any, str], tuple[Recipient, str, int, int]] = {}
     for _, person, _, key, rule, max_items in wanted:
         seen = groups.get((person.pk, key))
@@ -84,37 +73,11 @@ def digests_upsert(
             count,
         ]
     sql = _UPSERT.format(values=", ".join([_ROW] * len(groups)))
-    if insert is not None:
-        assert len(groups) == 1, "a notification is written with its one digest"
-        columns, values, row = _notification_row(insert)
-        sql = _WITH_NOTIFICATION.format(upsert=sql.strip(), columns=columns, values=values)
-        params += row
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if insert is not None:
-        insert._state.adding, insert._state.db = False, connection.alias
     digests = {
         (recipient_id, key): Digest(id=digest_id, key=key, flush_at=flush_at)
         for digest_id, recipient_id, key, flush_at, _ in rows
     }
     return digests, sum(1 for *_, opened in rows if opened)
-
-
-def _notification_row(notification: Notification) -> tuple[str, str, list[Any]]:
-    """Columns, placeholders and values of the notification's row but its digest_id, as
-    Model.save would write them (auto_now stamps taken now)."""
-    fields = [f for f in Notification._meta.concrete_fields if f.attname != "digest_id"]
-    attrs = notification.__dict__
-    now = timezone.now()
-    for f in fields:
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-            attrs[f.attname] = now
-    row = [
-        Json(attrs[f.attname])
-        if isinstance(f, models.JSONField) and attrs[f.attname] is not None
-        else attrs[f.attname]
-        for f in fields
-    ]
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
-    return columns, ", ".join(["%s"] * len(fields)), row

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
@@ -35,17 +35,18 @@ def recipient_merge(*, recipient: Recipient, changes: dict[str, Any]) -> dict[st
     return stale
 
 
-def recipient_find(*, tenant: str, external_id: str) -> Recipient | None:
-    """The stored recipient with `active_tokens`, its active devices' tokens, in the same
-    query: registering a token the recipient already has then costs no round trip."""
-    return (
-        Recipient.objects.filter(tenant=tenant, external_id=external_id)
-        .annotate(
-            active_tokens=ArrayAgg(
-                "devices__token", filter=Q(devices__active=True), default=[], distinct=True
-            )
+def recipients_find_many(*, tenant: str, external_ids: list[str]) -> dict[str, Recipient]:
+    """The stored recipients, {external id: row}, each with `active_tokens` (its active devices'
+    tokens) from the same query: registering a token the recipient already has then costs no
+    round trip (recipients_upsert_many)."""
+    return {r.external_id: r for r in _with_active_tokens(tenant=tenant, external_ids=external_ids)}
+
+
+def _with_active_tokens(*, tenant: str, external_ids: list[str]) -> QuerySet[Recipient]:
+    return Recipient.objects.filter(tenant=tenant, external_id__in=external_ids).annotate(
+        active_tokens=ArrayAgg(
+            "devices__token", filter=Q(devices__active=True), default=[], distinct=True
         )
-        .first()
     )
 
 
@@ -184,11 +185,17 @@ def recipients_upsert_many(
             fields |= set(changed)
     if stale:
         Recipient.objects.bulk_update(stale, [*sorted(fields), "updated_at"])
+    tokens = [
+        (found[external_id], *_token_spec(token))
+        for external_id, spec in wanted.items()
+        for token in spec.get("push_tokens") or []
+    ]
+    # As in recipient_upsert: a known, active token with no platform to record changes nothing.
     devices_register_many(
         tokens=(
-            (found[external_id], *_token_spec(token))
-            for external_id, spec in wanted.items()
-            for token in spec.get("push_tokens") or []
+            (recipient, token, platform)
+            for recipient, token, platform in tokens
+            if platform != "unknown" or token not in getattr(recipient, "active_tokens", ())
         )
     )
     return found

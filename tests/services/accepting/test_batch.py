@@ -9,9 +9,13 @@ import pytest
 from django.test import override_settings
 
 from notify.models import ApiKey, Notification
-from notify.services.accepting.batch import BatchItem, notifications_submit_many
+from notify.services.accepting.batch import (
+    BatchItem,
+    notification_submit,
+    notifications_submit_many,
+)
 from notify.services.accepting.notifications import Accepted, NothingToSend, request_fingerprint
-from notify.services.accepting.submission import InvalidRequest, notification_submit
+from notify.services.accepting.submission import InvalidRequest
 from notify.services.recipients.preferences import category_save
 from tests.services.audiences.test_fanout import MESSAGE, _outcome, _people, _unsigned
 

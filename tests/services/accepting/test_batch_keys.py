@@ -7,17 +7,14 @@ from typing import Any
 import pytest
 
 from notify.models import ApiKey
+from notify.services.accepting.batch import notification_submit
 from notify.services.accepting.batch_keys import (
     BatchItem,
     batch_keys_lock,
     batch_replays,
     batch_rounds,
 )
-from notify.services.accepting.notifications import (
-    Accepted,
-    IdempotencyMismatch,
-    notification_create,
-)
+from notify.services.accepting.notifications import Accepted, IdempotencyMismatch
 
 
 def _item(person: str, key: str | None = None, fingerprint: str = "f") -> BatchItem:
@@ -33,11 +30,12 @@ def test_an_item_waits_one_round_after_the_last_earlier_one_with_its_person_or_k
 @pytest.mark.django_db
 def test_keys_used_before_are_answered_and_the_rest_go_on(api_key: tuple[ApiKey, str]) -> None:
     key, _ = api_key
-    first = notification_create(
+    first = notification_submit(
         api_key=key,
-        recipient={"id": "a", "email": "a@example.com"},
-        content={"email": {"subject": "s", "text": "t"}},
-        channels=None,
+        data={
+            "recipient": {"id": "a", "email": "a@example.com"},
+            "content": {"email": {"subject": "s", "text": "t"}},
+        },
         idempotency_key="used",
         fingerprint="same",
     )

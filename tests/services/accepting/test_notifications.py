@@ -1,6 +1,7 @@
-"""notification_create: one transaction of recipient, notification and planned deliveries;
-Idempotency-Keys replay the first notification (tenant-scoped) or refuse a different body;
-cancel touches only deliveries no worker has claimed; the derived notification status."""
+"""Accepting one notification (notification_submit, a batch of one): one transaction of
+recipient, notification and planned deliveries; Idempotency-Keys replay the first notification
+(tenant-scoped) or refuse a different body; cancel touches only deliveries no worker has
+claimed; the derived notification status."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 import pytest
 
 from notify.models import Delivery, Notification, Recipient
+from notify.services.accepting.batch import notification_submit
 from notify.services.accepting.notifications import (
     IdempotencyMismatch,
     NothingToSend,
     notification_cancel,
-    notification_create,
     notification_status,
     request_fingerprint,
 )
@@ -25,13 +26,14 @@ PERSON = {"id": "u-1", "email": "u1@example.com"}
 CONTENT = {"email": {"subject": "Hi", "text": "Hello"}}
 
 
-def _create(key: Any, **kwargs: Any) -> Any:
-    return notification_create(
+def _create(
+    key: Any, *, idempotency_key: str | None = None, fingerprint: str = "", **data: Any
+) -> Any:
+    return notification_submit(
         api_key=key,
-        recipient=kwargs.pop("recipient", PERSON),
-        content=CONTENT,
-        channels=None,
-        **kwargs,
+        data={"recipient": PERSON, "content": CONTENT, **data},
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
     )
 
 
@@ -82,8 +84,8 @@ def test_the_fingerprint_ignores_key_order() -> None:
 
 def test_cancel_leaves_deliveries_a_worker_already_claimed() -> None:
     key = api_key_create(name="k")[0]
-    accepted = notification_create(
-        api_key=key,
+    accepted = _create(
+        key,
         recipient={**PERSON, "phone": "+14155550100"},
         content={**CONTENT, "sms": {"text": "Hello"}},
         channels=["email", "sms"],

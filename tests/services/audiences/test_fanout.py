@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from notify.models import ApiKey, Delivery, Notification, Recipient, Template
-from notify.services.accepting.submission import notification_submit
+from notify.services.accepting.batch import notification_submit
 from notify.services.audiences.broadcasts import (
     broadcast_cancel,
     broadcast_create,

@@ -13,7 +13,7 @@ from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from notify.models import ApiKey, Delivery, Digest, Notification, Template
-from notify.services.accepting.submission import notification_submit
+from notify.services.accepting.batch import notification_submit
 from notify.services.digests.flush import (
     DigestStream,
     digest_flush,

@@ -1,5 +1,5 @@
-"""Opening or counting into digests in one statement, and a single accept's notification
-written inside it."""
+"""Opening or counting into digests in one statement: flush times in the recipient's zone, a
+full digest due at once."""
 
 from __future__ import annotations
 
@@ -67,29 +67,3 @@ def test_a_full_digest_is_due_at_once(people: list[Recipient]) -> None:
         now=timezone.now(),
     )
     assert Digest.objects.get().flush_at <= timezone.now()
-
-
-def test_a_single_accepts_notification_is_written_in_the_same_statement(
-    people: list[Recipient],
-) -> None:
-    ada = people[0]
-    notification = _notification(ada)
-    notification.digest_data = {"n": 1}
-    wanted: list[Wanted] = [(notification, ada, [], "k", "1h", 1000)]
-
-    with CaptureQueriesContext(connection) as queries:
-        digests, opened = digests_upsert(
-            tenant="default",
-            api_key=None,
-            first=notification,
-            template="t",
-            wanted=wanted,
-            now=timezone.now(),
-            insert=notification,
-        )
-
-    assert len(queries) == 1 and opened == 1
-    stored = Notification.objects.get(pk=notification.pk)
-    assert stored.digest_id == digests[(ada.pk, "k")].id
-    assert stored.digest_data == {"n": 1} and stored.content == {"email": {"subject": "s"}}
-    assert stored.created_at is not None and not notification._state.adding
