@@ -24,7 +24,6 @@ from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.models.templates import Template
 from notify.services.accepting.batch_keys import (
     BatchItem,
     batch_keys_lock,
@@ -50,7 +49,7 @@ from notify.services.accepting.submission import (
     priority_of,
     recipient_contact,
 )
-from notify.services.content.rendering import template_resolve
+from notify.services.content.rendering import TemplateCache
 from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.digests.gathering import digest_preview, digests_join_items
 from notify.services.recipients.recipients import recipients_find_many, recipients_upsert_many
@@ -128,7 +127,7 @@ class _Run:
     def __init__(self, *, api_key: ApiKey, now: datetime) -> None:
         self.api_key, self.tenant, self.now = api_key, api_key.tenant, now
         self._categories: dict[str, Category | None] = {}
-        self._templates: dict[tuple[str, str, str], Template | None] = {}
+        self._resolve = TemplateCache()
 
     def accept(
         self, entries: list[tuple[int, BatchItem]], results: list[Any]
@@ -252,10 +251,3 @@ class _Run:
             return
         found = {c.key: c for c in Category.objects.filter(tenant=self.tenant, key__in=wanted)}
         self._categories.update({k: found.get(k) for k in wanted})
-
-    def _resolve(self, *, tenant: str, key: str, locale: str = "") -> Template | None:
-        if (tenant, key, locale) not in self._templates:
-            self._templates[(tenant, key, locale)] = template_resolve(
-                tenant=tenant, key=key, locale=locale
-            )
-        return self._templates[(tenant, key, locale)]

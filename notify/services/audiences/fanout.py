@@ -16,7 +16,6 @@ from django.utils.dateparse import parse_datetime
 from channels import names as channel_names
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
-from notify.models.templates import Template
 from notify.services.accepting.facts import Facts, category_find
 from notify.services.accepting.notifications import announce
 from notify.services.accepting.planning import deliveries_plan
@@ -29,7 +28,7 @@ from notify.services.accepting.submission import (
     priority_of,
     recipient_contact,
 )
-from notify.services.content.rendering import template_resolve
+from notify.services.content.rendering import TemplateCache
 from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.digests.gathering import Join, digest_preview, digest_request, digests_join
 from notify.services.recipients.recipients import recipients_upsert_many
@@ -154,7 +153,7 @@ class _Drafts:
 
     def __init__(self, *, tenant: str, data: dict[str, Any], critical: bool) -> None:
         self.tenant, self.data, self.critical = tenant, data, critical
-        self.resolve = _TemplateCache()
+        self.resolve = TemplateCache()
         self.over_budget: dict[Any, InvalidRequest] = {}
 
     def draft(self, known: dict[str, Any]) -> tuple[Draft, InvalidRequest | None]:
@@ -204,17 +203,3 @@ def _skip_over_budget(planned: list[Delivery], exc: InvalidRequest) -> None:
 def _announce_all(notifications: list[Notification]) -> None:
     for notification in notifications:
         announce(notification)
-
-
-class _TemplateCache:
-    """template_resolve, asked once per locale for the whole chunk."""
-
-    def __init__(self) -> None:
-        self._found: dict[tuple[str, str, str], Template | None] = {}
-
-    def __call__(self, *, tenant: str, key: str, locale: str = "") -> Template | None:
-        if (tenant, key, locale) not in self._found:
-            self._found[(tenant, key, locale)] = template_resolve(
-                tenant=tenant, key=key, locale=locale
-            )
-        return self._found[(tenant, key, locale)]

@@ -222,3 +222,18 @@ def template_resolve(*, tenant: str, key: str, locale: str = "") -> Template | N
         t.locale: t for t in Template.objects.filter(tenant=tenant, key=key, locale__in=candidates)
     }
     return next((found[c] for c in candidates if c in found), None)
+
+
+class TemplateCache:
+    """template_resolve, asked once per (tenant, key, locale) for the life of the cache: one
+    batch, broadcast chunk or digest flush chunk."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str, str], Template | None] = {}
+
+    def __call__(self, *, tenant: str, key: str, locale: str = "") -> Template | None:
+        if (tenant, key, locale) not in self._found:
+            self._found[(tenant, key, locale)] = template_resolve(
+                tenant=tenant, key=key, locale=locale
+            )
+        return self._found[(tenant, key, locale)]

@@ -15,7 +15,6 @@ from typing import Any
 from channels import names as channel_names
 from notify.models.digests import Digest
 from notify.models.notifications import Delivery, Notification
-from notify.models.templates import Template
 from notify.services.accepting.facts import Facts
 from notify.services.accepting.planning import deliveries_plan
 from notify.services.accepting.policy import GENERAL, cap_window_start
@@ -24,7 +23,7 @@ from notify.services.accepting.submission import (
     notification_draft,
     recipient_contact,
 )
-from notify.services.content.rendering import template_resolve
+from notify.services.content.rendering import TemplateCache
 
 # (notification id, created_at, digest_data) of one joined message still held.
 Item = tuple[Any, datetime, Any]
@@ -47,7 +46,7 @@ def digests_build(
     they stand now. `digests` have their recipient and api_key loaded; `items` holds each
     one's messages, oldest first, and is not empty."""
     built = Built()
-    resolve = _TemplateCache()
+    resolve = TemplateCache()
     facts = _facts_by_group(digests, now)
     for digest in digests:
         person = digest.recipient
@@ -126,17 +125,3 @@ def _facts_by_group(digests: Sequence[Digest], now: datetime) -> dict[tuple[str,
         )
         for (tenant, category), found in people.items()
     }
-
-
-class _TemplateCache:
-    """template_resolve, asked once per (tenant, key, locale) for the whole chunk."""
-
-    def __init__(self) -> None:
-        self._found: dict[tuple[str, str, str], Template | None] = {}
-
-    def __call__(self, *, tenant: str, key: str, locale: str = "") -> Template | None:
-        if (tenant, key, locale) not in self._found:
-            self._found[(tenant, key, locale)] = template_resolve(
-                tenant=tenant, key=key, locale=locale
-            )
-        return self._found[(tenant, key, locale)]
