@@ -78,11 +78,12 @@ class BenchConfig:
     critical_rate: float = 4.0
     critical_max_seconds: float = 300.0
     # Ordinary load: the layout's drain capacity from a backlog of this size, then the mix
-    # open-loop at these shares of it, each for ordinary_seconds; also on make run's layout.
+    # open-loop at these shares of it, each for ordinary_seconds; also with make run's
+    # optional urgent worker.
     capacity_backlog: int = 20_000
     ordinary_shares: tuple[float, ...] = (0.25, 0.5)
     ordinary_seconds: float = 60.0
-    ordinary_make_run: bool = True
+    ordinary_urgent_worker: bool = True
     # Critical messages (critical_rate/s) while a low-priority list broadcast of this size
     # is accepted, expanded and sent, on the plain worker.
     critical_broadcast_size: int = 50_000
@@ -139,7 +140,7 @@ def smoke() -> BenchConfig:
         critical_max_seconds=40.0,
         capacity_backlog=3_000,
         ordinary_seconds=10.0,
-        ordinary_make_run=False,
+        ordinary_urgent_worker=False,
         critical_broadcast_size=3_000,
         quiet_wait_seconds=0.0,
         drain_wait_seconds=20.0,

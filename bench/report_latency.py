@@ -27,7 +27,11 @@ def latency_rows(results: dict[str, Any]) -> list[Row]:
     ordinary = results.get("ordinary") or {}
     latency = ordinary.get("provider_latency_ms", 50)
     target = f"p50 <= {latency + 30} ms, p99 <= {latency + 250} ms per channel"
-    for name, label in (("plain", "plain worker"), ("make_run", "make run layout")):
+    labels = (
+        ("plain", "plain worker = make run's layout"),
+        ("urgent_worker", "with NOTIFY_URGENT_WORKER=1"),
+    )
+    for name, label in labels:
         entry = ordinary.get(name)
         if not entry:
             continue

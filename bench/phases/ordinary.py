@@ -1,6 +1,6 @@
-"""Latency as a first-class figure (issue: low latency at every load), on the two layouts
-people run: a plain `celery -A celery_app worker` (one instance, prefork -c 2 on 2 cores)
-and `make run`'s (-c 4 plus a `-Q urgent` worker -c 2).
+"""Latency as a first-class figure (issue: low latency at every load), on the layouts people
+run: a plain `celery -A celery_app worker` (one instance, prefork -c 2 on 2 cores), which is
+also what `make run` and Compose start, and `make run`'s option of a `-Q urgent` worker.
 
 - ordinary: the drain capacity of the layout is measured first (a backlog inserted straight
   into Postgres, workers only); then the mix arrives open-loop at 25 % and 50 % of it, and
@@ -24,17 +24,26 @@ from bench.config import Layout
 from bench.payloads import broadcast_body, deliveries_per_request
 from bench.phases.latency import _join, _latency_summary
 from bench.runner import Run, Window
+from notify.stack.processes import URGENT_WORKER_CONCURRENCY, WORKER_CONCURRENCY
 
-PLAIN = Layout(workers=1, concurrency=2)
-MAKE_RUN = Layout(workers=1, concurrency=4, urgent_workers=1, urgent_concurrency=2)
+# `make run` and Compose start what a plain `celery -A celery_app worker` starts on 2 cores
+# (one worker, -c 2), so that layout is measured once; the second is make run's option of a
+# dedicated urgent worker (NOTIFY_URGENT_WORKER=1).
+PLAIN = Layout(workers=1, concurrency=WORKER_CONCURRENCY)
+URGENT = Layout(
+    workers=1,
+    concurrency=WORKER_CONCURRENCY,
+    urgent_workers=1,
+    urgent_concurrency=URGENT_WORKER_CONCURRENCY,
+)
 SLOW_MS = 5000
 
 
 def ordinary_load(run: Run) -> None:
     cfg = run.cfg
     out: dict[str, Any] = {"provider_latency_ms": cfg.latency_ms}
-    for name, layout in (("plain", PLAIN), ("make_run", MAKE_RUN)):
-        if name == "make_run" and not cfg.ordinary_make_run:
+    for name, layout in (("plain", PLAIN), ("urgent_worker", URGENT)):
+        if name == "urgent_worker" and not cfg.ordinary_urgent_worker:
             continue
         capacity = _capacity(run, layout)
         entry: dict[str, Any] = {"layout": layout.describe(), "capacity_per_s": capacity}
