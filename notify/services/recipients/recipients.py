@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
@@ -39,15 +39,12 @@ def recipients_find_many(*, tenant: str, external_ids: list[str]) -> dict[str, R
     """The stored recipients, {external id: row}, each with `active_tokens` (its active devices'
     tokens) from the same query: registering a token the recipient already has then costs no
     round trip (recipients_upsert_many)."""
-    return {r.external_id: r for r in _with_active_tokens(tenant=tenant, external_ids=external_ids)}
-
-
-def _with_active_tokens(*, tenant: str, external_ids: list[str]) -> QuerySet[Recipient]:
-    return Recipient.objects.filter(tenant=tenant, external_id__in=external_ids).annotate(
+    found = Recipient.objects.filter(tenant=tenant, external_id__in=external_ids).annotate(
         active_tokens=ArrayAgg(
             "devices__token", filter=Q(devices__active=True), default=[], distinct=True
         )
     )
+    return {r.external_id: r for r in found}
 
 
 def recipient_upsert(
@@ -64,12 +61,9 @@ def recipient_upsert(
     stale = recipient_merge(recipient=recipient, changes=changes)
     if stale:
         Recipient.objects.filter(pk=recipient.pk).update(**stale)
-    active = set(getattr(recipient, "active_tokens", None) or ())
     for spec in tokens:
         token, platform = _token_spec(spec)
-        # Known and active, no platform to record: registering it again changes nothing.
-        if token not in active or platform != "unknown":
-            device_register(recipient=recipient, token=token, platform=platform)
+        device_register(recipient=recipient, token=token, platform=platform)
     return recipient
 
 
