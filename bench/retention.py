@@ -46,14 +46,14 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from django.db.models import Count, Prefetch  # noqa: E402
+from django.db.models import Prefetch  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.retention_data import generate  # noqa: E402
 from notify.models.notifications import Delivery, Notification, Priority  # noqa: E402
 from notify.observability.dashboard import history_query  # noqa: E402
-from notify.services.accepting.facts import _recent  # noqa: E402
+from notify.services.accepting.facts import recent_query  # noqa: E402
 from notify.services.delivering.sending import _CLAIM_SQL  # noqa: E402
 from notify.services.delivering.sweeper import _DUE_SQL, _EXPIRED_SQL  # noqa: E402
 from notify.services.operations.retention import notifications_purge  # noqa: E402
@@ -123,9 +123,7 @@ def hot_queries() -> dict[str, tuple[Statements, bool]]:
         return _captured(lambda: list(qs[:51]))  # DRF's cursor page: page_size + 1
 
     def cap(ids: list[Any]) -> Statements:
-        counted = _recent(Notification.objects.filter(recipient_id__in=ids), now - timedelta(1))
-        grouped = counted.values("recipient_id").annotate(n=Count("id"))
-        return _captured(lambda: list(grouped.values_list("recipient_id", "n")))
+        return [recent_query(ids, now - timedelta(1))]
 
     claim = {
         "token": str(uuid.uuid4()),

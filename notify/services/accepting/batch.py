@@ -30,7 +30,7 @@ from notify.services.accepting.batch_keys import (
     batch_replays,
     batch_rounds,
 )
-from notify.services.accepting.facts import Facts
+from notify.services.accepting.facts import Facts, categories_find
 from notify.services.accepting.notifications import (
     Accepted,
     IdempotencyInFlight,
@@ -249,5 +249,4 @@ class _Run:
         wanted = keys - self._categories.keys()
         if not wanted:
             return
-        found = {c.key: c for c in Category.objects.filter(tenant=self.tenant, key__in=wanted)}
-        self._categories.update({k: found.get(k) for k in wanted})
+        self._categories.update(categories_find(tenant=self.tenant, keys=wanted))

@@ -11,12 +11,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef
+from django.db import connection
 
 from channels import DEVICES, channel_class
-from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
-from notify.models.preferences import Category, Preference
-from notify.models.recipients import Device, Recipient
+from notify.models.notifications import DeliveryStatus, Priority
+from notify.models.preferences import Category
+from notify.models.recipients import Recipient
+from notify.services.accepting.rows import rows_select
 from notify.services.recipients.suppressions import suppressed_any
 
 # Deliveries that count towards the frequency cap: the ones that reached, or may reach, the
@@ -32,7 +33,20 @@ LOOK_UP: Any = object()
 
 
 def category_find(*, tenant: str, key: str) -> Category | None:
-    return Category.objects.filter(tenant=tenant, key=key).first()
+    return categories_find(tenant=tenant, keys=[key])[key]
+
+
+def categories_find(*, tenant: str, keys: Iterable[str]) -> dict[str, Category | None]:
+    """{key: the tenant's category, or None where it has none}."""
+    wanted = list(set(keys))
+    found = rows_select(
+        Category,
+        "SELECT {columns} FROM notify_category c WHERE c.tenant = %s AND c.key = ANY(%s)",
+        [tenant, wanted],
+        alias="c",
+    )
+    by_key = {c.key: c for c in found}
+    return {k: by_key.get(k) for k in wanted}
 
 
 class Facts:
@@ -55,25 +69,17 @@ class Facts:
             category = category_find(tenant=tenant, key=category_key)
         self._category = category
         self._preferences: dict[Any, dict[str, bool]] = defaultdict(dict)
+        # Plain SQL: every accept makes these reads (accepting/rows.py says why).
         if category is not None and not category.critical:
-            rows = Preference.objects.filter(recipient_id__in=ids, category=category)
-            for recipient_id, channel, enabled in rows.values_list(
-                "recipient_id", "channel", "enabled"
-            ):
+            for recipient_id, channel, enabled in _fetch(_PREFERENCES_SQL, [ids, category.pk]):
                 self._preferences[recipient_id][channel] = enabled
         self._recent: dict[Any, int] = {}
         if since is not None:
-            counted = _recent(Notification.objects.filter(recipient_id__in=ids), since)
-            self._recent = dict(
-                counted.values("recipient_id")
-                .annotate(n=Count("id"))
-                .values_list("recipient_id", "n")
-            )
+            self._recent = dict(_fetch(*recent_query(ids, since)))
         specs = [channel_class(name) for name in set(channels)]
         self._devices: dict[Any, list[tuple[Any, str]]] = defaultdict(list)
         if any(spec.addressed_by == DEVICES for spec in specs):
-            found = Device.objects.filter(recipient_id__in=ids, active=True).order_by("id")
-            for recipient_id, device_id, token in found.values_list("recipient_id", "id", "token"):
+            for recipient_id, device_id, token in _fetch(_DEVICES_SQL, [ids]):
                 self._devices[recipient_id].append((device_id, token))
         self._suppressed = suppressed_any(
             tenant=tenant,
@@ -100,10 +106,41 @@ class Facts:
         return self._suppressed.get((channel, address), "")
 
 
-def _recent(notifications: Any, since: datetime) -> Any:
-    live = Delivery.objects.filter(notification=OuterRef("pk"), status__in=LIVE_STATUSES)
-    return (
-        notifications.filter(created_at__gte=since, digest__isnull=True)  # a digest counts once
-        .exclude(priority=Priority.CRITICAL)
-        .filter(Exists(live))
-    )
+def _fetch(sql: str, params: Any) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+_PREFERENCES_SQL = """
+SELECT recipient_id, channel, enabled FROM notify_preference
+WHERE recipient_id = ANY(%s) AND category_id = %s
+"""
+# Messages counted by the frequency cap: sent since the window opened, not critical, not
+# joined to a digest (a digest counts once, as its own notification), with a delivery that
+# reached or may reach the person.
+_RECENT_SQL = """
+SELECT n.recipient_id, count(*) FROM notify_notification n
+WHERE n.recipient_id = ANY(%(ids)s) AND n.created_at >= %(since)s AND n.digest_id IS NULL
+  AND n.priority <> %(critical)s
+  AND EXISTS (SELECT 1 FROM notify_delivery d
+              WHERE d.notification_id = n.id AND d.status = ANY(%(live)s))
+GROUP BY n.recipient_id
+"""
+
+
+def recent_query(ids: list[Any], since: datetime) -> tuple[str, dict[str, Any]]:
+    """The frequency cap's count per recipient since `since`: (sql, params)."""
+    live = [str(s) for s in LIVE_STATUSES]
+    return _RECENT_SQL, {
+        "ids": ids,
+        "since": since,
+        "critical": int(Priority.CRITICAL),
+        "live": live,
+    }
+
+
+_DEVICES_SQL = """
+SELECT recipient_id, id, token FROM notify_device
+WHERE recipient_id = ANY(%s) AND active ORDER BY id
+"""

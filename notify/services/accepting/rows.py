@@ -1,4 +1,12 @@
-"""Writing many new rows in one statement without the ORM's per-value preparation.
+"""Reading and writing rows on the accept path without the ORM's per-query work.
+
+Reading (`rows_select`): the ORM builds and compiles its SQL anew for every query, ~0.3-0.5 ms
+of CPU for the simple reads an accept makes (recipients, category, devices, suppressions,
+the frequency cap), several times what Postgres spends answering them; a single create makes
+about six. Here the SQL is written once and the instances are built as the ORM builds them
+(`Model.from_db`, each field's `from_db_value`), so the callers get the same objects.
+
+Writing many new rows in one statement without the ORM's per-value preparation:
 
 `bulk_create` prepares every value of every row through its field (`get_db_prep_save`) and
 builds a placeholder per value: for a 1,000-item batch (~1,000 notifications, ~2,000
@@ -15,13 +23,52 @@ import io
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import connection, models
 from django.utils import timezone
 
+M = TypeVar("M", bound=models.Model)
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def rows_select(
+    model: type[M], sql: str, params: Any, *, alias: str, extra: Sequence[str] = ()
+) -> list[M]:
+    """Instances of `model` from `sql`, whose `{columns}` stands for every concrete column of
+    the model under the table alias `alias`; columns the SQL selects after those are set as
+    attributes named by `extra` (as an `annotate()` would)."""
+    fields = model._meta.concrete_fields
+    names, converters = _reading(model)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(columns=_columns(model, alias)), params)
+        rows = cursor.fetchall()
+    found = []
+    width = len(fields)
+    for row in rows:
+        values = list(row[:width])
+        for i, convert in converters:
+            values[i] = convert(values[i], None, connection)
+        obj = model.from_db(connection.alias, names, values)
+        for name, value in zip(extra, row[width:], strict=True):
+            setattr(obj, name, value)
+        found.append(obj)
+    return found
+
+
+@cache
+def _reading(model: type[models.Model]) -> tuple[list[str], list[tuple[int, Any]]]:
+    fields = model._meta.concrete_fields
+    converters = [(i, f.from_db_value) for i, f in enumerate(fields) if hasattr(f, "from_db_value")]
+    return [f.attname for f in fields], converters
+
+
+@cache
+def _columns(model: type[models.Model], alias: str) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(str(f.column))}" for f in model._meta.concrete_fields)
 
 
 def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
@@ -55,6 +102,45 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
         cursor.cursor.copy_expert(
             f"COPY {table} ({columns}) FROM STDIN", io.StringIO("\n".join(lines) + "\n")
         )
+
+
+def rows_insert_new(model: type[models.Model], objs: Sequence[models.Model]) -> set[Any]:
+    """INSERT `objs` (new instances, primary keys set) in one statement, skipping any that
+    conflicts with a stored row (a unique key taken concurrently): the primary keys of those
+    written, which are then as `bulk_create` leaves them. The rows travel as one JSON array
+    that Postgres reads into the table's row type, so no value is quoted here."""
+    if not objs:
+        return set()
+    fields = model._meta.concrete_fields
+    stamped = [
+        f.attname
+        for f in fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    rows = []
+    for obj in objs:
+        attrs, now = obj.__dict__, timezone.now()
+        for name in stamped:
+            attrs[name] = now
+        rows.append({str(f.column): attrs[f.attname] for f in fields})
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    pk = quote(str(model._meta.pk.column))
+    with connection.cursor() as cursor:
+        # Names from the model's metadata; values travel as data, never as SQL.
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT {columns} "  # noqa: S608
+            f"FROM json_populate_recordset(NULL::{table}, %s) ON CONFLICT DO NOTHING "
+            f"RETURNING {pk}"
+        )
+        cursor.execute(sql, [json.dumps(rows, default=str)])
+        written = {str(row[0]) for row in cursor.fetchall()}
+    saved = {obj.pk for obj in objs if str(obj.pk) in written}
+    for obj in objs:
+        if obj.pk in saved:
+            obj._state.adding, obj._state.db = False, connection.alias
+    return saved
 
 
 def _escaped(value: str) -> str:

@@ -3,13 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
 from notify.services.accepting.facts import LOOK_UP
+from notify.services.accepting.rows import rows_insert_new, rows_select
 
 CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
 _DEVICE_REVIVED = ["active", "deactivated_reason", "platform", "updated_at"]
@@ -38,13 +37,18 @@ def recipient_merge(*, recipient: Recipient, changes: dict[str, Any]) -> dict[st
 def recipients_find_many(*, tenant: str, external_ids: list[str]) -> dict[str, Recipient]:
     """The stored recipients, {external id: row}, each with `active_tokens` (its active devices'
     tokens) from the same query: registering a token the recipient already has then costs no
-    round trip (recipients_upsert_many)."""
-    found = Recipient.objects.filter(tenant=tenant, external_id__in=external_ids).annotate(
-        active_tokens=ArrayAgg(
-            "devices__token", filter=Q(devices__active=True), default=[], distinct=True
-        )
+    round trip (recipients_upsert_many). Every accept makes this read: plain SQL."""
+    found = rows_select(
+        Recipient, _FIND_SQL, [tenant, external_ids], alias="r", extra=["active_tokens"]
     )
     return {r.external_id: r for r in found}
+
+
+_FIND_SQL = """
+SELECT {columns},
+       ARRAY(SELECT DISTINCT d.token FROM notify_device d WHERE d.recipient_id = r.id AND d.active)
+FROM notify_recipient r WHERE r.tenant = %s AND r.external_id = ANY(%s)
+"""
 
 
 def recipient_upsert(
@@ -110,8 +114,12 @@ def devices_register_many(
     entries = list(tokens)
     if not entries:
         return []
-    found = Device.objects.filter(
-        recipient_id__in={r.pk for r, _, _ in entries}, token__in={t for _, t, _ in entries}
+    found = rows_select(
+        Device,
+        "SELECT {columns} FROM notify_device d"
+        " WHERE d.recipient_id = ANY(%s) AND d.token = ANY(%s)",
+        [list({r.pk for r, _, _ in entries}), list({t for _, t, _ in entries})],
+        alias="d",
     )
     known = {(d.recipient_id, d.token): d for d in found}
     new: dict[tuple[Any, str], Device] = {}
@@ -127,7 +135,7 @@ def devices_register_many(
             new[key] = Device(recipient_id=recipient.pk, token=token, platform=platform)
     if not dry_run:
         # A token registered concurrently since the read is kept as it is (not revived).
-        Device.objects.bulk_create(new.values(), ignore_conflicts=True)
+        rows_insert_new(Device, list(new.values()))
         if revived:
             now = timezone.now()  # bulk_update does not apply auto_now
             for device in revived.values():
@@ -151,24 +159,18 @@ def recipients_upsert_many(
     if stored is not None:
         found = {k: stored[k] for k in wanted if k in stored}
     else:
-        found = {
-            r.external_id: r
-            for r in Recipient.objects.filter(tenant=tenant, external_id__in=list(wanted))
-        }
+        found = recipients_find_many(tenant=tenant, external_ids=list(wanted))
     fresh = [
         Recipient(tenant=tenant, external_id=external_id, **recipient_changes(spec))
         for external_id, spec in wanted.items()
         if external_id not in found
     ]
-    if fresh:
-        # A concurrent request may create some of them first: keep its row, merge below.
-        Recipient.objects.bulk_create(fresh, ignore_conflicts=True)
-        found.update(
-            (r.external_id, r)
-            for r in Recipient.objects.filter(
-                tenant=tenant, external_id__in=[r.external_id for r in fresh]
-            )
-        )
+    # A concurrent request may create some of them first: keep its row, merge below.
+    written = rows_insert_new(Recipient, fresh)
+    found.update((r.external_id, r) for r in fresh if r.pk in written)
+    if len(written) < len(fresh):
+        taken = [r.external_id for r in fresh if r.pk not in written]
+        found.update(recipients_find_many(tenant=tenant, external_ids=taken))
     stale, fields, now = [], set(), timezone.now()
     for external_id, spec in wanted.items():
         recipient = found[external_id]

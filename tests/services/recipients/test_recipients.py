@@ -36,6 +36,21 @@ def test_a_recipient_created_concurrently_is_found_and_updated_not_duplicated() 
     assert Recipient.objects.filter(external_id="race").count() == 1
 
 
+def test_bulk_upsert_of_a_recipient_created_concurrently_merges_into_theirs() -> None:
+    theirs = Recipient.objects.create(tenant="t", external_id="race", email="old@example.com")
+    # This batch read the table before the other request committed: it saw nobody.
+    rows = recipients_upsert_many(
+        tenant="t",
+        people=[{"id": "race", "phone": "+14155552671"}, {"id": "new", "email": "n@example.com"}],
+        stored={},
+    )
+    assert rows["race"].pk == theirs.pk
+    stored = Recipient.objects.get(pk=theirs.pk)
+    assert (stored.email, stored.phone) == ("old@example.com", "+14155552671")
+    assert Recipient.objects.get(external_id="new").pk == rows["new"].pk
+    assert Recipient.objects.filter(tenant="t").count() == 2
+
+
 def test_bulk_upsert_merges_like_the_single_one() -> None:
     Recipient.objects.create(tenant="t", external_id="a", email="a@example.com", locale="fr")
     rows = recipients_upsert_many(
