@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -9,7 +10,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +19,7 @@ from notify.api.batch_check import item_check
 from notify.api.digests import DigestInput
 from notify.api.errors import Conflict, Unprocessable
 from notify.api.notification_output import NotificationOutput, notification_body
+from notify.api.pagination import CheckedCursorPagination
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.services.accepting.batch import notification_submit
 from notify.services.accepting.notifications import (
@@ -56,6 +57,9 @@ class RecipientInput(serializers.Serializer):
     timezone = TimezoneField(required=False)
 
 
+_LAST_YEAR = 9000
+
+
 class NotificationInput(serializers.Serializer):
     recipient = RecipientInput()
     channels = serializers.ListField(
@@ -87,6 +91,13 @@ class NotificationInput(serializers.Serializer):
         help_text="Join the recipient's open digest with this key instead of going out alone; "
         "needs a template. Critical messages never wait in a digest.",
     )
+
+    def validate_send_at(self, value: datetime) -> datetime:
+        # Quiet hours move a send by up to a day in the recipient's zone: a time near the
+        # calendar's end would overflow there, so the far future is refused here.
+        if value.year >= _LAST_YEAR:
+            raise serializers.ValidationError(f"Must be before the year {_LAST_YEAR}.")
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if bool(attrs.get("template")) == bool(attrs.get("content")):
@@ -130,7 +141,7 @@ class ListFilters(serializers.Serializer):
     recipient = serializers.CharField(max_length=255, required=False)
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(CheckedCursorPagination):
     ordering = "-created_at"
     page_size = 50
     page_size_query_param = "page_size"

@@ -16,6 +16,7 @@ from channels import names as channel_names
 from notify.api.auth import HasScope, caller_key
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
+from notify.services.accepting.policy import GENERAL
 from notify.services.digests.rules import BadRule, rule_check
 from notify.services.recipients.preferences import (
     UnknownCategory,
@@ -103,6 +104,13 @@ class CategoryViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Category.objects.none()
         return Category.objects.filter(tenant=caller_key(self.request).tenant).order_by("key")
+
+    def perform_destroy(self, instance: Category) -> None:
+        # Built in: deleting it would drop every recipient's opt-outs for uncategorised
+        # messages, and the next send would recreate it with none.
+        if instance.key == GENERAL:
+            raise serializers.ValidationError({"key": [f"{GENERAL} is built in."]})
+        instance.delete()
 
     def create(self, request: Request) -> Response:
         data = CategorySerializer(data=request.data)

@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notify.api.auth import HasScope, caller_key
+from notify.api.pagination import CheckedCursorPagination
 from notify.models.templates import Template, TemplateVersion
 from notify.services.content.templates import (
     TemplateInvalid,
@@ -57,7 +57,7 @@ class TemplateVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class NewestVersionFirst(CursorPagination):
+class NewestVersionFirst(CheckedCursorPagination):
     ordering = "-version"  # unique and unchanging within one template
     page_size = 50
     page_size_query_param = "page_size"

@@ -10,6 +10,7 @@ no field validator had refused it first (template data, stored as jsonb)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from array import array
 from itertools import accumulate
@@ -63,7 +64,8 @@ def json_loads_bounded(
 ) -> Any:
     """json.loads, refusing nesting deeper than `max_depth` (JsonTooDeep) and NUL in a string
     (JsonHasNul). Any other invalid input raises ValueError, as json.loads does.
-    `strict_constants` also refuses NaN and Infinity, which are not JSON."""
+    `strict_constants` also refuses NaN and Infinity, which are not JSON, and a number too
+    large for a float (1e400 would be infinity, which Postgres cannot store in jsonb)."""
     if isinstance(data, bytes) and json.detect_encoding(data) == "utf-8":
         text: str | bytes = data
         raw = data
@@ -71,7 +73,11 @@ def json_loads_bounded(
         text = data.decode(json.detect_encoding(data)) if isinstance(data, bytes) else data
         raw = text.encode("utf-8", "surrogatepass")
     try:
-        value = json.loads(text, parse_constant=_refuse_constant if strict_constants else None)
+        value = json.loads(
+            text,
+            parse_constant=_refuse_constant if strict_constants else None,
+            parse_float=_finite_float if strict_constants else None,
+        )
     except RecursionError as exc:
         raise JsonTooDeep(max_depth) from exc
     if json_depth(raw) > max_depth:
@@ -106,3 +112,10 @@ def json_depth(raw: bytes) -> int:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is too large")
+    return value

@@ -13,9 +13,9 @@ import re
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
-_WINDOW = re.compile(r"(\d{1,6})([smhd])")
-_DAILY = re.compile(r"daily@(\d{2}):(\d{2})")
-_WEEKLY = re.compile(r"weekly@(mon|tue|wed|thu|fri|sat|sun)@(\d{2}):(\d{2})")
+_WINDOW = re.compile(r"(\d{1,6})([smhd])", re.ASCII)
+_DAILY = re.compile(r"daily@(\d{2}):(\d{2})", re.ASCII)
+_WEEKLY = re.compile(r"weekly@(mon|tue|wed|thu|fri|sat|sun)@(\d{2}):(\d{2})", re.ASCII)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_WINDOW = timedelta(days=7)
