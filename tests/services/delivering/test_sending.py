@@ -6,17 +6,21 @@ that another test module left running can never see, let alone claim, them."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import redis
 from django.utils import timezone
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from channels import DeliveryError
 from notify.models import Delivery, DeliveryAttempt, Device, Notification, Recipient
 from notify.models.notifications import Priority
+from notify.services.delivering.outbox import Claimed
 from notify.services.delivering.outcomes import SendResult, deliveries_record
 from notify.services.delivering.protection import provider_pause
 from notify.services.delivering.sending import DeliveryStream, deliveries_claim
@@ -482,3 +486,301 @@ def test_email_fails_over_to_the_next_provider_while_the_first_is_paused(
 
     assert item.message.provider == "postmark"
     assert item.message.to == "fo-0@example.com"
+
+
+# ---- What a send through the stream records, and what the provider receives ----
+
+
+@pytest.fixture
+def provider_state(redis_db: redis.Redis) -> Iterator[redis.Redis]:
+    """No pause, circuit or rate bucket from an earlier test, and none left to a later one
+    (a tenant's pause or an emptied rate bucket would hold back its sends)."""
+    forget_provider_state(redis_db)
+    yield redis_db
+    forget_provider_state(redis_db)
+
+
+def _run(stream: DeliveryStream, room: int = 10) -> Claimed:
+    """One round of the outbox for `stream`: claim, send each item, record the outcomes."""
+    claimed = stream.claim(room)
+    stream.record([(claimed.token, item, stream.send(item)) for item in claimed.items])
+    return claimed
+
+
+@pytest.mark.parametrize(
+    ("fault", "provider", "shown", "exc"),
+    [
+        # Pinned by a release that had a backend this one lacks (a rollback): the channel
+        # looks the backend up and fails with an error it does not translate.
+        ("pinned", "sendgrid", "sendgrid", "KeyError: 'sendgrid'"),
+        # No email provider configured at all: even the provider's name cannot be found.
+        ("no_providers", "", "?", "IndexError: list index out of range"),
+    ],
+)
+def test_an_unexpected_error_from_a_channel_is_retried_and_logged_for_the_operator(
+    db: Any,
+    sandbox: Sandbox,
+    provider_state: redis.Redis,
+    settings: Any,
+    caplog: pytest.LogCaptureFixture,
+    fault: str,
+    provider: str,
+    shown: str,
+    exc: str,
+) -> None:
+    from notify.services.delivering.sending import deliveries_send
+
+    notification = rows.notification_for(f"u-unexpected-{fault}")
+    pinned: dict[str, Any] = {"pinned_provider": provider} if fault == "pinned" else {}
+    [delivery] = rows.deliveries(notification, 1, to="odd-{i}@example.com", **pinned)
+    token, claimed = deliveries_claim(channel="email", lane="standard", limit=10)
+    if fault == "no_providers":
+        settings.EMAIL_PROVIDERS = []
+
+    with caplog.at_level(logging.ERROR, logger="notify.services.delivering.sending"):
+        deliveries_send(channel="email", token=token, deliveries=claimed)
+
+    row = Delivery.objects.get(id=delivery.id)
+    assert (row.status, row.error_code, row.last_error) == (
+        "pending",
+        "internal",
+        f"unexpected {exc}",
+    )
+    assert (row.provider, row.provider_message_id) == (provider, "")
+    attempt = DeliveryAttempt.objects.get(delivery=row)
+    assert (attempt.provider, attempt.outcome, attempt.error_code) == (
+        provider,
+        "transient",
+        "internal",
+    )
+    assert attempt.provider_message_id == "" and attempt.error_message == f"unexpected {exc}"
+    # The traceback goes to the operator, under the provider's name and the delivery's id.
+    [record] = [r for r in caplog.records if r.name == "notify.services.delivering.sending"]
+    assert record.getMessage() == f"{shown}: unexpected error sending delivery {delivery.id}"
+    assert record.exc_info is not None
+    assert sandbox.messages() == []
+
+
+def test_a_refused_address_is_failed_and_suppressed_on_the_streams_channel(
+    db: Any, sandbox: Sandbox, provider_state: redis.Redis
+) -> None:
+    notification = rows.notification_for("u-stream-refused")
+    [refused] = rows.deliveries(notification, 1, to="gone@bounce.example")  # the sandbox: 550
+
+    _run(DeliveryStream(channel="email", lane="standard", limit=10))
+
+    row = Delivery.objects.get(id=refused.id)
+    assert (row.status, row.error_code, row.provider) == ("failed", "smtp_550", "smtp")
+    assert row.provider_message_id == ""  # the provider gave it no id: nothing to track
+    assert suppressed(tenant="default", channel="email", addresses=[refused.to]) == {
+        refused.to: "bounced"
+    }
+
+
+def test_an_attempt_records_how_long_the_provider_took(
+    db: Any, sandbox: Sandbox, provider_state: redis.Redis
+) -> None:
+    notification = rows.notification_for("u-slow")
+    [delivery] = rows.deliveries(notification, 1, to="slow-{i}@example.com")
+    sandbox.fault("smtp", "slow", delay_ms=300, times=1)
+    stream = DeliveryStream(channel="email", lane="standard", limit=10)
+    claimed = stream.claim(10)
+
+    began = time.perf_counter()
+    [result] = [stream.send(item) for item in claimed.items]
+    elapsed_ms = (time.perf_counter() - began) * 1000
+    stream.record([(claimed.token, claimed.items[0], result)])
+
+    attempt = DeliveryAttempt.objects.get(delivery_id=delivery.id)
+    assert attempt.outcome == "sent"
+    # At least the provider's delay, at most the whole call around it: milliseconds.
+    assert 300 <= attempt.duration_ms <= elapsed_ms
+
+
+def test_what_the_provider_receives_names_the_notification_category_and_priority(
+    db: Any, sandbox: Sandbox, provider_state: redis.Redis
+) -> None:
+    """Postmark gets the category as its tag and our ids as metadata (its webhooks hand
+    them back); FCM gets the notification as collapse key and an urgent push as high."""
+    from notify.services.delivering.sending import deliveries_send
+
+    notification = rows.notification_for("u-wire", category="billing")
+    [email] = rows.deliveries(notification, 1, to="wire-{i}@example.com")
+    device = Device.objects.create(recipient=notification.recipient, token="tok-wire")
+    [push] = rows.deliveries(
+        notification, 1, channel="push", priority=Priority.HIGH, to="tok-wire", device=device
+    )
+    token, claimed = deliveries_claim(channel="email", lane="standard", limit=10)
+
+    # The baseline sends through the provider it is given (bench/naive.py: the first one).
+    deliveries_send(channel="email", token=token, deliveries=claimed, provider="postmark")
+    _run(DeliveryStream(channel="push", lane="urgent", limit=10))
+
+    [postmark] = sandbox.accepted(provider="postmark")
+    assert postmark["to"] == email.to and postmark["body"]["Tag"] == "billing"
+    assert postmark["body"]["Metadata"] == {
+        "delivery_id": str(email.id),
+        "notification_id": str(notification.id),
+    }
+    [fcm] = sandbox.accepted(provider="fcm")
+    assert fcm["delivery_id"] == str(push.id)
+    assert fcm["body"]["android"]["priority"] == "high"
+    assert fcm["body"]["android"]["collapse_key"] == str(notification.id)
+    assert Delivery.objects.get(id=email.id).provider == "postmark"
+
+
+def test_a_notification_without_content_for_the_channel_reaches_the_provider_empty(
+    db: Any, sandbox: Sandbox, provider_state: redis.Redis
+) -> None:
+    """The provider judges an empty message (Twilio: body required), not a crash here."""
+    notification = rows.notification_for("u-no-sms-part")
+    Notification.objects.filter(id=notification.id).update(content={"email": {"text": "t"}})
+    [sms] = rows.deliveries(notification, 1, channel="sms", to="+14155550111")
+
+    _run(DeliveryStream(channel="sms", lane="standard", limit=10))
+
+    row = Delivery.objects.get(id=sms.id)
+    assert (row.status, row.error_code, row.provider) == ("failed", "21602", "twilio")
+    [received] = sandbox.messages(provider="twilio")
+    assert received["to"] == sms.to and received["status"] == 400
+
+
+def test_a_send_continues_the_trace_of_the_request_that_accepted_the_notification(
+    db: Any, sandbox: Sandbox, provider_state: redis.Redis, web_spans: InMemorySpanExporter
+) -> None:
+    trace_id, parent_id = "ab" * 16, "cd" * 8
+    notification = rows.notification_for("u-traced", trace_parent=f"00-{trace_id}-{parent_id}-01")
+    rows.deliveries(notification, 1, channel="sms", to="+14155550112")
+
+    _run(DeliveryStream(channel="sms", lane="standard", limit=10))
+
+    [call] = [
+        s
+        for s in web_spans.get_finished_spans()
+        if "Messages.json" in str((s.attributes or {}).get("url.full"))
+        or "Messages.json" in str((s.attributes or {}).get("http.url"))
+    ]
+    assert format(call.context.trace_id, "032x") == trace_id
+    assert call.parent is not None and format(call.parent.span_id, "016x") == parent_id
+
+
+# ---- Claims: paused tenants, quarantined deliveries, the provider's rate ----
+
+
+def test_a_tenants_pause_holds_back_its_deliveries_on_every_claim_path(
+    db: Any, provider_state: redis.Redis
+) -> None:
+    from notify.services.operations.pauses import pause_set
+
+    ours = rows.deliveries(rows.notification_for("u-ours"), 2, to="ours-{i}@example.com")
+    held = rows.notification_for("u-held", tenant="acme")
+    rows.deliveries(held, 2, to="held-{i}@example.com", priority=Priority.HIGH)
+    rows.deliveries(held, 1, to="held-lost@example.com", error_code="worker_lost")
+    pause_set(kind="channel", target="email", tenant="acme", reason="audit", paused_by="t")
+    stream = DeliveryStream(channel="email", lane="standard", limit=10)
+
+    [first] = stream.claim(1).items
+    _, rest = deliveries_claim(channel="email", lane="standard", limit=10)
+    # Only the paused tenant's quarantined delivery is due now: still nothing of theirs.
+    assert stream.claim(10).items == []
+
+    assert {first.delivery.id} | {d.id for d in rest} == {d.id for d in ours}
+    assert set(Delivery.objects.filter(notification=held).values_list("status", "attempts")) == {
+        ("pending", 0)
+    }
+
+
+def test_deliveries_whose_worker_died_are_claimed_one_at_a_time_after_the_others(
+    db: Any, provider_state: redis.Redis
+) -> None:
+    notification = rows.notification_for("u-lost")
+    lost = rows.deliveries(notification, 2, to="lost-{i}@example.com", error_code="worker_lost")
+    stream = DeliveryStream(channel="email", lane="standard", limit=10)
+
+    # The urgent lane does not take normal-priority work, quarantined or not.
+    urgent = DeliveryStream(channel="email", lane="urgent", limit=10).claim(10)
+    claimed = stream.claim(10)
+
+    assert (urgent.items, urgent.more) == ([], False)
+    [item] = claimed.items
+    assert item.delivery.id in {d.id for d in lost}
+    # One at a time, but the next one is due: claim again without waiting.
+    assert (claimed.more, claimed.wait) == (True, 0)
+    statuses = Delivery.objects.filter(notification=notification).values_list("status", "attempts")
+    assert sorted(statuses) == [("pending", 0), ("sending", 1)]
+
+
+def test_the_quarantined_claim_takes_only_deliveries_whose_worker_died(
+    notification: Notification,
+) -> None:
+    [lost] = _deliveries(notification, 1, error_code="worker_lost")
+    [ordinary] = _deliveries(notification, 1)
+
+    _, quarantined = deliveries_claim(channel="email", lane="standard", limit=10, quarantined=True)
+    _, rest = deliveries_claim(channel="email", lane="standard", limit=10)
+
+    assert ([d.id for d in quarantined], [d.id for d in rest]) == ([lost.id], [ordinary.id])
+
+
+def test_claims_follow_the_providers_rate_and_give_back_what_they_did_not_use(
+    db: Any, provider_state: redis.Redis, settings: Any
+) -> None:
+    """Twilio at 2 messages a second (a bucket of 2): an urgent claim asks for 2, finds one
+    message and gives the other token back, which the standard lane then uses; with the
+    bucket empty a claim takes nothing, not even work whose worker died, and says how long
+    to wait."""
+    settings.NOTIFY_RATE_LIMITS = {"twilio": 2}
+    notification = rows.notification_for("u-rate")
+    rows.deliveries(notification, 1, channel="sms", to="+1415555012{i}", priority=Priority.HIGH)
+    rows.deliveries(notification, 3, channel="sms", to="+1415555013{i}")
+    [lost] = rows.deliveries(
+        notification,
+        1,
+        channel="sms",
+        to="+14155550149",
+        priority=Priority.LOW,
+        error_code="worker_lost",
+    )
+    urgent = DeliveryStream(channel="sms", lane="urgent", limit=10)
+    standard = DeliveryStream(channel="sms", lane="standard", limit=10)
+
+    first, second, third = urgent.claim(2), standard.claim(2), standard.claim(2)
+
+    assert (len(first.items), first.wait) == (1, 0)
+    assert (len(second.items), second.wait) == (1, 0)
+    assert third.items == [] and 0 < third.wait <= 0.5
+    assert Delivery.objects.get(id=lost.id).attempts == 0
+
+
+def test_a_claimed_delivery_reads_what_the_claim_did_not_load_from_the_database(
+    notification: Notification,
+) -> None:
+    """The claim loads only what a send needs; any other field is read on first use, as
+    the ORM does for .only(), never seen as empty."""
+    [created] = _deliveries(notification, 1)
+
+    _, [claimed] = deliveries_claim(channel="email", lane="standard", limit=1)
+
+    assert (claimed.status, claimed.lease_token) == (
+        "sending",
+        Delivery.objects.get(id=created.id).lease_token,
+    )
+    assert claimed.created_at == created.created_at
+    assert claimed.notification.recipient_id == notification.recipient_id
+
+
+def test_choosing_a_provider_costs_no_send_and_waits_out_an_operators_pause(
+    db: Any, provider_state: redis.Redis, settings: Any
+) -> None:
+    """_choose_provider (which provider a send may use now; the pauses API tests ask it)
+    only looks: the one token of Twilio's bucket is still there for the claim after it."""
+    from notify.services.delivering.sending import _choose_provider
+    from notify.services.operations.pauses import EVERY_TENANT, pause_set
+
+    settings.NOTIFY_RATE_LIMITS = {"twilio": 1}
+    rows.deliveries(rows.notification_for("u-choose"), 1, channel="sms", to="+14155550150")
+
+    assert _choose_provider("sms") == ("twilio", 0.0)
+    assert len(DeliveryStream(channel="sms", lane="standard", limit=10).claim(1).items) == 1
+    pause_set(kind="channel", target="sms", tenant=EVERY_TENANT, reason="incident", paused_by="t")
+    assert _choose_provider("sms") == ("", float("inf"))
