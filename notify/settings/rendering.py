@@ -9,6 +9,9 @@ from notify.settings.env import env
 # --- One message's render (all its parts together) ------------------------------------------
 # Wall-clock seconds; checked at every loop iteration, printed value and filter call.
 NOTIFY_RENDER_MAX_SECONDS = env.float("NOTIFY_RENDER_MAX_SECONDS", default=2.0)
+# All the messages of one request (a batch) together: the items rendered after it runs out
+# are refused with a field error, the others accepted.
+NOTIFY_RENDER_MAX_REQUEST_SECONDS = env.float("NOTIFY_RENDER_MAX_REQUEST_SECONDS", default=5.0)
 # {% for %} iterations, counted across every loop (nested loops multiply).
 NOTIFY_RENDER_MAX_LOOP_ITERATIONS = env.int("NOTIFY_RENDER_MAX_LOOP_ITERATIONS", default=10_000)
 # Characters of output, all parts together; also the longest string any filter may produce.

@@ -73,6 +73,25 @@ def test_a_bad_item_is_refused_with_its_field_errors_and_the_others_are_accepted
     assert set(Recipient.objects.values_list("external_id", flat=True)) == {"user-0", "user-5"}
 
 
+@override_settings(NOTIFY_RENDER_MAX_REQUEST_SECONDS=0)
+def test_items_rendered_after_the_requests_render_time_is_used_up_are_refused(
+    api: APIClient,
+) -> None:
+    # Each item has its own render budget, and a batch shares one more: 1,000 items may not
+    # cost 1,000 budgets. At 0 s every item is over it.
+    response = _post(
+        api, [_item(0), _item(1, content={"email": {"subject": "{{ a|default:1 }}", "text": "t"}})]
+    )
+
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == [400, 400]
+    for result in results:
+        messages = [m for ms in result["error"]["fields"].values() for m in ms]
+        assert any("NOTIFY_RENDER_MAX_REQUEST_SECONDS" in m for m in messages), messages
+    assert not Notification.objects.exists()
+
+
 def test_each_item_answers_like_the_single_create_for_the_same_body(api: APIClient) -> None:
     single = api.post("/api/v1/notifications/", _item(7), format="json").json()
 

@@ -49,6 +49,7 @@ from notify.services.accepting.submission import (
     priority_of,
     recipient_contact,
 )
+from notify.services.content.render_limits import request_render_budget
 from notify.services.content.rendering import TemplateCache
 from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.digests.gathering import digest_preview, digests_join_items
@@ -79,7 +80,7 @@ def notifications_submit_many(
     results: list[Accepted | Refusal | None] = [None] * len(items)
     accepted: list[Notification] = []
     due: set[tuple[str, int]] = set()
-    with transaction.atomic():
+    with transaction.atomic(), request_render_budget():
         scope = idempotency_scope(api_key)
         busy = batch_keys_lock(scope, {i.idempotency_key for i in items if i.idempotency_key})
         run = _Run(api_key=api_key, now=timezone.now(), alone=len(items) == 1)

@@ -38,11 +38,22 @@ class RenderBudget:
         self.max_loops = settings.NOTIFY_RENDER_MAX_LOOP_ITERATIONS
         self.max_output = settings.NOTIFY_RENDER_MAX_OUTPUT_CHARS
         self.deadline = time.monotonic() + self.max_seconds
+        # Inside a request's shared budget (request_render_budget) the message may also not
+        # run past what is left of the request's.
+        self.shared = _REQUEST_DEADLINE.get()
+        if self.shared is not None and self.shared < self.deadline:
+            self.deadline = self.shared
         self.loops = 0
         self.output = 0
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
+            if self.deadline == self.shared:
+                raise RenderLimitExceeded(
+                    "the request's messages together took more than "
+                    f"{settings.NOTIFY_RENDER_MAX_REQUEST_SECONDS:g} s "
+                    "(NOTIFY_RENDER_MAX_REQUEST_SECONDS)."
+                )
             raise RenderLimitExceeded(
                 f"took more than {self.max_seconds:g} s (NOTIFY_RENDER_MAX_SECONDS)."
             )
@@ -67,6 +78,19 @@ def _too_long(limit: int) -> str:
 
 
 _BUDGET: ContextVar[RenderBudget | None] = ContextVar("render_budget", default=None)
+_REQUEST_DEADLINE: ContextVar[float | None] = ContextVar("render_request_deadline", default=None)
+
+
+@contextmanager
+def request_render_budget() -> Iterator[None]:
+    """One time budget shared by every message rendered inside the block (a batch request):
+    each message keeps its own limits, and together they may not take longer than
+    NOTIFY_RENDER_MAX_REQUEST_SECONDS, so 1,000 items cannot cost 1,000 messages' budgets."""
+    token = _REQUEST_DEADLINE.set(time.monotonic() + settings.NOTIFY_RENDER_MAX_REQUEST_SECONDS)
+    try:
+        yield
+    finally:
+        _REQUEST_DEADLINE.reset(token)
 
 
 @contextmanager
