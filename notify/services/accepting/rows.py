@@ -76,11 +76,7 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     if not objs:
         return
     fields = model._meta.concrete_fields
-    stamped = [
-        f.attname
-        for f in fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
+    stamped = _stamped(model)
     names = [f.attname for f in fields]
     json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     lines = []
@@ -112,11 +108,7 @@ def rows_insert_new(model: type[models.Model], objs: Sequence[models.Model]) -> 
     if not objs:
         return set()
     fields = model._meta.concrete_fields
-    stamped = [
-        f.attname
-        for f in fields
-        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-    ]
+    stamped = _stamped(model)
     rows = []
     for obj in objs:
         attrs, now = obj.__dict__, timezone.now()
@@ -141,6 +133,16 @@ def rows_insert_new(model: type[models.Model], objs: Sequence[models.Model]) -> 
         if obj.pk in saved:
             obj._state.adding, obj._state.db = False, connection.alias
     return saved
+
+
+@cache
+def _stamped(model: type[models.Model]) -> list[str]:
+    """The fields the ORM sets to now on save (auto_now, auto_now_add): set here too."""
+    return [
+        f.attname
+        for f in model._meta.concrete_fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
 
 
 def _escaped(value: str) -> str:
