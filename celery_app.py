@@ -2,7 +2,7 @@
 
 Configuration lives in Django settings under the CELERY_ namespace (notify/settings/celery.py).
 Each worker pool process sends through its own outbox dispatcher
-(notify/services/delivering/outbox.py), started when the process starts and stopped, after
+(notify/services/outbox/engine.py), started when the process starts and stopped, after
 its sends in flight, when it exits.
 """
 
@@ -28,7 +28,7 @@ def _stop_outbox(**_: Any) -> None:
     # Let the sends in flight finish and record them before the process exits (connected
     # before observability's handlers, which then flush their spans and metrics); a kill -9
     # instead leaves them to the sweeper (expired leases).
-    from notify.services.delivering.outbox_process import outbox_stop
+    from notify.services.workers.outbox_process import outbox_stop
 
     outbox_stop(timeout=20)
 
@@ -42,6 +42,6 @@ def _start_outbox(**_: Any) -> None:
     # After the fork (threads do not survive one) and after tracing is set up; started now so
     # the first message does not wait for the provider SDKs to import.
     import notify.services.audiences.fanout  # noqa: F401
-    from notify.services.delivering.outbox_process import outbox_start
+    from notify.services.workers.outbox_process import outbox_start
 
     outbox_start()

@@ -184,7 +184,7 @@ def _feed(n: int, *, rate: float, mode: str, urgent_every: int = 0) -> None:
     from bench.payloads import CONTENT
     from notify.models.notifications import Delivery, Notification, Priority
     from notify.models.recipients import Recipient
-    from notify.services.delivering.doorbell import bell_ring, lane_for
+    from notify.services.outbox.doorbell import bell_ring, lane_for
 
     person, _ = Recipient.objects.get_or_create(tenant="default", external_id="cpu")
     channels = ("email", "sms", "push")

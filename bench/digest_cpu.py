@@ -26,9 +26,9 @@ def main(argv: list[str]) -> None:
 
     from bench.digest_tools import TEMPLATE
     from notify.models import Digest, Template
+    from notify.services.accepting.digest_flush import digests_claim, digests_flush
     from notify.services.access.apikeys import api_key_create
     from notify.services.audiences.fanout import notifications_fan_out
-    from notify.services.digests.flush import digests_claim, digests_flush
     from notify.services.digests.gathering import digests_flush_now
 
     numbers = [int(a) for a in argv if a.isdigit()]

@@ -55,8 +55,8 @@ from notify.models.notifications import Delivery, Notification, Priority  # noqa
 from notify.observability.dashboard import history_query  # noqa: E402
 from notify.services.accepting.facts import recent_query  # noqa: E402
 from notify.services.delivering.sending import _CLAIM_SQL  # noqa: E402
-from notify.services.delivering.sweeper import _DUE_SQL, _EXPIRED_SQL  # noqa: E402
 from notify.services.operations.retention import notifications_purge  # noqa: E402
+from notify.services.workers.sweeper import _DUE_SQL, _EXPIRED_SQL  # noqa: E402
 
 TABLES = ("notify_notification", "notify_delivery", "notify_deliveryattempt")
 RETAIN = timedelta(days=30)

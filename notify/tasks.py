@@ -11,10 +11,10 @@ from celery_app import app
 @app.task(name="notify.drain", acks_late=True, ignore_result=True)
 def drain(channel: str, lane: str) -> None:
     """Wake this process's outbox dispatcher for one channel's lane: it claims and sends
-    (notify/services/delivering/outbox.py). Returns at once, so no pool process waits on a
+    (notify/services/outbox/engine.py). Returns at once, so no pool process waits on a
     provider."""
-    from notify.services.delivering.doorbell import stream_name
-    from notify.services.delivering.outbox_process import outbox_wake
+    from notify.services.outbox.doorbell import stream_name
+    from notify.services.workers.outbox_process import outbox_wake
 
     outbox_wake(stream_name(channel, lane))
 
@@ -25,10 +25,10 @@ def tick() -> int:
     vanished workers' leases (sweeper), wake the webhooks stream for due retries, and put
     operators' pauses back in Redis if it lost them."""
     from notify.observability.receivers import sweep_counted
-    from notify.services.delivering.doorbell import WEBHOOKS
-    from notify.services.delivering.outbox_process import outbox_wake
-    from notify.services.delivering.sweeper import deliveries_sweep
     from notify.services.operations.pauses import pauses_restore
+    from notify.services.outbox.doorbell import WEBHOOKS
+    from notify.services.workers.outbox_process import outbox_wake
+    from notify.services.workers.sweeper import deliveries_sweep
 
     report = deliveries_sweep()
     sweep_counted(report)

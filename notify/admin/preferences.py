@@ -19,7 +19,8 @@ from notify.admin.base import adopt_saved
 from notify.admin.display import EMPTY
 from notify.admin.filters import DeliveryChannelFilter
 from notify.models.preferences import Category, Preference
-from notify.services.recipients.preferences import category_save, preferences_set
+from notify.services.recipients.categories import category_save
+from notify.services.recipients.preferences import preferences_set
 from notify.validation.categories import CategorySerializer
 
 _LISTS = ("default_channels", "fallback_order")

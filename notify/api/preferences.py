@@ -16,11 +16,10 @@ from channels import names as channel_names
 from notify.api.auth import HasScope, caller_key
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.services.accepting.policy import GENERAL
 from notify.services.digests.rules import BadRule, rule_check
+from notify.services.recipients.categories import GENERAL, category_save
 from notify.services.recipients.preferences import (
     UnknownCategory,
-    category_save,
     preferences_read,
     preferences_set,
 )

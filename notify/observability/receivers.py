@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from notify.observability import metrics
 from notify.services.delivering.events import DeliveryChange
-from notify.services.delivering.sweeper import SweepReport
+from notify.services.workers.sweeper import SweepReport
 from notify.signals import deliveries_changed, notification_accepted
 from notify.statuses import ERROR_OUTCOMES
 

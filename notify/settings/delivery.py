@@ -15,7 +15,7 @@ NOTIFY_RETRY_MAX_SECONDS = env.float("NOTIFY_RETRY_MAX_SECONDS", default=1800.0)
 # Waits up to this long ride on a Celery countdown; longer ones are left to the sweeper,
 # because long countdowns on Redis are re-run after the visibility timeout.
 NOTIFY_MAX_COUNTDOWN_SECONDS = env.float("NOTIFY_MAX_COUNTDOWN_SECONDS", default=300.0)
-# Each worker process runs one dispatcher (notify/services/delivering/outbox.py) that keeps up to
+# Each worker process runs one dispatcher (notify/services/outbox/engine.py) that keeps up to
 # SEND_CONCURRENCY sends in flight across every channel, at most STREAM_CONCURRENCY of them on
 # one channel's lane (a slow provider cannot take every slot), plus URGENT_RESERVE slots only
 # critical/high messages may use. A claim takes at most BATCH_SIZE deliveries.
@@ -28,7 +28,7 @@ NOTIFY_URGENT_RESERVE = env.int("NOTIFY_URGENT_RESERVE", default=8)
 NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=3.0)
 # A claimed delivery whose worker vanished is looked at again after its lease runs out.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
-# Digests (notify/services/digests/flush.py): flushes in flight per worker process, and how
+# Digests (notify/services/accepting/digest_flush.py): flushes in flight per worker process, and how
 # long a flush claim holds a digest before another worker may take it over.
 NOTIFY_DIGEST_CONCURRENCY = env.int("NOTIFY_DIGEST_CONCURRENCY", default=8)
 NOTIFY_DIGEST_LEASE_SECONDS = env.int("NOTIFY_DIGEST_LEASE_SECONDS", default=60)

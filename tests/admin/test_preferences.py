@@ -8,7 +8,8 @@ from typing import Any
 from django.test import Client
 
 from notify.models import Category, Preference, Recipient
-from notify.services.recipients.preferences import category_save, preferences_set
+from notify.services.recipients.categories import category_save
+from notify.services.recipients.preferences import preferences_set
 from tests.admin.helpers import make_recipient, shown, shown_ids
 
 CATEGORIES = "/admin/notify/category/"

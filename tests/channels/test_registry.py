@@ -24,10 +24,10 @@ import channels
 from channels import Channel, DeliveryError, Message, Part
 from notify.models import Delivery, DeliveryAttempt
 from notify.services.access.apikeys import api_key_create
-from notify.services.delivering.doorbell import STANDARD, queue_for
-from notify.services.delivering.outbox import Dispatcher
 from notify.services.delivering.sending import DeliveryStream
 from notify.services.operations.pauses import pause_targets
+from notify.services.outbox.doorbell import STANDARD, queue_for
+from notify.services.outbox.engine import Dispatcher
 from tests.harness import wait_for
 from tests.services.rows import forget_provider_state
 

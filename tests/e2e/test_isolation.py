@@ -1,4 +1,4 @@
-"""Sends are pipelined per worker process (notify/services/delivering/outbox.py): a slow provider holds
+"""Sends are pipelined per worker process (notify/services/outbox/engine.py): a slow provider holds
 only its own stream's slots, and a slow send holds only itself, never a batch or a process."""
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from notify.services.accepting.batch_keys import (
     batch_replays,
     batch_rounds,
 )
-from notify.services.accepting.facts import Facts, categories_find
+from notify.services.accepting.facts import Facts
 from notify.services.accepting.notifications import (
     Accepted,
     IdempotencyInFlight,
@@ -40,8 +40,7 @@ from notify.services.accepting.notifications import (
     idempotency_scope,
 )
 from notify.services.accepting.planning import deliveries_plan
-from notify.services.accepting.policy import GENERAL, cap_window_start, is_critical
-from notify.services.accepting.rows import rows_insert
+from notify.services.accepting.policy import cap_window_start
 from notify.services.accepting.submission import (
     Draft,
     InvalidRequest,
@@ -51,9 +50,11 @@ from notify.services.accepting.submission import (
 )
 from notify.services.content.render_limits import request_render_budget
 from notify.services.content.rendering import TemplateCache
-from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.digests.gathering import digest_preview, digests_join_items
+from notify.services.outbox.doorbell import bells_ring_for
+from notify.services.recipients.categories import GENERAL, categories_find, is_critical
 from notify.services.recipients.recipients import recipients_find_many, recipients_upsert_many
+from notify.services.rows import rows_insert
 
 # What an item that was not accepted is answered with.
 Refusal = InvalidRequest | NothingToSend | IdempotencyInFlight | IdempotencyMismatch

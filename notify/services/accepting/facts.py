@@ -17,8 +17,9 @@ from channels import DEVICES, channel_class
 from notify.models.notifications import DeliveryStatus, Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.services.accepting.rows import rows_select
+from notify.services.recipients.categories import category_find
 from notify.services.recipients.suppressions import suppressed_any
+from notify.services.rows import LOOK_UP
 
 # Deliveries that count towards the frequency cap: the ones that reached, or may reach, the
 # person.
@@ -28,25 +29,6 @@ LIVE_STATUSES = (
     DeliveryStatus.SENT,
     DeliveryStatus.DELIVERED,
 )
-# Passed as `category` when the caller has not looked the category up yet.
-LOOK_UP: Any = object()
-
-
-def category_find(*, tenant: str, key: str) -> Category | None:
-    return categories_find(tenant=tenant, keys=[key])[key]
-
-
-def categories_find(*, tenant: str, keys: Iterable[str]) -> dict[str, Category | None]:
-    """{key: the tenant's category, or None where it has none}."""
-    wanted = list(set(keys))
-    found = rows_select(
-        Category,
-        "SELECT {columns} FROM notify_category c WHERE c.tenant = %s AND c.key = ANY(%s)",
-        [tenant, wanted],
-        alias="c",
-    )
-    by_key = {c.key: c for c in found}
-    return {k: by_key.get(k) for k in wanted}
 
 
 class Facts:

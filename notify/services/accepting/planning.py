@@ -18,9 +18,11 @@ from channels import names as channels_names
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.services.accepting.facts import LOOK_UP, Facts
-from notify.services.accepting.policy import GENERAL, Policy, cap_window_start, policy_for
-from notify.services.delivering.doorbell import bells_ring_for
+from notify.services.accepting.facts import Facts
+from notify.services.accepting.policy import Policy, cap_window_start, policy_for
+from notify.services.outbox.doorbell import bells_ring_for
+from notify.services.recipients.categories import GENERAL
+from notify.services.rows import LOOK_UP
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,7 @@ from notify.models.notifications import Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.services.accepting.facts import Facts
-
-# Notifications without a category are "general": one can opt out of those too.
-GENERAL = "general"
+from notify.services.recipients.categories import GENERAL
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,6 @@ def policy_for(
         hold_until=quiet_hours_end(person, now),
         capped=_capped(person, now, facts),
     )
-
-
-def is_critical(*, category: Category | None, priority: int) -> bool:
-    """`category` as found by `category_find` (None: not defined, so not critical)."""
-    return priority == Priority.CRITICAL or (category is not None and category.critical)
 
 
 def _refused(chosen: dict[str, bool], category: Category | None, key: str) -> dict[str, str]:

@@ -16,10 +16,10 @@ from django.utils.dateparse import parse_datetime
 from channels import names as channel_names
 from notify.models.apikeys import ApiKey
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
-from notify.services.accepting.facts import Facts, category_find
+from notify.services.accepting.facts import Facts
 from notify.services.accepting.notifications import announce
 from notify.services.accepting.planning import deliveries_plan
-from notify.services.accepting.policy import GENERAL, cap_window_start, is_critical
+from notify.services.accepting.policy import cap_window_start
 from notify.services.accepting.submission import (
     RENDER_LIMIT,
     Draft,
@@ -29,8 +29,9 @@ from notify.services.accepting.submission import (
     recipient_contact,
 )
 from notify.services.content.rendering import TemplateCache
-from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.digests.gathering import Join, digest_preview, digest_request, digests_join
+from notify.services.outbox.doorbell import bells_ring_for
+from notify.services.recipients.categories import GENERAL, category_find, is_critical
 from notify.services.recipients.recipients import recipients_upsert_many
 
 logger = logging.getLogger(__name__)

@@ -1,3 +1,5 @@
-"""The send path: the outbox engine, its streams and wake-ups, sending through channels, recording
-outcomes, and the sweeper that keeps Postgres the truth.
+"""The send path of deliveries: claiming due deliveries and sending them through channels
+(`sending.py`), recording outcomes (`outcomes.py`), provider protection (rate limits, pauses,
+circuit breakers), reconciliation of ambiguous SMS and provider delivery reports. It runs on
+the outbox engine (`notify/services/outbox/`).
 """

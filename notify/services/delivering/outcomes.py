@@ -17,10 +17,10 @@ from channels import DeliveryError, looked_up
 from notify.models.notifications import Delivery
 from notify.models.recipients import Device
 from notify.services.accepting.planning import deliveries_fall_back
-from notify.services.delivering.doorbell import bell_ring, lane_for
 from notify.services.delivering.events import DeliveryChange, changes_emit
-from notify.services.delivering.outbox import backoff_delay
 from notify.services.delivering.protection import breaker_record, provider_pause
+from notify.services.outbox.doorbell import bell_ring, lane_for
+from notify.services.outbox.engine import backoff_delay
 from notify.services.recipients.suppressions import suppression_add
 from notify.statuses import SKIPPED_OUTCOME, AttemptOutcome
 

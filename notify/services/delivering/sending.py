@@ -21,11 +21,11 @@ from django.utils import timezone
 from channels import CHANNELS, DeliveryError, Message, get_channel
 from notify.models.notifications import Delivery, Notification, Priority
 from notify.observability.traceparent import span_continuing
-from notify.services.delivering.doorbell import URGENT, stream_name
 from notify.services.delivering.gate import claim_gate
-from notify.services.delivering.outbox import Claimed
 from notify.services.delivering.outcomes import SendResult, deliveries_record
 from notify.services.delivering.protection import rate_give_back, tenants_paused
+from notify.services.outbox.doorbell import URGENT, stream_name
+from notify.services.outbox.engine import Claimed
 from notify.services.recipients.suppressions import suppressed
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class Send:
 
 
 class DeliveryStream:
-    """A channel's lane as an outbox stream (notify/services/delivering/outbox.py): claims
+    """A channel's lane as an outbox stream (notify/services/outbox/engine.py): claims
     are sized by the provider's global rate limit and skipped while its circuit is open or it asked
     us to pause (the work stays pending, no attempt is spent); outcomes go through outcomes.py."""
 

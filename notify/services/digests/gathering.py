@@ -23,10 +23,10 @@ from notify.models.digests import Digest, DigestChoice
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.services.accepting.facts import LOOK_UP, category_find
-from notify.services.accepting.policy import GENERAL, is_critical
-from notify.services.delivering.doorbell import stream_ring
 from notify.services.digests.opening import digests_upsert
+from notify.services.outbox.doorbell import stream_ring
+from notify.services.recipients.categories import GENERAL, category_find, is_critical
+from notify.services.rows import LOOK_UP
 
 STREAM = "digests"
 # A joined message's deliveries: pending, never due, until the flush settles them.

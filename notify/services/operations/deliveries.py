@@ -11,8 +11,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from notify.models.notifications import Delivery, DeliveryStatus
-from notify.services.delivering.doorbell import bells_ring_for
 from notify.services.delivering.events import DeliveryChange
+from notify.services.outbox.doorbell import bells_ring_for
 from notify.signals import deliveries_changed
 
 logger = logging.getLogger(__name__)

@@ -25,12 +25,12 @@ from channels import all_providers, providers_for
 from channels import names as channel_names
 from notify.models.operations import Pause
 from notify.redis_client import redis_client
-from notify.services.delivering.doorbell import STANDARD, URGENT, bell_ring
 from notify.services.delivering.protection import (
     breaker_state,
     operator_pause_key,
     tenant_pause_key,
 )
+from notify.services.outbox.doorbell import STANDARD, URGENT, bell_ring
 
 logger = logging.getLogger(__name__)
 

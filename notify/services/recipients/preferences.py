@@ -8,16 +8,11 @@ from channels import names as channel_names
 from notify.models.digests import DigestChoice
 from notify.models.preferences import Category, Preference
 from notify.models.recipients import Recipient
-from notify.services.accepting.policy import GENERAL
+from notify.services.recipients.categories import GENERAL, category_save
 
 
 class UnknownCategory(Exception):
     pass
-
-
-def category_save(*, tenant: str, key: str, **fields: Any) -> Category:
-    category, _ = Category.objects.update_or_create(tenant=tenant, key=key, defaults=fields)
-    return category
 
 
 def preferences_read(*, recipient: Recipient) -> dict[str, dict[str, Any]]:

@@ -7,8 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
-from notify.services.accepting.facts import LOOK_UP
-from notify.services.accepting.rows import rows_insert_new, rows_select
+from notify.services.rows import LOOK_UP, rows_insert_new, rows_select
 
 CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
 _DEVICE_REVIVED = ["active", "deactivated_reason", "platform", "updated_at"]

@@ -25,7 +25,7 @@ from django.core import signing
 from channels.email import EmailChannel
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
-from notify.services.accepting.policy import GENERAL
+from notify.services.recipients.categories import GENERAL
 from notify.services.recipients.preferences import digest_choice_set, preferences_set
 
 _SALT = "notify.unsubscribe"

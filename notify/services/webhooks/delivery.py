@@ -1,7 +1,7 @@
 """Sending outbound webhooks: claim due outbox rows, POST them signed, record the answer.
 
 Webhooks are a stream of the same outbox engine as deliveries
-(notify/services/delivering/outbox.py): a wake-up only says "webhooks are due" (webhooks_ring) and
+(notify/services/outbox/engine.py): a wake-up only says "webhooks are due" (webhooks_ring) and
 beat wakes the stream every few seconds, so losing Redis loses no event. Rows are claimed with a
 conditional UPDATE … SKIP LOCKED that also takes a lease (next_attempt_at moves past the send); the
 outcome is written only while the claim's attempt number still holds.
@@ -26,8 +26,8 @@ from django.db import connection
 from django.utils import timezone
 
 from notify.models.webhooks import WebhookDelivery, WebhookEndpoint
-from notify.services.delivering.doorbell import WEBHOOKS, stream_ring
-from notify.services.delivering.outbox import Claimed, backoff_delay
+from notify.services.outbox.doorbell import WEBHOOKS, stream_ring
+from notify.services.outbox.engine import Claimed, backoff_delay
 from notify.services.webhooks.targets import (
     TargetRefused,
     TargetUnresolved,

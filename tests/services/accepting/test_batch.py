@@ -16,7 +16,7 @@ from notify.services.accepting.batch import (
 )
 from notify.services.accepting.notifications import Accepted, NothingToSend, request_fingerprint
 from notify.services.accepting.submission import InvalidRequest
-from notify.services.recipients.preferences import category_save
+from notify.services.recipients.categories import category_save
 from tests.services.audiences.test_fanout import MESSAGE, _outcome, _people, _unsigned
 
 pytestmark = pytest.mark.django_db

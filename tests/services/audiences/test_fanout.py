@@ -20,7 +20,8 @@ from notify.services.audiences.broadcasts import (
     broadcast_progress,
 )
 from notify.services.audiences.fanout import notifications_fan_out
-from notify.services.recipients.preferences import category_save, preferences_set
+from notify.services.recipients.categories import category_save
+from notify.services.recipients.preferences import preferences_set
 from notify.services.recipients.recipients import device_register, recipient_upsert
 from notify.services.recipients.suppressions import suppression_add
 

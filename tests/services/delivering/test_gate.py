@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.test import override_settings
 
-from notify.services.delivering import doorbell, gate
+from notify.services.delivering import gate
 from notify.services.delivering.gate import claim_gate
 from notify.services.delivering.protection import (
     PAUSED_UNTIL_RESUMED,
@@ -19,6 +19,7 @@ from notify.services.delivering.protection import (
     provider_pause,
     tenant_pause_key,
 )
+from notify.services.outbox import doorbell
 from tests.services.rows import forget_provider_state
 
 

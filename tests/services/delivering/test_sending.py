@@ -20,10 +20,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from channels import DeliveryError
 from notify.models import Delivery, DeliveryAttempt, Device, Notification, Recipient
 from notify.models.notifications import Priority
-from notify.services.delivering.outbox import Claimed
 from notify.services.delivering.outcomes import SendResult, deliveries_record
 from notify.services.delivering.protection import provider_pause
 from notify.services.delivering.sending import DeliveryStream, deliveries_claim
+from notify.services.outbox.engine import Claimed
 from notify.services.recipients.suppressions import suppressed, suppression_add
 from tests.harness import Sandbox
 from tests.services import rows

@@ -11,12 +11,12 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notify.models import ApiKey, Category, Delivery, Digest, DigestChoice, Notification, Template
+from notify.services.accepting.digest_flush import digest_flush, digests_claim
 from notify.services.access.apikeys import api_key_create
 from notify.services.audiences.fanout import notifications_fan_out
-from notify.services.delivering.sweeper import deliveries_sweep
-from notify.services.digests.flush import digest_flush, digests_claim
 from notify.services.digests.gathering import digests_cancel, digests_flush_now
 from notify.services.recipients.recipients import recipient_upsert
+from notify.services.workers.sweeper import deliveries_sweep
 
 pytestmark = pytest.mark.django_db
 

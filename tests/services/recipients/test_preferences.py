@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from notify.models import Category, DigestChoice, Preference, Recipient
+from notify.services.recipients.categories import category_save
 from notify.services.recipients.preferences import (
     UnknownCategory,
-    category_save,
     digest_choice_set,
     preferences_read,
     preferences_set,

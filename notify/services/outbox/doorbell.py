@@ -3,7 +3,7 @@ channel's lane, or the outbound webhooks): the worker claims the work from Postg
 or duplicated wake-up is harmless (the sweeper rings again; claims are exclusive) and Redis
 never holds a backlog that could keep urgent messages waiting.
 
-Two paths lead to a worker process's dispatcher (notify/services/delivering/outbox.py):
+Two paths lead to a worker process's dispatcher (notify/services/outbox/engine.py):
 - the fast one: a token pushed on a Redis list that every dispatcher blocks on (BLPOP), so a
   commit reaches a claim in about a millisecond whatever the Celery pool is doing;
 - the Celery `notify.drain` task, published by the sweeper and for delayed retries: it wakes

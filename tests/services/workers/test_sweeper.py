@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from notify.models import Delivery
 from notify.models.notifications import Priority
-from notify.services.delivering.doorbell import wake_key
-from notify.services.delivering.sweeper import deliveries_sweep
+from notify.services.outbox.doorbell import wake_key
+from notify.services.workers.sweeper import deliveries_sweep
 from tests.harness import Sandbox
 from tests.services import rows
 from tests.services.rows import forget_provider_state
@@ -49,7 +49,7 @@ def test_an_expired_lease_puts_the_delivery_back_with_its_provider_pinned(
     notification = rows.notification_for("u-lost")
     lost = _leased(notification, expired=True, attempts=1)
 
-    with caplog.at_level(logging.WARNING, logger="notify.services.delivering.sweeper"):
+    with caplog.at_level(logging.WARNING, logger="notify.services.workers.sweeper"):
         report = deliveries_sweep()
 
     row = Delivery.objects.get(id=lost.id)
@@ -61,7 +61,7 @@ def test_an_expired_lease_puts_the_delivery_back_with_its_provider_pinned(
     assert "email/standard" in report.rung
     assert clean_redis.llen(wake_key("email:standard")) >= 1
     [warning] = [
-        r.getMessage() for r in caplog.records if r.name == "notify.services.delivering.sweeper"
+        r.getMessage() for r in caplog.records if r.name == "notify.services.workers.sweeper"
     ]
     assert warning == "sweeper: 1 deliveries had expired leases: [('email', 'pending')]"
 

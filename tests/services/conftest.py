@@ -11,8 +11,8 @@ import pytest
 import redis
 from django.db import connection
 
-from notify.services.delivering.outbox import Claimed, Dispatcher
 from notify.services.delivering.sending import DeliveryStream
+from notify.services.outbox.engine import Claimed, Dispatcher
 from tests.conftest import Stack
 from tests.harness import Sandbox
 from tests.services.rows import forget_provider_state

@@ -10,10 +10,10 @@ from collections.abc import Collection
 from django.conf import settings
 
 from channels import names as channel_names
-from notify.services.delivering.doorbell import STANDARD, URGENT, queue_for
-from notify.services.delivering.outbox import Dispatcher, Stream
+from notify.services.accepting.digest_flush import DigestStream
 from notify.services.delivering.sending import DeliveryStream
-from notify.services.digests.flush import DigestStream
+from notify.services.outbox.doorbell import STANDARD, URGENT, queue_for
+from notify.services.outbox.engine import Dispatcher, Stream
 from notify.services.webhooks.delivery import WebhookStream
 
 

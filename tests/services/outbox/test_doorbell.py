@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from notify.models.notifications import Priority
-from notify.services.delivering.doorbell import (
+from notify.services.outbox.doorbell import (
     STANDARD,
     URGENT,
     bell_key,
@@ -130,21 +130,58 @@ def test_a_ring_without_redis_says_so_instead_of_raising(
     client: redis.Redis, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     from notify.redis_client import redis_client
-    from notify.services.delivering import doorbell
+    from notify.services.outbox import doorbell
 
     redis_client.cache_clear()
     doorbell._ring_script.cache_clear()
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     try:
-        with caplog.at_level(logging.WARNING, logger="notify.services.delivering.doorbell"):
+        with caplog.at_level(logging.WARNING, logger="notify.services.outbox.doorbell"):
             assert stream_ring(STREAM) is False
     finally:
         redis_client.cache_clear()
         doorbell._ring_script.cache_clear()
-    [record] = [r for r in caplog.records if r.name == "notify.services.delivering.doorbell"]
+    [record] = [r for r in caplog.records if r.name == "notify.services.outbox.doorbell"]
     assert record.getMessage() == f"doorbell {STREAM} not rung; the sweeper will retry"
     # Why Redis refused, for whoever reads the log.
     assert record.exc_info and isinstance(record.exc_info[1], redis.RedisError)
+
+
+def test_one_ring_of_several_streams_without_redis_names_each_of_them(
+    client: redis.Redis, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from notify.redis_client import redis_client
+    from notify.services.outbox import doorbell
+
+    redis_client.cache_clear()
+    doorbell._ring_script.cache_clear()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        with caplog.at_level(logging.WARNING, logger="notify.services.outbox.doorbell"):
+            bells_ring_for({("nobody", Priority.NORMAL), ("nobody", Priority.CRITICAL)})
+    finally:
+        redis_client.cache_clear()
+        doorbell._ring_script.cache_clear()
+    [record] = [r for r in caplog.records if r.name == "notify.services.outbox.doorbell"]
+    assert record.getMessage() == (
+        "doorbell nobody:standard, nobody:urgent not rung; the sweeper will retry"
+    )
+
+
+def test_a_drain_task_celery_cannot_publish_is_logged_and_reported(
+    client: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Any error Celery raises while publishing (here a countdown it cannot turn into a time)
+    is logged with what was not published, and the caller learns the ring did not happen."""
+    client.delete("nobody")
+    with caplog.at_level(logging.WARNING, logger="notify.services.outbox.doorbell"):
+        assert bell_ring(channel="nobody", lane=STANDARD, countdown=float("nan")) is False
+
+    [record] = [r for r in caplog.records if r.name == "notify.services.outbox.doorbell"]
+    assert record.getMessage() == "drain nobody/standard not published; the sweeper will retry"
+    assert record.levelno == logging.WARNING
+    assert record.exc_info and record.exc_info[1] is not None
+    assert client.llen("nobody") == 0
 
 
 def test_a_forced_ring_pushes_even_while_a_lost_token_still_debounces(client: redis.Redis) -> None:

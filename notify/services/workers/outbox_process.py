@@ -8,8 +8,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from notify.services.delivering.outbox import Dispatcher
-from notify.services.delivering.streams import dispatcher_build
+from notify.services.outbox.engine import Dispatcher
+from notify.services.workers.streams import dispatcher_build
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from notify.models import Delivery, Notification, Recipient
-from notify.services.accepting.rows import rows_insert
+from notify.services.rows import rows_insert
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from notify.services.delivering.streams import dispatcher_build, streams_for
+from notify.services.workers.streams import dispatcher_build, streams_for
 
 LANES = ["email:urgent", "email:standard", "sms:urgent", "sms:standard"]
 CHANNEL_LANES = [*LANES, "push:urgent", "push:standard"]

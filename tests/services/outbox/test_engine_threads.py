@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 
-from notify.services.delivering.outbox import Claimed, Dispatcher
+from notify.services.outbox.doorbell import bell_key
+from notify.services.outbox.engine import Claimed, Dispatcher
 from tests.harness import wait_for
 
 
@@ -212,3 +214,44 @@ def test_stop_gives_up_on_a_hung_send_after_its_timeout(run: Any) -> None:
     stream.release.set()  # let the send thread end with the test
     assert finished
     assert stream.outcomes() == {}
+
+
+def test_a_dispatcher_is_alive_only_between_start_and_stop(run: Any) -> None:
+    assert Dispatcher([Scripted()], capacity=1, reserve=0).alive() is False  # never started
+    dispatcher = run(Scripted())
+    assert dispatcher.alive() is True
+    dispatcher.stop(timeout=5)
+    assert dispatcher.alive() is False  # the worker process starts a new one
+
+
+def test_a_claim_that_fills_every_slot_while_more_is_due_wakes_another_process(
+    run: Any, redis_db: redis.Redis
+) -> None:
+    stream = Scripted(name="recruiting", limit=2)
+    stream.add("a", "b", "c", "d")
+    stream.held = {"a", "b"}
+    # A lost token's bell key still debounces the stream: only a forced ring gets through,
+    # pushing a token for another process and re-arming the bell for its short debounce.
+    redis_db.set(bell_key("recruiting"), 1, px=60_000)
+    dispatcher = run(stream, capacity=2)
+
+    dispatcher.wake("recruiting")
+
+    wait_for(lambda: stream.claims, timeout=5, what="the first claim")
+    wait_for(
+        lambda: redis_db.pttl(bell_key("recruiting")) <= 2000,
+        timeout=5,
+        what="the forced ring that recruits another process",
+    )
+    stream.release.set()
+    wait_for(lambda: len(stream.outcomes()) == 4, timeout=5, what="every send")
+
+
+def test_a_started_dispatcher_runs_two_named_daemon_threads(run: Any) -> None:
+    """Named for `py-spy dump` and thread listings; daemons, so that a worker process that
+    exits without stopping them is not held open by them."""
+    before = set(threading.enumerate())
+    run(Scripted())
+    started = [t for t in threading.enumerate() if t not in before]
+    assert sorted(t.name for t in started) == ["outbox", "outbox-wake"]
+    assert all(t.daemon for t in started)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from notify.models import ApiKey, Delivery, Digest, Notification, Template
 from notify.services.accepting.batch import notification_submit
-from notify.services.digests.flush import (
+from notify.services.accepting.digest_flush import (
     DigestStream,
     digest_flush,
     digests_claim,

@@ -13,8 +13,8 @@ import pytest
 import redis
 
 from notify.redis_client import redis_client
-from notify.services.delivering.doorbell import bell_key, stream_ring, wake_key
-from notify.services.delivering.wakes import wakes_listen
+from notify.services.outbox.doorbell import bell_key, stream_ring, wake_key
+from notify.services.outbox.wakes import wakes_listen
 from tests.harness import wait_for
 
 URGENT, STANDARD = "wakes-test:urgent", "wakes-test:standard"
@@ -77,7 +77,7 @@ def test_an_unreachable_redis_is_retried_until_stopped(
     stopping = threading.Event()
     woken: list[str] = []
     thread = threading.Thread(target=wakes_listen, args=([STANDARD], woken.append, stopping))
-    with caplog.at_level(logging.WARNING, logger="notify.services.delivering.wakes"):
+    with caplog.at_level(logging.WARNING, logger="notify.services.outbox.wakes"):
         thread.start()
         wait_for(lambda: caplog.records, timeout=10, what="the warning")
         assert thread.is_alive()  # still trying

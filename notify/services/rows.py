@@ -33,6 +33,9 @@ from django.utils import timezone
 M = TypeVar("M", bound=models.Model)
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
+# A default meaning "not passed: read it from the database" where None is a real value.
+LOOK_UP: Any = object()
+
 
 def rows_select(
     model: type[M], sql: str, params: Any, *, alias: str, extra: Sequence[str] = ()

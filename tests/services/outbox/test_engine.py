@@ -12,7 +12,7 @@ from typing import Any
 
 from notify.models import Delivery, DeliveryAttempt
 from notify.models.notifications import Priority
-from notify.services.delivering.doorbell import stream_ring
+from notify.services.outbox.doorbell import stream_ring
 from tests.harness import Sandbox, wait_for
 from tests.services import rows
 

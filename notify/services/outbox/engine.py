@@ -3,7 +3,7 @@ flight across every stream it serves (each channel's urgent and standard lane, o
 webhooks) and refills from Postgres claims as sends complete — pipelined, not in rounds.
 
 - A stream is woken by a token on its Redis wake list
-  (notify/services/delivering/doorbell.py), taken by a listener thread (wakes.py), or by a
+  (notify/services/outbox/doorbell.py), taken by a listener thread (wakes.py), or by a
   Celery drain task; the dispatcher thread claims at once.
 - Claims are sized by the room left: a stream may have `limit` sends in flight in this
   process, and standard streams share NOTIFY_SEND_CONCURRENCY slots while urgent streams may
@@ -31,8 +31,8 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from notify.observability.jsonlogs import bound
-from notify.services.delivering.doorbell import stream_ring
-from notify.services.delivering.wakes import wakes_listen
+from notify.services.outbox.doorbell import stream_ring
+from notify.services.outbox.wakes import wakes_listen
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from notify.models import Delivery
-from notify.services.delivering import outbox_process
-from notify.services.delivering.outbox import Dispatcher
+from notify.services.outbox.engine import Dispatcher
+from notify.services.workers import outbox_process
 from tests.harness import Sandbox, wait_for
 from tests.services import rows
 

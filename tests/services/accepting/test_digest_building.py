@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from notify.models import Digest, Notification, Recipient, Template
-from notify.services.digests.building import digests_build
+from notify.services.accepting.digest_building import digests_build
 
 TEMPLATE = {"email": {"subject": "{{ digest.count }} for {{ who }}", "text": "x"}}
 

@@ -14,11 +14,11 @@ from django.db import connection
 
 from channels import looked_up
 from notify.models.notifications import Priority
+from notify.services.accepting.digest_flush import digests_due
 from notify.services.audiences.broadcasts import broadcasts_resume
-from notify.services.delivering.doorbell import STANDARD, URGENT, bell_ring, stream_ring
 from notify.services.delivering.reconcile import deliveries_reconcile
-from notify.services.digests.flush import digests_due
 from notify.services.digests.gathering import STREAM as DIGESTS
+from notify.services.outbox.doorbell import STANDARD, URGENT, bell_ring, stream_ring
 
 logger = logging.getLogger(__name__)
 

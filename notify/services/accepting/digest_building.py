@@ -17,13 +17,14 @@ from notify.models.digests import Digest
 from notify.models.notifications import Delivery, Notification
 from notify.services.accepting.facts import Facts
 from notify.services.accepting.planning import deliveries_plan
-from notify.services.accepting.policy import GENERAL, cap_window_start
+from notify.services.accepting.policy import cap_window_start
 from notify.services.accepting.submission import (
     InvalidRequest,
     notification_draft,
     recipient_contact,
 )
 from notify.services.content.rendering import TemplateCache
+from notify.services.recipients.categories import GENERAL
 
 # (notification id, created_at, digest_data) of one joined message still held.
 Item = tuple[Any, datetime, Any]

@@ -1,4 +1,4 @@
-"""Flushing digests: an outbox stream (notify/services/delivering/outbox.py) that claims due digests
+"""Flushing digests: an outbox stream (notify/services/outbox/engine.py) that claims due digests
 from Postgres under a lease and a fencing token, a chunk at a time, and sends each as one
 notification.
 
@@ -32,12 +32,12 @@ from django.utils import timezone
 
 from notify.models.digests import Digest
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
+from notify.services.accepting.digest_building import Item, digests_build
 from notify.services.accepting.notifications import announce
-from notify.services.accepting.rows import rows_insert
-from notify.services.delivering.doorbell import bells_ring_for
-from notify.services.delivering.outbox import Claimed
-from notify.services.digests.building import Item, digests_build
 from notify.services.digests.gathering import DIGESTED, HELD, STREAM
+from notify.services.outbox.doorbell import bells_ring_for
+from notify.services.outbox.engine import Claimed
+from notify.services.rows import rows_insert
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import redis
 
 from notify.redis_client import redis_connect
-from notify.services.delivering.doorbell import bell_key, wake_key
+from notify.services.outbox.doorbell import bell_key, wake_key
 
 logger = logging.getLogger(__name__)
 
