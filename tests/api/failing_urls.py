@@ -1,5 +1,5 @@
-"""A URLconf for tests/api/test_hostile_input.py: the real one, plus two API routes that fail
-with an error nobody handles (a bug), one inside DRF and one in a plain Django view."""
+"""A URLconf for tests/api/test_hostile_input_paths.py: the real one, plus two API routes that
+fail with an error nobody handles (a bug), one inside DRF and one in a plain Django view."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The `engine` fixture: real outbox dispatchers over real delivery streams, in this process.
-`Watch` only looks on: every call goes to the real stream."""
+`Watch` only looks on: every call goes to the real stream. Also the fixtures the sending and
+outcomes tests share: a `notification` to hang deliveries on, and Redis without the provider
+state (pauses, circuits, rate buckets) of an earlier test."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 import redis
 from django.db import connection
 
+from notify.models import Notification, Recipient
 from notify.services.delivering.sending import DeliveryStream
 from notify.services.outbox.engine import Claimed, Dispatcher
 from tests.conftest import Stack
@@ -99,3 +102,33 @@ def engine(
     for dispatcher in started:
         dispatcher.stop(timeout=10)
     connection.settings_dict["CONN_MAX_AGE"] = max_age
+
+
+@pytest.fixture
+def notification(db: Any) -> Notification:
+    recipient = Recipient.objects.create(
+        external_id="u-claim", email="ada@example.com", phone="+14155552671"
+    )
+    return Notification.objects.create(
+        recipient=recipient,
+        content={
+            "email": {"subject": "s", "text": "t"},
+            "sms": {"text": "t"},
+            "push": {"title": "t"},
+        },
+    )
+
+
+@pytest.fixture
+def provider_state(redis_db: redis.Redis) -> Iterator[redis.Redis]:
+    """No pause, circuit or rate bucket from an earlier test, and none left to a later one
+    (a tenant's pause or an emptied rate bucket would hold back its sends)."""
+    forget_provider_state(redis_db)
+    yield redis_db
+    forget_provider_state(redis_db)
+
+
+@pytest.fixture
+def clean_redis(redis_db: redis.Redis) -> redis.Redis:
+    forget_provider_state(redis_db)
+    return redis_db

@@ -1,7 +1,9 @@
-"""Rows and results the delivery-core tests build: due deliveries, and what a send returned."""
+"""Rows and results the delivery-core tests build: due deliveries, deliveries as a claim leaves
+them, what a send returned, and recording it."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +13,7 @@ from django.utils import timezone
 from channels import DeliveryError
 from notify.models import Delivery, Notification, Recipient
 from notify.models.notifications import Priority
-from notify.services.delivering.outcomes import SendResult
+from notify.services.delivering.outcomes import SendResult, deliveries_record
 
 CONTENT = {
     "email": {"subject": "s", "text": "t"},
@@ -64,6 +66,47 @@ def result(delivery: Delivery, provider: str = "smtp", error: DeliveryError | No
         error=error,
         started_at=timezone.now(),
         duration_ms=5,
+    )
+
+
+UNAVAILABLE = DeliveryError("503 Service Unavailable", code="http_503")
+INVALID = DeliveryError("invalid number", permanent=True, code="21211")
+
+
+def throttled(retry_after: float | None) -> DeliveryError:
+    return DeliveryError(
+        "429 Too Many Requests", code="http_429", retry_after=retry_after, throttled=True
+    )
+
+
+def leased(
+    notification: Notification,
+    specs: list[dict[str, Any]],
+    *,
+    channel: str = "sms",
+    token: uuid.UUID | None = None,
+) -> tuple[uuid.UUID, list[Delivery]]:
+    """Deliveries as a claim leaves them (`sending` under one token, the attempt counted):
+    one per spec, each spec's fields over those defaults."""
+    token = token or uuid.uuid4()
+    made = []
+    for i, spec in enumerate(specs):
+        fields = {"attempts": 1, "to": f"+141555509{i:02d}", **spec}
+        made += deliveries(
+            notification,
+            1,
+            channel=channel,
+            status="sending",
+            lease_token=token,
+            lease_until=timezone.now() + timedelta(minutes=1),
+            **fields,
+        )
+    return token, made
+
+
+def record(token: uuid.UUID, results: list[SendResult], *leased: Delivery, **kw: Any) -> None:
+    deliveries_record(
+        channel=kw.get("channel", "sms"), token=token, deliveries=list(leased), results=results
     )
 
 

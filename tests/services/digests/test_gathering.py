@@ -1,5 +1,6 @@
 """Digests through the API and the flush: what joins, what the recipient is sent, and what
-each joined notification says about it."""
+each joined notification says about it. Broadcasts and batches joining digests, and what
+joining costs, are in test_gathering_bulk.py."""
 
 from __future__ import annotations
 
@@ -10,59 +11,26 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from notify.models import ApiKey, Category, Delivery, Digest, DigestChoice, Notification, Template
+from notify.models import ApiKey, Category, Digest, DigestChoice, Notification, Template
 from notify.services.accepting.digest_flush import digest_flush, digests_claim
 from notify.services.access.apikeys import api_key_create
-from notify.services.audiences.fanout import notifications_fan_out
 from notify.services.digests.gathering import digests_cancel, digests_flush_now
 from notify.services.recipients.recipients import recipient_upsert
 from notify.services.workers.sweeper import deliveries_sweep
+from tests.services.digests.comments import COMMENTS, comment, flush_all
 
-pytestmark = pytest.mark.django_db
-
-COMMENTS = {
-    "email": {
-        "subject": "{{ digest.count }} new comments",
-        "text": "{% for item in digest.items %}{{ item.data.author }}: {{ item.data.body }}\n"
-        "{% endfor %}",
-    }
-}
-
-
-@pytest.fixture(autouse=True)
-def _template(api_key: tuple[ApiKey, str]) -> None:
-    Template.objects.create(tenant=api_key[0].tenant, key="comments", content=COMMENTS)
-
-
-def _comment(api: APIClient, n: int, *, who: str = "ada", **extra: Any) -> dict[str, Any]:
-    body = {
-        "recipient": {"id": who, "email": f"{who}@example.com"},
-        "template": "comments",
-        "data": {"author": f"user{n}", "body": f"comment {n}"},
-        "digest": {"key": "post-1", "window": "10m"},
-        **extra,
-    }
-    response = api.post("/api/v1/notifications/", body, format="json")
-    assert response.status_code == 202, response.content
-    return dict(response.json())
-
-
-def _flush_all() -> list[Any]:
-    """What the digest stream does when woken: claim the due digests and flush each."""
-    digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
-    token, ids = digests_claim(limit=100)
-    return [digest_flush(digest_id=digest_id, token=token) for digest_id in ids]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("comments_template")]
 
 
 def test_messages_with_one_key_are_sent_as_one_email_listing_all_of_them(api: APIClient) -> None:
-    joined = [_comment(api, n) for n in range(3)]
+    joined = [comment(api, n) for n in range(3)]
     first = joined[0]
     assert first["status"] == "pending"
     assert first["digest"]["key"] == "post-1" and first["digest"]["status"] == "open"
     assert {d["error_code"] for d in first["deliveries"]} == {"digest"}
     assert len({j["digest"]["id"] for j in joined}) == 1
 
-    (flushed,) = _flush_all()
+    (flushed,) = flush_all()
 
     assert flushed.status == "sent"
     sent = Notification.objects.get(pk=flushed.notification_id)
@@ -80,9 +48,9 @@ def test_messages_with_one_key_are_sent_as_one_email_listing_all_of_them(api: AP
 
 
 def test_the_next_message_after_a_flush_opens_a_new_digest(api: APIClient) -> None:
-    before = _comment(api, 1)
-    _flush_all()
-    after = _comment(api, 2)
+    before = comment(api, 1)
+    flush_all()
+    after = comment(api, 2)
     assert after["digest"]["id"] != before["digest"]["id"]
     assert after["digest"]["status"] == "open"
 
@@ -90,33 +58,33 @@ def test_the_next_message_after_a_flush_opens_a_new_digest(api: APIClient) -> No
 def test_a_cancelled_message_is_left_out_and_an_empty_digest_sends_nothing(
     api: APIClient,
 ) -> None:
-    kept, dropped = _comment(api, 1), _comment(api, 2)
+    kept, dropped = comment(api, 1), comment(api, 2)
     assert api.post(f"/api/v1/notifications/{dropped['id']}/cancel/").status_code == 200
-    (flushed,) = _flush_all()
+    (flushed,) = flush_all()
     sent = Notification.objects.get(pk=flushed.notification_id)
     assert sent.content["email"]["subject"] == "1 new comments"
     assert "comment 2" not in sent.content["email"]["text"]
     assert Digest.objects.get().item_ids == [kept["id"]]
 
-    alone = _comment(api, 3)
+    alone = comment(api, 3)
     api.post(f"/api/v1/notifications/{alone['id']}/cancel/")
     before = Notification.objects.count()
-    (flushed,) = _flush_all()
+    (flushed,) = flush_all()
     assert flushed.status == "cancelled"
     assert Notification.objects.count() == before
 
 
 def test_critical_messages_never_wait(api: APIClient) -> None:
-    body = _comment(api, 1, priority="critical")
+    body = comment(api, 1, priority="critical")
     assert body["digest"] is None
     assert body["deliveries"][0]["error_code"] == ""
     assert not Digest.objects.exists()
 
 
 def test_max_items_makes_the_digest_due_at_once(api: APIClient) -> None:
-    _comment(api, 1, digest={"key": "burst", "window": "1d", "max_items": 2})
+    comment(api, 1, digest={"key": "burst", "window": "1d", "max_items": 2})
     assert Digest.objects.get().flush_at > timezone.now()
-    _comment(api, 2, digest={"key": "burst", "window": "1d", "max_items": 2})
+    comment(api, 2, digest={"key": "burst", "window": "1d", "max_items": 2})
     token, ids = digests_claim(limit=10)  # due without any operator
     assert len(ids) == 1
     assert digest_flush(digest_id=ids[0], token=token).status == "sent"
@@ -164,10 +132,10 @@ def test_tenants_never_share_a_digest(api: APIClient) -> None:
     Template.objects.create(tenant="other", key="comments", content=COMMENTS)
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    mine, theirs = _comment(api, 1), _comment(other, 2)
+    mine, theirs = comment(api, 1), comment(other, 2)
     assert mine["digest"]["id"] != theirs["digest"]["id"]
     assert other.get(f"/api/v1/notifications/{mine['id']}/").status_code == 404
-    _flush_all()
+    flush_all()
     subjects = sorted(
         n.content["email"]["subject"] for n in Notification.objects.filter(digest__isnull=True)
     )
@@ -175,11 +143,11 @@ def test_tenants_never_share_a_digest(api: APIClient) -> None:
 
 
 def test_an_operator_cancel_closes_the_digest_and_its_messages(api: APIClient) -> None:
-    joined = _comment(api, 1)
+    joined = comment(api, 1)
     assert digests_cancel(digest_ids=[joined["digest"]["id"]], reason="spam") == 1
     body = api.get(f"/api/v1/notifications/{joined['id']}/").json()
     assert body["status"] == "cancelled" and body["digest"]["status"] == "cancelled"
-    assert _flush_all() == []
+    assert flush_all() == []
 
 
 def test_a_recipients_digest_choice_for_a_category_batches_its_messages(
@@ -202,65 +170,24 @@ def test_a_recipients_digest_choice_for_a_category_batches_its_messages(
         },
     )
     promo: dict[str, Any] = {"template": "promo", "category": "marketing", "digest": None}
-    body = _comment(api, 1, **promo)
+    body = comment(api, 1, **promo)
     assert body["digest"]["key"] == "category-marketing"
     assert Digest.objects.get().rule == "daily@18:00"
-    _comment(api, 2, **promo)
-    elsewhere = _comment(api, 3, who="bob", **promo)
+    comment(api, 2, **promo)
+    elsewhere = comment(api, 3, who="bob", **promo)
     assert elsewhere["digest"] is None
     assert elsewhere["deliveries"][0]["error_code"] == ""
-    (flushed,) = _flush_all()
+    (flushed,) = flush_all()
     sent = Notification.objects.get(pk=flushed.notification_id)
     assert sent.content["email"]["subject"] == "comment 2 (+2)"
     assert sent.category == "marketing"
 
 
-def test_a_broadcast_chunk_joins_each_recipient_to_their_own_digest(
-    api_key: tuple[ApiKey, str],
-) -> None:
-    request = {
-        "template": "comments",
-        "data": {"author": "team", "body": "news"},
-        "digest": {"key": "weekly", "schedule": "weekly@mon@09:00"},
-    }
-    people = [(f"b:{i}", {"id": f"p{i}", "email": f"p{i}@example.com"}) for i in range(3)]
-    for _ in range(2):  # two broadcasts: the second joins the digests the first opened
-        people = [(f"{key}x", person) for key, person in people]
-        notifications_fan_out(api_key=api_key[0], request=request, people=people, broadcast_id=None)
-    assert Digest.objects.count() == 3
-    assert sorted(Digest.objects.values_list("count", flat=True)) == [2, 2, 2]
-    held = Delivery.objects.filter(notification__digest__isnull=False)
-    assert {(d.status, d.error_code) for d in held} == {("pending", "digest")}
-    assert held.count() == 6
-
-
-def test_batch_items_join_digests_like_single_ones(api: APIClient) -> None:
-    _comment(api, 0)
-    items = [
-        {
-            "recipient": {"id": "ada", "email": "ada@example.com"},
-            "template": "comments",
-            "data": {"author": f"user{n}", "body": f"comment {n}"},
-            "digest": {"key": "post-1", "window": "10m"},
-        }
-        for n in (1, 2)
-    ]
-    for item in items:  # one item per batch: a batch holds one item per recipient per round
-        response = api.post(
-            "/api/v1/notifications/batch/", {"notifications": [item]}, format="json"
-        )
-        assert response.status_code in (200, 202, 207), response.content
-    assert Digest.objects.get().count == 3
-    (flushed,) = _flush_all()
-    sent = Notification.objects.get(pk=flushed.notification_id)
-    assert sent.content["email"]["subject"] == "3 new comments"
-
-
 @override_settings(NOTIFY_FREQUENCY_CAP="2/1h")
 def test_a_digest_counts_once_towards_the_frequency_cap(api: APIClient) -> None:
     for n in range(3):
-        _comment(api, n)
-    (flushed,) = _flush_all()
+        comment(api, n)
+    (flushed,) = flush_all()
     (delivery,) = Notification.objects.get(pk=flushed.notification_id).deliveries.all()
     assert (delivery.status, delivery.error_code) == ("pending", "")
 
@@ -268,76 +195,9 @@ def test_a_digest_counts_once_towards_the_frequency_cap(api: APIClient) -> None:
 def test_the_sweeper_rings_the_digest_stream_only_when_one_is_due(
     api: APIClient, redis_db: Any
 ) -> None:
-    _comment(api, 1)
+    comment(api, 1)
     redis_db.delete("notify:wake:digests", "notify:bell:digests")
     assert "digests" not in deliveries_sweep().rung
     digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
     assert "digests" in deliveries_sweep().rung
     assert redis_db.llen("notify:wake:digests") == 1
-
-
-def test_joining_a_digest_adds_only_the_digest_upsert_to_a_plain_accept(api: APIClient) -> None:
-    """Opening a digest or counting into it is one statement on top of a plain accept (the
-    notification and its held deliveries are written as a plain accept's are); a batch pays
-    it once per digest rule, not per item (test_a_batch_joins_its_items_in_bulk_...)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    def cost(**extra: Any) -> int:
-        with CaptureQueriesContext(connection) as queries:
-            _comment(api, 1, **extra)
-        return len(queries)
-
-    Template.objects.create(key="plain", content={"email": {"subject": "s", "text": "t"}})
-    _comment(api, 0, digest=None, template="plain")  # the recipient exists: both paths find it
-    plain = cost(digest=None, template="plain")
-    opening = cost()  # opens the digest
-    joining = cost()  # counts into it
-    assert opening == joining == plain + 1
-    joined = Notification.objects.filter(digest__isnull=False)
-    assert joined.count() == 2 and {(n.digest_data or {})["body"] for n in joined} == {"comment 1"}
-    assert Digest.objects.get().count == 2
-
-
-def _batch(api: APIClient, items: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
-    body = {
-        "notifications": [
-            {
-                "recipient": {"id": who, "email": f"{who}@example.com"},
-                "template": "comments",
-                "data": {"author": who, "body": f"comment {n}"},
-                "digest": {"key": key, "window": "10m"},
-            }
-            for who, key, n in items
-        ]
-    }
-    response = api.post("/api/v1/notifications/batch/", body, format="json")
-    assert response.status_code == 200, response.content
-    results: list[dict[str, Any]] = response.json()["results"]
-    assert {r["status"] for r in results} == {202}, results
-    return results
-
-
-def test_a_batch_joins_its_items_in_bulk_each_with_its_own_data(api: APIClient) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    def cost(people: list[str]) -> int:
-        items = [(who, key, n) for who in people for key in ("a", "b") for n in range(2)]
-        with CaptureQueriesContext(connection) as queries:
-            _batch(api, items)
-        return len(queries)
-
-    cost(["warm"])  # the first request's one-off lookups
-    assert cost(["p1", "p2"]) == cost([f"q{i}" for i in range(8)])
-    digests = Digest.objects.filter(recipient__external_id="q3")
-    assert sorted(digests.values_list("key", "count")) == [("a", 2), ("b", 2)]
-    joined = Notification.objects.filter(digest__in=digests)
-    keys: dict[Any, str] = dict(digests.values_list("id", "key"))
-    assert sorted((keys[n.digest_id], (n.digest_data or {})["body"]) for n in joined) == [
-        ("a", "comment 0"),
-        ("a", "comment 1"),
-        ("b", "comment 0"),
-        ("b", "comment 1"),
-    ]
-    assert not Delivery.objects.filter(notification__in=joined).exclude(error_code="digest")

@@ -1,6 +1,6 @@
 """The outbox engine's own rules, with a scripted stream (the Stream protocol over a list):
 what the dispatcher does when a claim fails, a send raises, a write of outcomes fails, or a
-claim says to wait. test_outbox.py drives the same engine with the real DeliveryStream."""
+claim says to wait. test_engine.py drives the same engine with the real DeliveryStream."""
 
 from __future__ import annotations
 

@@ -19,13 +19,6 @@ from notify.services.outbox.doorbell import wake_key
 from notify.services.workers.sweeper import deliveries_sweep
 from tests.harness import Sandbox
 from tests.services import rows
-from tests.services.rows import forget_provider_state
-
-
-@pytest.fixture
-def clean_redis(redis_db: redis.Redis) -> redis.Redis:
-    forget_provider_state(redis_db)
-    return redis_db
 
 
 def _leased(notification: Any, *, expired: bool, channel: str = "email", **fields: Any) -> Any:
