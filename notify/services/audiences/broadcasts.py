@@ -20,8 +20,15 @@ from notify.models.apikeys import ApiKey
 from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import Delivery, DeliveryStatus
 from notify.models.recipients import Recipient
+from notify.services.accepting.submission import (
+    RENDER_LIMIT,
+    InvalidRequest,
+    notification_draft,
+    recipient_contact,
+)
 from notify.services.audiences.fanout import notifications_fan_out
 from notify.services.content.render_limits import RenderPool
+from notify.services.digests.gathering import digest_preview
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +63,37 @@ def broadcast_create(
         )
         transaction.on_commit(lambda: _expand_later(broadcast.pk))
     return broadcast
+
+
+def broadcast_check(
+    *, api_key: ApiKey, message: dict[str, Any], sample: dict[str, Any] | None
+) -> None:
+    """Render the message for one recipient (`sample`, the first of the list or topic)
+    before anything is stored. Content over one message's render budget (a loop past the
+    cap, a padding too wide, a render too slow) is over it for nearly every recipient, so
+    the broadcast is refused: raises InvalidRequest (code RENDER_LIMIT) naming the limit.
+    Other errors (a variable this recipient lacks) may be this recipient's alone: expansion
+    leaves out the recipients they apply to."""
+    if sample is None:
+        return
+    known = {k: v for k, v in sample.items() if k != "push_tokens"}
+    try:
+        notification_draft(
+            tenant=api_key.tenant, data=digest_preview(message), known=known, critical=False
+        )
+    except InvalidRequest as exc:
+        if exc.code == RENDER_LIMIT:
+            raise
+
+
+def broadcast_sample(*, topic: Topic) -> dict[str, Any] | None:
+    """The topic's first subscriber as a template sees them, or None."""
+    first = (
+        Subscription.objects.filter(topic=topic).order_by("id").select_related("recipient").first()
+    )
+    if first is None:
+        return None
+    return {**recipient_contact(first.recipient), "id": first.recipient.external_id}
 
 
 def broadcast_expand(*, broadcast_id: Any) -> bool:
