@@ -132,12 +132,12 @@ def _subscribe(run: Run, n: int) -> float:
 
 
 def _poll(session: requests.Session, url: str, deadline: float) -> dict[str, Any]:
-    """GET the broadcast until it is expanded (or cancelled, or the deadline passes)."""
+    """GET the broadcast until it is expanded (or cancelled, halted, or the deadline passes)."""
     while True:
         response = session.get(url, timeout=60)
         response.raise_for_status()
         view: dict[str, Any] = response.json()
-        if view["status"] in ("expanded", "cancelled") or time.time() > deadline:
+        if view["status"] in ("expanded", "cancelled", "halted") or time.time() > deadline:
             return view
         time.sleep(_POLL_S)
 

@@ -110,7 +110,7 @@ def _wait_expanded(session: requests.Session, url: str, budget: float) -> None:
     deadline = time.time() + budget
     while time.time() < deadline:
         view = session.get(url, timeout=60).json()
-        if view["status"] in ("expanded", "cancelled"):
+        if view["status"] in ("expanded", "cancelled", "halted"):
             return
         time.sleep(_POLL_S)
     raise RuntimeError(f"digest broadcast not expanded after {budget:.0f}s")

@@ -107,10 +107,19 @@ class BroadcastAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     actions = ["cancel"]
     fieldsets = [
-        (None, {"fields": ["id", "tenant", "status", "topic", "api_key", "created_at"]}),
+        (None, {"fields": ["id", "tenant", "status", "reason", "topic", "api_key", "created_at"]}),
         (
             "Progress",
-            {"fields": ["total", "expanded", "progress", "deliveries", "updated_at"]},
+            {
+                "fields": [
+                    "total",
+                    "expanded",
+                    "progress",
+                    "render_seconds",
+                    "deliveries",
+                    "updated_at",
+                ]
+            },
         ),
         ("Request", {"fields": ["message", "recipients_head"]}),
     ]

@@ -15,14 +15,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notify.api.auth import HasScope, caller_key
-from notify.api.notifications import NotificationInput, RecipientInput
+from notify.api.notifications import NotificationInput, RecipientInput, refusal_error
 from notify.api.recipients import recipient_id_valid
 from notify.models.audiences import Broadcast, Topic
 from notify.models.recipients import Recipient
+from notify.services.accepting.submission import InvalidRequest
 from notify.services.audiences.broadcasts import (
     broadcast_cancel,
+    broadcast_check,
     broadcast_create,
     broadcast_progress,
+    broadcast_sample,
     topic_subscribe,
     topic_unsubscribe,
 )
@@ -131,6 +134,7 @@ class BroadcastOutput(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "reason",
             "total",
             "expanded",
             "topic",
@@ -138,6 +142,15 @@ class BroadcastOutput(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+        extra_kwargs = {
+            "status": {
+                "help_text": "accepted, then expanding (chunk by chunk), and expanded once "
+                "every recipient is; cancelled by cancel. halted: rendering its messages used "
+                "up the broadcast's render budget (NOTIFY_RENDER_MAX_BROADCAST_SECONDS), so the "
+                "recipients not expanded by then get nothing; `reason` says so."
+            },
+            "reason": {"help_text": "Why the broadcast was halted; empty otherwise."},
+        }
 
     def get_deliveries(self, obj: Broadcast) -> dict[str, int]:
         return broadcast_progress(broadcast=obj)
@@ -176,10 +189,16 @@ class BroadcastViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             ).first()
             if topic is None:
                 raise serializers.ValidationError({"topic": ["No such topic."]})
+        people = data.validated_data.get("recipients")
+        sample = people[0] if people else broadcast_sample(topic=topic) if topic else None
+        try:  # content over one message's render budget is refused before anything is stored
+            broadcast_check(api_key=caller_key(request), message=message, sample=sample)
+        except InvalidRequest as exc:
+            raise refusal_error(exc) from exc
         broadcast = broadcast_create(
             api_key=caller_key(request),
             message=message,
-            recipients=data.validated_data.get("recipients"),
+            recipients=people,
             topic=topic,
         )
         return Response(BroadcastOutput(broadcast).data, status=status.HTTP_202_ACCEPTED)

@@ -47,6 +47,8 @@ class Broadcast(models.Model):
         EXPANDING = "expanding"
         EXPANDED = "expanded"
         CANCELLED = "cancelled"
+        # Stopped before every recipient was expanded (the render budget ran out): `reason`.
+        HALTED = "halted"
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     tenant = models.CharField(max_length=64, default="default")
@@ -60,6 +62,11 @@ class Broadcast(models.Model):
     total = models.PositiveIntegerField(default=0)
     expanded = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+    # Why the broadcast was halted; empty otherwise.
+    reason = models.TextField(blank=True, default="")
+    # Seconds spent rendering its messages so far, all chunks together (one update a chunk):
+    # held to NOTIFY_RENDER_MAX_BROADCAST_SECONDS.
+    render_seconds = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

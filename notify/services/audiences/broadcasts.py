@@ -20,7 +20,15 @@ from notify.models.apikeys import ApiKey
 from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import Delivery, DeliveryStatus
 from notify.models.recipients import Recipient
+from notify.services.accepting.submission import (
+    RENDER_LIMIT,
+    InvalidRequest,
+    notification_draft,
+    recipient_contact,
+)
 from notify.services.audiences.fanout import notifications_fan_out
+from notify.services.content.render_limits import RenderPool
+from notify.services.digests.gathering import digest_preview
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +65,43 @@ def broadcast_create(
     return broadcast
 
 
+def broadcast_check(
+    *, api_key: ApiKey, message: dict[str, Any], sample: dict[str, Any] | None
+) -> None:
+    """Render the message for one recipient (`sample`, the first of the list or topic)
+    before anything is stored. Content over one message's render budget (a loop past the
+    cap, a padding too wide, a render too slow) is over it for nearly every recipient, so
+    the broadcast is refused: raises InvalidRequest (code RENDER_LIMIT) naming the limit.
+    Other errors (a variable this recipient lacks) may be this recipient's alone: expansion
+    leaves out the recipients they apply to."""
+    if sample is None:
+        return
+    known = {k: v for k, v in sample.items() if k != "push_tokens"}
+    try:
+        notification_draft(
+            tenant=api_key.tenant, data=digest_preview(message), known=known, critical=False
+        )
+    except InvalidRequest as exc:
+        if exc.code == RENDER_LIMIT:
+            raise
+
+
+def broadcast_sample(*, topic: Topic) -> dict[str, Any] | None:
+    """The topic's first subscriber as a template sees them, or None."""
+    first = (
+        Subscription.objects.filter(topic=topic).order_by("id").select_related("recipient").first()
+    )
+    if first is None:
+        return None
+    return {**recipient_contact(first.recipient), "id": first.recipient.external_id}
+
+
 def broadcast_expand(*, broadcast_id: Any) -> bool:
     """Expand the next chunk; returns whether more remain (the task re-queues itself). The
-    chunk and the progress counter commit together: a crash re-runs the whole chunk."""
+    chunk and the progress counter commit together: a crash re-runs the whole chunk. Its
+    render time is added to the broadcast's in the same update (a chunk that renders for
+    NOTIFY_DRAIN_BUDGET_SECONDS ends there, so it always commits); once the broadcast's
+    reaches NOTIFY_RENDER_MAX_BROADCAST_SECONDS, it is halted where it stands."""
     with transaction.atomic():
         broadcast = (
             Broadcast.objects.select_for_update(skip_locked=True)
@@ -68,9 +110,13 @@ def broadcast_expand(*, broadcast_id: Any) -> bool:
             .first()
         )
         if broadcast is None:
-            return False  # done, cancelled, or another worker holds it
+            return False  # done, cancelled, halted, or another worker holds it
+        pool = RenderPool(
+            limit=settings.NOTIFY_RENDER_MAX_BROADCAST_SECONDS, spent=broadcast.render_seconds
+        )
         start, chunk = broadcast.expanded, settings.NOTIFY_BROADCAST_CHUNK
-        people = _chunk(broadcast, start, chunk)
+        people = _chunk(broadcast, start, chunk) if pool.left > 0 else []
+        end = start + len(people)
         if people:
             report = notifications_fan_out(
                 api_key=broadcast.api_key or ApiKey(tenant=broadcast.tenant),
@@ -78,15 +124,31 @@ def broadcast_expand(*, broadcast_id: Any) -> bool:
                 # Each recipient's own idempotency key: re-running a chunk adds nothing.
                 people=[(f"broadcast:{broadcast.pk}:{start + i}", p) for i, p in enumerate(people)],
                 broadcast_id=broadcast.pk,
+                pool=pool,
             )
             logger.info("broadcast %s: chunk at %d: %s", broadcast.pk, start, report)
-        broadcast.expanded = (
-            min(broadcast.total, start + len(people)) if people else broadcast.total
+            if report.stopped_at is not None:
+                end = start + report.stopped_at
+        broadcast.render_seconds = pool.spent
+        if pool.left <= 0 and end < broadcast.total:
+            _halt(broadcast, end, pool)
+        else:
+            broadcast.expanded = min(broadcast.total, end) if people else broadcast.total
+            broadcast.status = "expanded" if broadcast.expanded >= broadcast.total else "expanding"
+        broadcast.save(
+            update_fields=["expanded", "status", "reason", "render_seconds", "updated_at"]
         )
-        done = not people or broadcast.expanded >= broadcast.total
-        broadcast.status = "expanded" if done else "expanding"
-        broadcast.save(update_fields=["expanded", "status", "updated_at"])
-    return not done
+    return broadcast.status == "expanding"
+
+
+def _halt(broadcast: Broadcast, expanded: int, pool: RenderPool) -> None:
+    """The render budget ran out: the recipients from `expanded` on get nothing."""
+    broadcast.expanded, broadcast.status = expanded, Broadcast.Status.HALTED
+    broadcast.reason = (
+        f"Halted after {expanded} of {broadcast.total} recipients: "
+        f"{pool.exhausted_message()} The others were not sent the message."
+    )
+    logger.warning("broadcast %s: %s", broadcast.pk, broadcast.reason)
 
 
 # Positions start..end-1 of the stored list, sliced inside Postgres (~10 ms at 100,000).
@@ -114,7 +176,7 @@ def _chunk(broadcast: Broadcast, start: int, size: int) -> list[dict[str, Any]]:
 def broadcast_cancel(*, broadcast: Broadcast) -> int:
     """Stop expanding and cancel what has not been sent; returns deliveries cancelled."""
     Broadcast.objects.filter(
-        pk=broadcast.pk, status__in=["accepted", "expanding", "expanded"]
+        pk=broadcast.pk, status__in=["accepted", "expanding", "expanded", "halted"]
     ).update(status="cancelled", updated_at=timezone.now())
     return Delivery.objects.filter(
         notification__broadcast=broadcast, status=DeliveryStatus.PENDING

@@ -6,9 +6,11 @@ queries per chunk instead of a dozen per person."""
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -28,6 +30,7 @@ from notify.services.accepting.submission import (
     priority_of,
     recipient_contact,
 )
+from notify.services.content.render_limits import RenderPool, render_pool
 from notify.services.content.rendering import TemplateCache
 from notify.services.digests.gathering import Join, digest_preview, digest_request, digests_join
 from notify.services.outbox.doorbell import bells_ring_for
@@ -44,6 +47,9 @@ class FanOut:
     refused: int = 0  # invalid for this recipient (e.g. a template variable it lacks)
     unreachable: int = 0  # no channel can reach them
     over_budget: int = 0  # content not renderable within budget: deliveries skipped
+    # The position in `people` where the chunk stopped (that recipient and those after it
+    # were not handled: the render pool ran out, or the chunk's share of it), or None.
+    stopped_at: int | None = None
 
 
 def notifications_fan_out(
@@ -52,9 +58,14 @@ def notifications_fan_out(
     request: dict[str, Any],
     people: list[tuple[str, dict[str, Any]]],
     broadcast_id: Any,
+    pool: RenderPool | None = None,
 ) -> FanOut:
     """`request` is a validated notification request without its recipient; `people` pairs
-    each recipient with its idempotency key. Call inside a transaction."""
+    each recipient with its idempotency key. Call inside a transaction. Every render is
+    charged to `pool` (the broadcast's render budget). The chunk stops early (`stopped_at`:
+    what was drafted before is created, nothing after) when the pool runs out, or when the
+    chunk has rendered for NOTIFY_DRAIN_BUDGET_SECONDS: a chunk of slow renders must commit
+    (and so charge its time to the broadcast) well within the task's time limit."""
     tenant, report = api_key.tenant, FanOut()
     seen = set(
         Notification.objects.filter(
@@ -62,10 +73,11 @@ def notifications_fan_out(
         ).values_list("idempotency_key", flat=True)
     )
     report.replayed = len(seen)
-    todo = [(key, person) for key, person in people if key not in seen]
+    # With each one's position in `people`, where a stopped chunk says it stopped.
+    todo = [(i, key, person) for i, (key, person) in enumerate(people) if key not in seen]
     if not todo:
         return report
-    rows = recipients_upsert_many(tenant=tenant, people=[person for _, person in todo])
+    rows = recipients_upsert_many(tenant=tenant, people=[person for _, _, person in todo])
     data = dict(request)
     if isinstance(data.get("send_at"), str):
         data["send_at"] = parse_datetime(data["send_at"])
@@ -82,11 +94,11 @@ def notifications_fan_out(
         channels=channels or channel_names(),
         category=found,
     )
-    drafts = _Drafts(tenant=tenant, data=digest_preview(data), critical=critical)
+    drafts = _Drafts(tenant=tenant, data=digest_preview(data), critical=critical, pool=pool)
     notifications: list[Notification] = []
     deliveries: list[Delivery] = []
     joins: list[Join] = []
-    for key, person in todo:
+    for position, key, person in todo:
         row = rows[person["id"]]
         known = {
             **recipient_contact(row),
@@ -94,6 +106,9 @@ def notifications_fan_out(
         }
         try:
             draft, spent = drafts.draft(known)
+        except ChunkStop:
+            report.stopped_at = position
+            break
         except InvalidRequest as exc:
             # One recipient the message cannot be rendered for does not stop the others.
             logger.info("broadcast %s: %s not sent: %s", broadcast_id, key, exc.fields)
@@ -131,9 +146,15 @@ def notifications_fan_out(
         joins=joins,
         category=found,
     )
+    _store(notifications, deliveries)
+    report.accepted = len(notifications)
+    return report
+
+
+def _store(notifications: list[Notification], deliveries: list[Delivery]) -> None:
+    """Write the chunk's rows; once committed, wake the dispatchers and announce them."""
     Notification.objects.bulk_create(notifications, batch_size=1000)
     Delivery.objects.bulk_create(deliveries, batch_size=2000)
-    report.accepted = len(notifications)
     now = timezone.now()
     due = {
         (d.channel, d.priority)
@@ -142,7 +163,6 @@ def notifications_fan_out(
     }
     transaction.on_commit(lambda: bells_ring_for(due))
     transaction.on_commit(lambda: _announce_all(notifications))
-    return report
 
 
 class _Drafts:
@@ -152,29 +172,43 @@ class _Drafts:
     retry would spend the whole budget again while the chunk holds the broadcast's row lock,
     which cancel waits for."""
 
-    def __init__(self, *, tenant: str, data: dict[str, Any], critical: bool) -> None:
-        self.tenant, self.data, self.critical = tenant, data, critical
+    def __init__(
+        self, *, tenant: str, data: dict[str, Any], critical: bool, pool: RenderPool | None
+    ) -> None:
+        self.tenant, self.data, self.critical, self.pool = tenant, data, critical, pool
+        self.hand_over = (pool.spent if pool else 0) + settings.NOTIFY_DRAIN_BUDGET_SECONDS
+        self.drafted = 0
         self.resolve = TemplateCache()
         self.over_budget: dict[Any, InvalidRequest] = {}
 
     def draft(self, known: dict[str, Any]) -> tuple[Draft, InvalidRequest | None]:
         """The draft, and the budget error if the content could not be rendered (the draft
-        then names its channels, with no content). Raises InvalidRequest otherwise."""
+        then names its channels, with no content). Raises InvalidRequest otherwise, and
+        ChunkStop (nothing drafted for this recipient) when the pool has run out, also when
+        it cut this recipient's render short (no fault of the content), or when the chunk
+        has had its share: after at least one draft, so every chunk makes progress."""
+        pool = self.pool
+        if pool is not None and (pool.left <= 0 or (self.drafted and pool.spent >= self.hand_over)):
+            raise ChunkStop
+        self.drafted += 1
         source, key, version = self._source(known)
         spent = self.over_budget.get(source)
         if spent is None:
             try:
-                draft = notification_draft(
-                    tenant=self.tenant,
-                    data=self.data,
-                    known=known,
-                    critical=self.critical,
-                    resolve=self.resolve,
-                )
+                with render_pool(pool) if pool is not None else nullcontext():
+                    draft = notification_draft(
+                        tenant=self.tenant,
+                        data=self.data,
+                        known=known,
+                        critical=self.critical,
+                        resolve=self.resolve,
+                    )
                 return draft, None
             except InvalidRequest as exc:
                 if exc.code != RENDER_LIMIT:
                     raise
+                if pool is not None and pool.left <= 0:
+                    raise ChunkStop from exc
                 logger.info("render budget exceeded: %s", exc.fields)
                 spent = self.over_budget[source] = exc
         return Draft({c: {} for c in spent.channels}, key, version), spent
@@ -188,6 +222,11 @@ class _Drafts:
         if template is None:
             return (None, key, None)
         return (template.pk, template.key, template.version)
+
+
+class ChunkStop(Exception):
+    """Stop the chunk before this recipient: the broadcast's render budget is spent (the
+    broadcast halts), or this chunk's share of it (the next chunk goes on from here)."""
 
 
 def _skip_over_budget(planned: list[Delivery], exc: InvalidRequest) -> None:

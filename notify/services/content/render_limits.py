@@ -3,7 +3,9 @@
 A template and its data come from the caller, so without bounds four nested loops over 100
 items, or `{{ x|ljust:"500000000" }}`, hold a web or worker process for minutes and
 gigabytes. The budget is checked inside the renderer, at every loop iteration, printed
-value and filter call, and padding widths are refused before the padding is built.
+value and filter call, and padding widths are refused before the padding is built. Many
+messages rendered for one caller also share a time budget: a batch request's
+(request_render_budget), a broadcast's across its chunks (RenderPool).
 
 Exceeding it raises RenderLimitExceeded, a BaseException: Django's template code and any
 `except Exception` between here and content_render would otherwise swallow it (e.g. an
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.conf import settings
@@ -37,18 +40,26 @@ class RenderBudget:
         self.max_seconds = settings.NOTIFY_RENDER_MAX_SECONDS
         self.max_loops = settings.NOTIFY_RENDER_MAX_LOOP_ITERATIONS
         self.max_output = settings.NOTIFY_RENDER_MAX_OUTPUT_CHARS
-        self.deadline = time.monotonic() + self.max_seconds
+        self.started = time.monotonic()
+        self.deadline = self.started + self.max_seconds
+        # Which limit the deadline is: this message's own, the request's or the pool's.
+        self.over: str | RenderPool = "message"
         # Inside a request's shared budget (request_render_budget) the message may also not
-        # run past what is left of the request's.
-        self.shared = _REQUEST_DEADLINE.get()
-        if self.shared is not None and self.shared < self.deadline:
-            self.deadline = self.shared
+        # run past what is left of the request's, and inside a pool past what is left of it.
+        shared = _REQUEST_DEADLINE.get()
+        if shared is not None and shared < self.deadline:
+            self.deadline, self.over = shared, "request"
+        pool = _POOL.get()
+        if pool is not None and self.started + pool.left < self.deadline:
+            self.deadline, self.over = self.started + pool.left, pool
         self.loops = 0
         self.output = 0
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            if self.deadline == self.shared:
+            if isinstance(self.over, RenderPool):
+                raise RenderLimitExceeded(self.over.exhausted_message())
+            if self.over == "request":
                 raise RenderLimitExceeded(
                     "the request's messages together took more than "
                     f"{settings.NOTIFY_RENDER_MAX_REQUEST_SECONDS:g} s "
@@ -77,8 +88,31 @@ def _too_long(limit: int) -> str:
     return f"output longer than {limit} characters (NOTIFY_RENDER_MAX_OUTPUT_CHARS)."
 
 
+@dataclass
+class RenderPool:
+    """Render time shared by messages rendered one after another, possibly in several
+    processes: a broadcast's, whose `spent` is kept on its row between chunks. Every render
+    inside `render_pool` is charged the time it took, and may not run past what is left, so
+    a slow template cannot cost each of 100,000 recipients a whole message's budget."""
+
+    limit: float
+    spent: float = 0.0
+    setting: str = "NOTIFY_RENDER_MAX_BROADCAST_SECONDS"
+
+    @property
+    def left(self) -> float:
+        return self.limit - self.spent
+
+    def exhausted_message(self) -> str:
+        return (
+            f"the broadcast's messages together took more than {self.limit:g} s to render "
+            f"({self.setting})."
+        )
+
+
 _BUDGET: ContextVar[RenderBudget | None] = ContextVar("render_budget", default=None)
 _REQUEST_DEADLINE: ContextVar[float | None] = ContextVar("render_request_deadline", default=None)
+_POOL: ContextVar[RenderPool | None] = ContextVar("render_pool", default=None)
 
 
 @contextmanager
@@ -94,6 +128,16 @@ def request_render_budget() -> Iterator[None]:
 
 
 @contextmanager
+def render_pool(pool: RenderPool) -> Iterator[RenderPool]:
+    """Charge every message rendered inside the block to `pool` (see RenderPool)."""
+    token = _POOL.set(pool)
+    try:
+        yield pool
+    finally:
+        _POOL.reset(token)
+
+
+@contextmanager
 def render_budget() -> Iterator[RenderBudget]:
     """A fresh budget for everything rendered inside the block (one message, all parts)."""
     budget = RenderBudget()
@@ -102,6 +146,9 @@ def render_budget() -> Iterator[RenderBudget]:
         yield budget
     finally:
         _BUDGET.reset(token)
+        pool = _POOL.get()
+        if pool is not None:
+            pool.spent += time.monotonic() - budget.started
 
 
 def template_bound(nodelist: NodeList) -> None:
