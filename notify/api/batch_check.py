@@ -22,7 +22,7 @@ from django.core.validators import validate_email
 from channels import CHANNELS, Part
 from notify.models.notifications import Priority
 from notify.validation.data import data_shape_errors
-from notify.validation.fields import _time_zones
+from notify.validation.fields import _time_zones, has_visible_char
 
 # What every TextField refuses (control characters), plus what every DRF CharField refuses
 # (NUL, surrogates); single-line fields also refuse line breaks.
@@ -105,7 +105,7 @@ def _recipient(raw: Any) -> dict[str, Any]:
         tokens = raw["push_tokens"]
         if type(tokens) is not list or len(tokens) > 20:
             raise _Unsure
-        out["push_tokens"] = [_text(t, 4096, single_line=True) for t in tokens]
+        out["push_tokens"] = [_token(t) for t in tokens]
     if "locale" in raw:
         locale = _stripped(raw["locale"])
         if len(locale) > 35 or not _LOCALE.fullmatch(locale):
@@ -171,6 +171,14 @@ def _text(value: Any, max_length: int, *, single_line: bool) -> str:
     if (_BAD_LINE if single_line else _BAD).search(value):
         raise _Unsure
     return value
+
+
+def _token(value: Any) -> str:
+    """A PushTokenField: a single-line text with something visible in it."""
+    token = _text(value, 4096, single_line=True)
+    if not has_visible_char(token):
+        raise _Unsure
+    return token
 
 
 def _stripped(value: Any) -> str:

@@ -36,6 +36,7 @@ from notify.validation.fields import (
     ChannelField,
     LocaleField,
     PhoneField,
+    PushTokenField,
     TextField,
     TimezoneField,
 )
@@ -50,9 +51,7 @@ class RecipientInput(serializers.Serializer):
     id = TextField(single_line=True, max_length=255)
     email = serializers.EmailField(required=False, max_length=254)
     phone = PhoneField(required=False)
-    push_tokens = serializers.ListField(
-        child=TextField(single_line=True, max_length=4096), required=False, max_length=20
-    )
+    push_tokens = serializers.ListField(child=PushTokenField(), required=False, max_length=20)
     locale = LocaleField(required=False)
     timezone = TimezoneField(required=False)
 

@@ -1,0 +1,129 @@
+"""Regression tests for more defects found by probing the API as a hostile client (second
+probe session, 3 Dec 2026): input the API accepted and stored, only for it to fail later (at
+FCM, at send time) or to mean nothing. Each is now a 400 in the API's JSON error shape, with
+the field named and nothing stored. Idempotency-Key headers: test_idempotency_headers.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from notify.models import Broadcast, Device, Notification, Recipient
+
+PUSH = {"title": "Hello", "body": "Hi there."}
+# Nothing to see: whitespace, a zero-width space, joiners and a BOM, a Hangul filler, the
+# braille blank, a combining accent alone.
+BLANK_TOKENS = [" ", "   ", "\t", "\u200b", "\u200b\u200d\ufeff", "\u3164", "\u2800", "\u0301"]
+
+
+@pytest.fixture
+def client(api_key: Any) -> APIClient:
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
+    return client
+
+
+def _fields(response: Any) -> dict[str, list[str]]:
+    """The field errors of a 400 in the API's error shape."""
+    assert response.status_code == 400, (response.status_code, response.content)
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert (body["error"], body["detail"]) == ("validation_error", "Invalid input.")
+    fields: dict[str, list[str]] = body["fields"]
+    return fields
+
+
+# --- 1. Blank push tokens -------------------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", BLANK_TOKENS)
+def test_registering_a_blank_device_token_is_a_field_error(client: APIClient, token: str) -> None:
+    assert client.put("/api/v1/recipients/u1/", {}, format="json").status_code == 200
+
+    response = client.post("/api/v1/recipients/u1/devices/", {"token": token}, format="json")
+
+    assert list(_fields(response)) == ["token"]
+    assert not Device.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_recipient_upsert_with_a_blank_token_stores_nothing(client: APIClient) -> None:
+    response = client.put(
+        "/api/v1/recipients/u1/",
+        {"email": "u1@example.com", "push_tokens": [{"token": "ok"}, {"token": "\u200b"}]},
+        format="json",
+    )
+
+    assert list(_fields(response)) == ["push_tokens.1.token"]
+    assert not Recipient.objects.exists() and not Device.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("token", ["\u200b", "  "])
+def test_a_notification_to_a_blank_token_is_refused(client: APIClient, token: str) -> None:
+    response = client.post(
+        "/api/v1/notifications/",
+        {"recipient": {"id": "u1", "push_tokens": [token]}, "content": {"push": PUSH}},
+        format="json",
+    )
+
+    assert list(_fields(response)) == ["recipient.push_tokens.0"]
+    assert not Notification.objects.exists() and not Device.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_item_with_a_blank_token_is_refused_and_the_others_accepted(
+    client: APIClient,
+) -> None:
+    good = {"recipient": {"id": "u1", "push_tokens": ["tok-1"]}, "content": {"push": PUSH}}
+    blank = {"recipient": {"id": "u2", "push_tokens": ["\u2800"]}, "content": {"push": PUSH}}
+
+    response = client.post(
+        "/api/v1/notifications/batch/", {"notifications": [good, blank]}, format="json"
+    )
+
+    assert response.status_code == 200, response.content
+    first, second = response.json()["results"]
+    assert first["status"] == 202
+    assert second["status"] == 400
+    assert list(second["error"]["fields"]) == ["recipient.push_tokens.0"]
+    assert list(Device.objects.values_list("token", flat=True)) == ["tok-1"]
+
+
+@pytest.mark.django_db
+def test_a_broadcast_to_a_blank_token_is_refused(client: APIClient) -> None:
+    response = client.post(
+        "/api/v1/broadcasts/",
+        {"recipients": [{"id": "u1", "push_tokens": ["\ufeff"]}], "content": {"push": PUSH}},
+        format="json",
+    )
+
+    assert list(_fields(response)) == ["recipients.0.push_tokens.0"]
+    assert not Broadcast.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_imported_row_with_a_blank_token_is_reported(client: APIClient) -> None:
+    response = client.post(
+        "/api/v1/recipient-imports/",
+        {"recipients": [{"id": "u1", "push_tokens": [{"token": "\u200b\u200b"}]}]},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.content
+    [error] = response.json()["errors"]
+    assert list(error["errors"]) == ["push_tokens.0.token"]
+    assert not Device.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_real_looking_token_is_still_registered(client: APIClient) -> None:
+    client.put("/api/v1/recipients/u1/", {}, format="json")
+
+    response = client.post(
+        "/api/v1/recipients/u1/devices/", {"token": "fA1b:APA91-x_Y"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert Device.objects.get().token == "fA1b:APA91-x_Y"
