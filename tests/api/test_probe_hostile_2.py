@@ -127,3 +127,72 @@ def test_a_real_looking_token_is_still_registered(client: APIClient) -> None:
 
     assert response.status_code == 201, response.content
     assert Device.objects.get().token == "fA1b:APA91-x_Y"
+
+
+# --- 2. Push data keys FCM reserves ---------------------------------------------------------
+RESERVED_KEYS = [
+    "from",
+    "message_type",
+    "From",
+    "google.c.a.e",
+    "google",
+    "googleAnalytics",
+    "gcm.notification.title",
+    "GCM_x",
+    "notify_delivery_id",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", RESERVED_KEYS)
+def test_a_reserved_push_data_key_is_a_field_error(client: APIClient, key: str) -> None:
+    response = client.post(
+        "/api/v1/notifications/",
+        {
+            "recipient": {"id": "u1", "push_tokens": ["tok-1"]},
+            "content": {"push": {**PUSH, "data": {"ok": "1", key: "x"}}},
+        },
+        format="json",
+    )
+
+    fields = _fields(response)
+    assert list(fields) == [f"content.push.data.{key}"]
+    assert "reserved" in fields[f"content.push.data.{key}"][0]
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_reserved_push_data_key_is_refused_in_a_batch_item_and_a_template(
+    client: APIClient,
+) -> None:
+    item = {
+        "recipient": {"id": "u1", "push_tokens": ["tok-1"]},
+        "content": {"push": {**PUSH, "data": {"message_type": "x"}}},
+    }
+    response = client.post("/api/v1/notifications/batch/", {"notifications": [item]}, format="json")
+    [result] = response.json()["results"]
+    assert result["status"] == 400
+    assert list(result["error"]["fields"]) == ["content.push.data.message_type"]
+
+    response = client.put(
+        "/api/v1/templates/t/",
+        {"content": {"push": {"title": "{{ x }}", "data": {"google.x": "{{ x }}"}}}},
+        format="json",
+    )
+    assert list(_fields(response)) == ["content.push.data.google.x"]
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_ordinary_push_data_keys_are_accepted(client: APIClient) -> None:
+    data = {"fromage": "brie", "kind": "order", "type": "message", "my_google": "1"}
+    response = client.post(
+        "/api/v1/notifications/",
+        {
+            "recipient": {"id": "u1", "push_tokens": ["tok-1"]},
+            "content": {"push": {**PUSH, "data": data}},
+        },
+        format="json",
+    )
+
+    assert response.status_code == 202, response.content
