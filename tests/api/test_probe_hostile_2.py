@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from notify.models import Broadcast, Device, Notification, Recipient
+from notify.models import Broadcast, Category, Device, Notification, Recipient
 
 PUSH = {"title": "Hello", "body": "Hi there."}
 # Nothing to see: whitespace, a zero-width space, joiners and a BOM, a Hangul filler, the
@@ -196,3 +196,19 @@ def test_ordinary_push_data_keys_are_accepted(client: APIClient) -> None:
     )
 
     assert response.status_code == 202, response.content
+
+
+# --- 5. A category's channel lists ----------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["fallback_order", "default_channels"])
+def test_a_channel_listed_twice_in_a_category_is_a_field_error(
+    client: APIClient, field: str
+) -> None:
+    response = client.post(
+        "/api/v1/categories/",
+        {"key": "billing", "name": "Billing", field: ["push", "sms", "push"]},
+        format="json",
+    )
+
+    assert _fields(response) == {field: ["Channels must be unique."]}
+    assert not Category.objects.filter(key="billing").exists()
