@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from notify.models import Broadcast, Category, Device, Notification, Recipient
+from notify.models import Broadcast, Category, Device, Notification, Recipient, WebhookEndpoint
 
 PUSH = {"title": "Hello", "body": "Hi there."}
 # Nothing to see: whitespace, a zero-width space, joiners and a BOM, a Hangul filler, the
@@ -212,3 +212,15 @@ def test_a_channel_listed_twice_in_a_category_is_a_field_error(
 
     assert _fields(response) == {field: ["Channels must be unique."]}
     assert not Category.objects.filter(key="billing").exists()
+
+
+# --- 6. Webhook URL on port 0 ---------------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com:0/notify", "http://93.184.215.14:00/notify"]
+)
+def test_a_webhook_url_on_port_0_is_a_field_error(client: APIClient, url: str) -> None:
+    response = client.post("/api/v1/webhooks/", {"url": url}, format="json")
+
+    assert _fields(response) == {"url": ["The port is not valid."]}
+    assert not WebhookEndpoint.objects.exists()
