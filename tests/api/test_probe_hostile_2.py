@@ -224,3 +224,68 @@ def test_a_webhook_url_on_port_0_is_a_field_error(client: APIClient, url: str) -
 
     assert _fields(response) == {"url": ["The port is not valid."]}
     assert not WebhookEndpoint.objects.exists()
+
+
+# --- 7. Names a template binds itself -------------------------------------------------------
+REGROUP = (
+    "{% regroup orders by city as by_city %}"
+    "{% for group in by_city %}{{ group.grouper }}: {{ group.list|length }}; {% endfor %}"
+    "{{ by_city|length }} cities"
+)
+
+
+def _send(client: APIClient, text: str, data: dict[str, Any]) -> Any:
+    assert client.put(
+        "/api/v1/templates/t/",
+        {"content": {"email": {"subject": "s", "text": text}}},
+        format="json",
+    ).status_code in (200, 201)
+    return client.post(
+        "/api/v1/notifications/",
+        {"recipient": {"id": "u1", "email": "u1@example.com"}, "template": "t", "data": data},
+        format="json",
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (REGROUP, "Paris: 2; Lyon: 1; 2 cities"),
+        ('{% for o in orders %}{% cycle "a" "b" as row silent %}{{ row }}{% endfor %}', "aba"),
+        ('{% firstof nickname "friend" as who %}Hi {{ who }}', "Hi friend"),
+        ('{% now "Y" as year %}{{ year|length }}', "4"),
+        ("{% widthratio 5 10 100 as pct %}{{ pct }}%", "50%"),
+    ],
+)
+def test_a_name_bound_by_a_tag_is_not_a_missing_variable(
+    client: APIClient, text: str, expected: str
+) -> None:
+    orders = [{"city": "Paris"}, {"city": "Paris"}, {"city": "Lyon"}]
+
+    response = _send(client, text, {"orders": orders})
+
+    assert response.status_code == 202, response.content
+    assert Notification.objects.get().content["email"]["text"] == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        # Printed before the tag binds it.
+        ("{{ by_city }}{% regroup orders by city as by_city %}", "by_city"),
+        # Bound inside a loop, which pushes its own context: gone after the loop.
+        ('{% for o in orders %}{% cycle "a" "b" as row silent %}{% endfor %}{{ row }}', "row"),
+        # The list regrouped is itself missing.
+        ("{% regroup nothing by city as by_city %}{{ by_city }}", "nothing"),
+    ],
+)
+def test_variables_still_missing_around_those_tags_are_reported(
+    client: APIClient, text: str, missing: str
+) -> None:
+    response = _send(client, text, {"orders": [{"city": "Paris"}]})
+
+    fields = _fields(response)
+    assert any(missing in message for messages in fields.values() for message in messages)
+    assert not Notification.objects.exists()
