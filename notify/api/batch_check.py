@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from channels import CHANNELS, Part
+from notify.api.idempotency import idempotency_key_errors
 from notify.models.notifications import Priority
 from notify.validation.data import data_shape_errors
 from notify.validation.fields import _time_zones, has_visible_char
@@ -77,7 +78,7 @@ def _item(raw: Any) -> dict[str, Any]:
     out["strategy"] = _choice(raw.get("strategy", "all"), ("all", "fallback"))
     if "idempotency_key" in raw:
         key = raw["idempotency_key"]
-        if type(key) is not str or not key or len(key) > 255 or not key.isprintable():
+        if type(key) is not str or not key or idempotency_key_errors(key):
             raise _Unsure
         out["idempotency_key"] = key
     return out

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from notify.ids import uuid7
 
@@ -60,8 +61,21 @@ class Broadcast(models.Model):
     total = models.PositiveIntegerField(default=0)
     expanded = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACCEPTED)
+    # The request's Idempotency-Key (NULL when absent: the constraint ignores keyless rows)
+    # and the hash of its body, as on Notification; keys of broadcasts are their own set.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="broadcast_idempotency_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.id)
