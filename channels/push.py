@@ -34,6 +34,11 @@ _APP_NAME = "notify"
 # FCM rejects messages over 4096 bytes of payload.
 MAX_BYTES = 4096
 MAX_DATA_KEYS = 50
+# Data keys FCM refuses the whole message for (its reference for Message.data: reserved
+# words, and any key starting with "google" or "gcm"; compared without case, as other Admin
+# SDKs do), and the key Notify itself sets on every push (send() would overwrite it).
+RESERVED_DATA_KEYS = frozenset({"from", "message_type", "notify_delivery_id"})
+RESERVED_DATA_PREFIXES = ("google", "gcm")
 # firebase-admin 7.7 deprecates Message.token for fid; FCM HTTP v1 still names the field
 # "token", which is what we send.
 warnings.filterwarnings("ignore", message="Message.token is deprecated")
@@ -71,8 +76,10 @@ class PushChannel(Channel):
     @classmethod
     def content_errors(cls, content: dict[str, Any]) -> list[tuple[str, str]]:
         errors = []
-        if len(content.get("data") or {}) > MAX_DATA_KEYS:
+        data = content.get("data") or {}
+        if len(data) > MAX_DATA_KEYS:
             errors.append(("data", f"At most {MAX_DATA_KEYS} keys."))
+        errors += [(f"data.{key}", message) for key in data if (message := _reserved(key))]
         size = len(json.dumps(content, ensure_ascii=False).encode())
         if size > MAX_BYTES:
             errors.append(("data", f"Push payload is {size} bytes; FCM allows {MAX_BYTES}."))
@@ -118,6 +125,16 @@ class PushChannel(Channel):
             raise DeliveryError(
                 f"invalid push payload: {exc}", permanent=True, code="invalid_payload"
             ) from exc
+
+
+def _reserved(key: str) -> str:
+    """Why `key` may not be a data key, or ""."""
+    folded = str(key).lower()
+    if folded in RESERVED_DATA_KEYS:
+        return f"'{key}' is a reserved key (FCM or Notify); use another name."
+    if folded.startswith(RESERVED_DATA_PREFIXES):
+        return "Keys starting with 'google' or 'gcm' are reserved by FCM; use another name."
+    return ""
 
 
 def _build_app() -> App:

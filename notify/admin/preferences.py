@@ -65,8 +65,8 @@ class CategoryForm(forms.ModelForm):
 
 
 def channel_list_problems(name: str, channels: list[str]) -> list[str]:
-    """Why the category field `name` cannot hold `channels`: the API's rules, then repeats
-    (which the API lets through, though a channel listed twice means nothing)."""
+    """Why the category field `name` cannot hold `channels`: the API's field rules, then
+    repeats (the API refuses them as a whole; here each repeated channel is named)."""
     try:
         CategorySerializer().fields[name].run_validation(channels)
     except serializers.ValidationError as exc:

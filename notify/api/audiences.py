@@ -15,17 +15,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notify.api.auth import HasScope, caller_key
+from notify.api.idempotency import REPLAY_HELP, idempotency_key_header, idempotency_key_parameter
 from notify.api.notifications import NotificationInput, RecipientInput, refusal_error
 from notify.api.recipients import recipient_id_valid
 from notify.models.audiences import Broadcast, Topic
 from notify.models.recipients import Recipient
+from notify.services.accepting.notifications import (
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    request_fingerprint,
+)
 from notify.services.accepting.submission import InvalidRequest
 from notify.services.audiences.broadcasts import (
     broadcast_cancel,
     broadcast_check,
-    broadcast_create,
     broadcast_progress,
     broadcast_sample,
+    broadcast_submit,
     topic_subscribe,
     topic_unsubscribe,
 )
@@ -125,6 +131,12 @@ class BroadcastInput(NotificationInput):
         return attrs
 
 
+_OWN_KEYS = (
+    "Broadcasts keep their keys apart from notifications': a key used for a notification "
+    "neither replays nor blocks a broadcast."
+)
+
+
 class BroadcastOutput(serializers.ModelSerializer):
     topic = serializers.CharField(source="topic.key", default=None)
     deliveries = serializers.SerializerMethodField()
@@ -173,7 +185,11 @@ class BroadcastViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             .select_related("topic")
         )
 
-    @extend_schema(request=BroadcastInput, responses={202: BroadcastOutput})
+    @extend_schema(
+        request=BroadcastInput,
+        responses={202: BroadcastOutput},
+        parameters=[idempotency_key_parameter(f"{REPLAY_HELP} {_OWN_KEYS}")],
+    )
     def create(self, request: Request) -> Response:
         from django.conf import settings
 
@@ -181,6 +197,7 @@ class BroadcastViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
             data=request.data, context={"max_recipients": settings.NOTIFY_BROADCAST_MAX_RECIPIENTS}
         )
         data.is_valid(raise_exception=True)
+        key = idempotency_key_header(request)
         message = {k: v for k, v in data.validated_data.items() if k not in ("recipients", "topic")}
         topic = None
         if data.validated_data.get("topic"):
@@ -193,15 +210,19 @@ class BroadcastViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
         sample = people[0] if people else broadcast_sample(topic=topic) if topic else None
         try:  # content over one message's render budget is refused before anything is stored
             broadcast_check(api_key=caller_key(request), message=message, sample=sample)
-        except InvalidRequest as exc:
+            answer = broadcast_submit(
+                api_key=caller_key(request),
+                message=message,
+                recipients=people,
+                topic=topic,
+                idempotency_key=key,
+                fingerprint=request_fingerprint(request.data),
+            )
+        except (InvalidRequest, IdempotencyInFlight, IdempotencyMismatch) as exc:
             raise refusal_error(exc) from exc
-        broadcast = broadcast_create(
-            api_key=caller_key(request),
-            message=message,
-            recipients=people,
-            topic=topic,
-        )
-        return Response(BroadcastOutput(broadcast).data, status=status.HTTP_202_ACCEPTED)
+        headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
+        body = BroadcastOutput(answer.broadcast).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
     @extend_schema(request=None, responses={200: BroadcastOutput})
     @action(detail=True, methods=["post"])

@@ -16,15 +16,21 @@ from rest_framework.views import APIView
 from notify.api.auth import HasScope, caller_key
 from notify.api.batch_check import item_check
 from notify.api.errors import error_body
+from notify.api.idempotency import (
+    idempotency_key_errors,
+    idempotency_key_parameter,
+    idempotency_key_refuse,
+)
 from notify.api.notification_output import NotificationOutput, notification_body
 from notify.api.notifications import NotificationInput, refusal_error
 from notify.services.accepting.batch import BatchItem, notifications_submit_many
 from notify.services.accepting.notifications import Accepted, request_fingerprint
 
 IDEMPOTENCY_HELP = (
-    "The single create's Idempotency-Key header, per item: same key and same item, the "
-    "first answer again (status 200, replayed); same key and a different item, 422; a key "
-    "another request is processing, 409. Scoped to the tenant, shared with single creates."
+    "The single create's Idempotency-Key header, per item (at most 255 printable characters, "
+    "without a comma): same key and same item, the first answer again (status 200, "
+    "replayed); same key and a different item, 422; a key another request is processing, "
+    "409. Scoped to the tenant, shared with single creates."
 )
 
 
@@ -34,8 +40,8 @@ class BatchItemInput(NotificationInput):
     )
 
     def validate_idempotency_key(self, value: str) -> str:
-        if not value.isprintable():
-            raise serializers.ValidationError("At most 255 printable characters.")
+        if errors := idempotency_key_errors(value):
+            raise serializers.ValidationError(errors)
         return value
 
 
@@ -87,8 +93,15 @@ class NotificationBatchApi(APIView):
         description="Each item is created exactly as POST /notifications/ would create it, "
         "and answered on its own: a bad item does not stop the others. Accepted items are "
         "committed together, after every item was checked. The rate limit counts items.",
+        parameters=[
+            idempotency_key_parameter(
+                "Not accepted here (400, nothing stored): give each item its own "
+                "idempotency_key, which replays that item as the header replays a single create."
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
+        idempotency_key_refuse(request)
         items = self._shape(request.data)
         results: list[dict[str, Any] | None] = [None] * len(items)
         valid: list[tuple[int, BatchItem]] = []

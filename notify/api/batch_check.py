@@ -20,9 +20,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from channels import CHANNELS, Part
+from notify.api.idempotency import idempotency_key_errors
 from notify.models.notifications import Priority
 from notify.validation.data import data_shape_errors
-from notify.validation.fields import _time_zones
+from notify.validation.fields import _time_zones, has_visible_char
 
 # What every TextField refuses (control characters), plus what every DRF CharField refuses
 # (NUL, surrogates); single-line fields also refuse line breaks.
@@ -77,7 +78,7 @@ def _item(raw: Any) -> dict[str, Any]:
     out["strategy"] = _choice(raw.get("strategy", "all"), ("all", "fallback"))
     if "idempotency_key" in raw:
         key = raw["idempotency_key"]
-        if type(key) is not str or not key or len(key) > 255 or not key.isprintable():
+        if type(key) is not str or not key or idempotency_key_errors(key):
             raise _Unsure
         out["idempotency_key"] = key
     return out
@@ -105,7 +106,7 @@ def _recipient(raw: Any) -> dict[str, Any]:
         tokens = raw["push_tokens"]
         if type(tokens) is not list or len(tokens) > 20:
             raise _Unsure
-        out["push_tokens"] = [_text(t, 4096, single_line=True) for t in tokens]
+        out["push_tokens"] = [_token(t) for t in tokens]
     if "locale" in raw:
         locale = _stripped(raw["locale"])
         if len(locale) > 35 or not _LOCALE.fullmatch(locale):
@@ -171,6 +172,14 @@ def _text(value: Any, max_length: int, *, single_line: bool) -> str:
     if (_BAD_LINE if single_line else _BAD).search(value):
         raise _Unsure
     return value
+
+
+def _token(value: Any) -> str:
+    """A PushTokenField: a single-line text with something visible in it."""
+    token = _text(value, 4096, single_line=True)
+    if not has_visible_char(token):
+        raise _Unsure
+    return token
 
 
 def _stripped(value: Any) -> str:

@@ -18,6 +18,7 @@ from notify.api.auth import HasScope, caller_key
 from notify.api.batch_check import item_check
 from notify.api.digests import DigestInput
 from notify.api.errors import Conflict, Unprocessable
+from notify.api.idempotency import REPLAY_HELP, idempotency_key_header, idempotency_key_parameter
 from notify.api.notification_output import NotificationOutput, notification_body
 from notify.api.pagination import CheckedCursorPagination
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
@@ -36,6 +37,7 @@ from notify.validation.fields import (
     ChannelField,
     LocaleField,
     PhoneField,
+    PushTokenField,
     TextField,
     TimezoneField,
 )
@@ -50,9 +52,7 @@ class RecipientInput(serializers.Serializer):
     id = TextField(single_line=True, max_length=255)
     email = serializers.EmailField(required=False, max_length=254)
     phone = PhoneField(required=False)
-    push_tokens = serializers.ListField(
-        child=TextField(single_line=True, max_length=4096), required=False, max_length=20
-    )
+    push_tokens = serializers.ListField(child=PushTokenField(), required=False, max_length=20)
     locale = LocaleField(required=False)
     timezone = TimezoneField(required=False)
 
@@ -194,17 +194,7 @@ class NotificationViewSet(
     @extend_schema(
         request=NotificationInput,
         responses={202: NotificationOutput},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                location=OpenApiParameter.HEADER,
-                required=False,
-                description="Same key + same body: the first answer again, nothing new is sent. "
-                "Same key + different body: 422. Kept for 24 hours. Scoped to the tenant, not "
-                "to the API key: a retry through another key of the same tenant (e.g. a "
-                "rotated key) replays the first answer; other tenants' keys never collide.",
-            )
-        ],
+        parameters=[idempotency_key_parameter(REPLAY_HELP)],
     )
     def create(self, request: Request) -> Response:
         raw = request.data
@@ -216,11 +206,7 @@ class NotificationViewSet(
             data = NotificationInput(data=raw)
             data.is_valid(raise_exception=True)
             fields = dict(data.validated_data)
-        key = request.headers.get("Idempotency-Key") or None
-        if key is not None and (len(key) > 255 or not key.isprintable()):
-            raise serializers.ValidationError(
-                {"Idempotency-Key": ["At most 255 printable characters."]}
-            )
+        key = idempotency_key_header(request)
         try:
             answer = notification_submit(
                 api_key=caller_key(request),

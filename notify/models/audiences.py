@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 
 from notify.ids import uuid7
 
@@ -67,8 +68,21 @@ class Broadcast(models.Model):
     # Seconds spent rendering its messages so far, all chunks together (one update a chunk):
     # held to NOTIFY_RENDER_MAX_BROADCAST_SECONDS.
     render_seconds = models.FloatField(default=0.0)
+    # The request's Idempotency-Key (NULL when absent: the constraint ignores keyless rows)
+    # and the hash of its body, as on Notification; keys of broadcasts are their own set.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="broadcast_idempotency_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.id)

@@ -21,8 +21,20 @@ class CategorySerializer(serializers.ModelSerializer):
     )
     fallback_order = serializers.ListField(child=ChannelField(), required=False, default=list)
 
+    def validate_default_channels(self, value: list[str]) -> list[str]:
+        return _unique(value)
+
+    def validate_fallback_order(self, value: list[str]) -> list[str]:
+        return _unique(value)
+
     class Meta:
         model = Category
         fields = ["key", "name", "critical", "default_channels", "fallback_order", "created_at"]
         read_only_fields = ["created_at"]
         validators: list[Any] = []
+
+
+def _unique(channels: list[str]) -> list[str]:
+    if len(set(channels)) != len(channels):
+        raise serializers.ValidationError("Channels must be unique.")
+    return channels

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import zoneinfo
 from typing import Any
 
@@ -41,6 +42,37 @@ LINE_BREAKS = re.compile("[\n\r\x85\u2028\u2029]")
 def _single_line(value: str) -> None:
     if LINE_BREAKS.search(value):
         raise serializers.ValidationError("Must be a single line.")
+
+
+# Letters that draw nothing: the Hangul fillers and the braille blank.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def has_visible_char(value: str) -> bool:
+    """Whether `value` shows anything: a character that is not whitespace, a control or
+    format character (zero-width space, joiners, BOM, bidi marks), a separator, a combining
+    mark on its own, nor a blank letter."""
+    return any(
+        not (c.isspace() or c in _BLANK_LETTERS or unicodedata.category(c)[0] in "CZM")
+        for c in value
+    )
+
+
+def _visible(value: str) -> None:
+    if not has_visible_char(value):
+        raise serializers.ValidationError(
+            "May not be blank: whitespace and invisible characters only."
+        )
+
+
+class PushTokenField(TextField):
+    """A push device token: one line of at most 4096 characters, with something visible in
+    it (a token of spaces or zero-width characters would be stored as an active device that
+    no provider can reach)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(single_line=True, max_length=4096, **kwargs)
+        self.validators.append(_visible)
 
 
 class PhoneField(serializers.CharField):

@@ -6,11 +6,17 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from notify.models.recipients import Device
-from notify.validation.fields import LocaleField, PhoneField, TextField, TimezoneField
+from notify.validation.fields import (
+    LocaleField,
+    PhoneField,
+    PushTokenField,
+    TextField,
+    TimezoneField,
+)
 
 
 class DeviceInput(serializers.Serializer):
-    token = TextField(single_line=True, max_length=4096)
+    token = PushTokenField()
     platform = serializers.ChoiceField(Device.Platform.values, default="unknown")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +21,12 @@ from notify.models.apikeys import ApiKey
 from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import Delivery, DeliveryStatus
 from notify.models.recipients import Recipient
+from notify.services.accepting.batch_keys import batch_keys_lock
+from notify.services.accepting.notifications import (
+    IdempotencyInFlight,
+    IdempotencyMismatch,
+    idempotency_scope,
+)
 from notify.services.accepting.submission import (
     RENDER_LIMIT,
     InvalidRequest,
@@ -41,12 +48,63 @@ def topic_unsubscribe(*, topic: Topic, recipient: Recipient) -> int:
     return Subscription.objects.filter(topic=topic, recipient=recipient).delete()[0]
 
 
+@dataclass(frozen=True)
+class BroadcastAccepted:
+    broadcast: Broadcast
+    replayed: bool  # an earlier request with the same Idempotency-Key created it
+
+
+def broadcast_submit(
+    *,
+    api_key: ApiKey,
+    message: dict[str, Any],
+    recipients: list[dict[str, Any]] | None,
+    topic: Topic | None,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> BroadcastAccepted:
+    """POST /broadcasts/: broadcast_create, under the caller's Idempotency-Key as a single
+    create is: the same key and body answer the broadcast created first; a key another
+    request holds raises IdempotencyInFlight, one used with another body
+    IdempotencyMismatch. Keys of broadcasts are a set of their own, scoped to the tenant."""
+    if not idempotency_key:
+        broadcast = broadcast_create(
+            api_key=api_key, message=message, recipients=recipients, topic=topic
+        )
+        return BroadcastAccepted(broadcast, replayed=False)
+    scope = idempotency_scope(api_key)
+    with transaction.atomic():
+        if batch_keys_lock(f"broadcast:{scope}", {idempotency_key}):
+            raise IdempotencyInFlight(idempotency_key)
+        existing = (
+            Broadcast.objects.filter(tenant=scope, idempotency_key=idempotency_key)
+            .defer("recipients")
+            .select_related("topic")
+            .first()
+        )
+        if existing is not None:
+            if existing.request_fingerprint != fingerprint:
+                raise IdempotencyMismatch(idempotency_key)
+            return BroadcastAccepted(existing, replayed=True)
+        broadcast = broadcast_create(
+            api_key=api_key,
+            message=message,
+            recipients=recipients,
+            topic=topic,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+        return BroadcastAccepted(broadcast, replayed=False)
+
+
 def broadcast_create(
     *,
     api_key: ApiKey,
     message: dict[str, Any],
     recipients: list[dict[str, Any]] | None,
     topic: Topic | None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
 ) -> Broadcast:
     """`message` is a validated notification request without its recipient."""
     total = (
@@ -60,6 +118,8 @@ def broadcast_create(
             request=_jsonable(message),
             recipients=recipients or [],
             total=total,
+            idempotency_key=idempotency_key or None,
+            request_fingerprint=fingerprint,
         )
         transaction.on_commit(lambda: _expand_later(broadcast.pk))
     return broadcast

@@ -11,8 +11,20 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.template import Context, Engine, TemplateSyntaxError
 from django.template.base import FilterExpression, Node, NodeList, VariableDoesNotExist
 from django.template.base import Template as DjangoTemplate
-from django.template.defaulttags import DebugNode, ForNode, IfNode, LoadNode, LoremNode, WithNode
-from django.template.loader_tags import ExtendsNode, IncludeNode
+from django.template.defaulttags import (
+    CycleNode,
+    DebugNode,
+    FirstOfNode,
+    ForNode,
+    IfNode,
+    LoadNode,
+    LoremNode,
+    NowNode,
+    RegroupNode,
+    WidthRatioNode,
+    WithNode,
+)
+from django.template.loader_tags import BlockNode, ExtendsNode, IncludeNode
 
 from channels import channel_class
 from notify.models.templates import Template
@@ -33,6 +45,16 @@ _HTML = Engine(autoescape=True, loaders=[], builtins=_LIMITS)
 # is a one-tag memory bomb with no use in a real message.
 _FORBIDDEN = (IncludeNode, ExtendsNode, LoadNode, DebugNode, LoremNode)
 _OPTIONAL_FILTERS = {"default", "default_if_none"}
+# Tags that store a value under a name for the nodes after them (`{% regroup … as x %}`,
+# `{% cycle … as x %}`, `{% firstof … as x %}`, `{% now … as x %}`,
+# `{% widthratio … as x %}`), and the attribute holding that name.
+_BINDERS: dict[type[Node], str] = {
+    RegroupNode: "var_name",
+    CycleNode: "variable_name",
+    FirstOfNode: "asvar",
+    NowNode: "asvar",
+    WidthRatioNode: "asvar",
+}
 
 
 class RenderError(Exception):
@@ -127,10 +149,11 @@ def _finish(channel: str, name: str, text: str) -> str:
 
 def _missing(template: DjangoTemplate, context: dict[str, Any]) -> list[str]:
     """Variables printed with {{ }} that the context lacks, in the branches that would
-    render, except names bound by {% for %}/{% with %} and values with a default filter."""
+    render, except names the template binds itself ({% for %}, {% with %}, and tags ending
+    in `as name`, such as {% regroup %}) and values with a default filter."""
     names: set[str] = set()
     ctx = Context(context)
-    for expression in _printed(template.nodelist, frozenset(), ctx):
+    for expression in _printed(template.nodelist, set(), ctx):
         try:
             expression.var.resolve(ctx)
         except VariableDoesNotExist:
@@ -138,24 +161,34 @@ def _missing(template: DjangoTemplate, context: dict[str, Any]) -> list[str]:
     return sorted(names)
 
 
-def _printed(nodes: NodeList, bound: frozenset[str], ctx: Context) -> Iterator[FilterExpression]:
+def _printed(nodes: NodeList, bound: set[str], ctx: Context) -> Iterator[FilterExpression]:
+    """The expressions `nodes` print. `bound` grows as a tag binds a name for the nodes after
+    it; {% for %}, {% with %} and {% block %} push a context, so what is bound inside them
+    stays there, while {% if %} and the other tags render their nodes in the same context."""
     for node in nodes:
         if isinstance(node, ForNode):
             yield from _checkable([cast(FilterExpression, node.sequence)], bound)
             inner = bound | set(node.loopvars) | {"forloop"}
-            yield from _printed(cast(NodeList, node.nodelist_loop), frozenset(inner), ctx)
-            yield from _printed(cast(NodeList, node.nodelist_empty), bound, ctx)
+            yield from _printed(cast(NodeList, node.nodelist_loop), inner, ctx)
+            yield from _printed(cast(NodeList, node.nodelist_empty), set(bound), ctx)
         elif isinstance(node, WithNode):
             yield from _checkable(list(node.extra_context.values()), bound)
-            yield from _printed(node.nodelist, bound | frozenset(node.extra_context), ctx)
+            yield from _printed(node.nodelist, bound | set(node.extra_context), ctx)
         elif isinstance(node, IfNode):
             yield from _printed(_taken_branch(node, ctx), bound, ctx)
+        elif isinstance(node, BlockNode):
+            yield from _printed(node.nodelist, set(bound), ctx)
         else:
+            if isinstance(node, RegroupNode):  # its list, as a {% for %}'s sequence
+                yield from _checkable([node.target], bound)
             expression = getattr(node, "filter_expression", None)
             if isinstance(expression, FilterExpression):
                 yield from _checkable([expression], bound)
             for attr in getattr(node, "child_nodelists", ()):
                 yield from _printed(getattr(node, attr, None) or NodeList(), bound, ctx)
+            attr = _BINDERS.get(type(node))
+            if attr and getattr(node, attr, None):
+                bound.add(str(getattr(node, attr)))
 
 
 def _taken_branch(node: IfNode, ctx: Context) -> NodeList:
@@ -170,9 +203,7 @@ def _taken_branch(node: IfNode, ctx: Context) -> NodeList:
     return NodeList()
 
 
-def _checkable(
-    expressions: list[FilterExpression], bound: frozenset[str]
-) -> Iterator[FilterExpression]:
+def _checkable(expressions: list[FilterExpression], bound: set[str]) -> Iterator[FilterExpression]:
     for expression in expressions:
         var = expression.var
         if not hasattr(var, "resolve") or getattr(var, "literal", None) is not None:

@@ -41,9 +41,12 @@ def target_parse(*, url: str) -> Target:
     if parts.username is not None or parts.password is not None:
         raise TargetRefused("Credentials in the URL are not allowed.")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        given = parts.port
     except ValueError as exc:
         raise TargetRefused("The port is not valid.") from exc
+    if given == 0:  # no service listens on port 0 (and `or` used to turn it into 80 or 443)
+        raise TargetRefused("The port is not valid.")
+    port = given if given is not None else (443 if parts.scheme == "https" else 80)
     host = parts.hostname
     if not host:
         raise TargetRefused("The URL has no host.")
