@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -181,6 +182,23 @@ def test_a_claim_takes_no_more_than_the_process_has_slots_for(run: Any) -> None:
     assert stream.claims[0][1] == ["a", "b", "c"]
 
 
+def test_each_completed_send_frees_exactly_its_slot(run: Any) -> None:
+    """Counted right, the slots bound every later claim, and stop() finds nothing left in
+    flight: the dispatcher ends instead of waiting out its timeout for sends that are done."""
+    stream = Scripted(limit=10)
+    stream.add(*"abcdef")
+    before = set(threading.enumerate())
+    dispatcher = run(stream, capacity=2)
+    threads = [t for t in threading.enumerate() if t not in before]
+
+    dispatcher.wake("scripted")
+
+    wait_for(lambda: len(stream.outcomes()) == 6, timeout=5, what="every outcome")
+    assert all(len(items) <= 2 for _, items in stream.claims)
+    dispatcher.stop(timeout=5)
+    assert [t.name for t in threads if t.is_alive()] == []
+
+
 def test_a_stream_woken_while_the_slots_are_full_is_served_when_a_slot_frees(run: Any) -> None:
     first, second = Scripted("first", limit=4), Scripted("second", limit=4)
     first.add(*"abc")
@@ -190,7 +208,10 @@ def test_a_stream_woken_while_the_slots_are_full_is_served_when_a_slot_frees(run
     dispatcher.wake("first")
     wait_for(lambda: first.claims, timeout=5, what="the first stream's claim")
     dispatcher.wake("second")  # rung while the first stream holds every slot
-
+    # Let the dispatcher find no room for it before the slots free: otherwise the wake and the
+    # completions can arrive together and the "starved" path is never taken. (A slow machine
+    # only makes the test weaker, never wrong.)
+    time.sleep(0.3)
     first.release.set()
 
     wait_for(lambda: second.outcomes() == {"z": 1}, timeout=3, what="the second stream's send")
