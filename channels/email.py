@@ -55,7 +55,11 @@ class EmailChannel(Channel):
 
     @classmethod
     def content_errors(cls, content: dict[str, Any]) -> list[tuple[str, str]]:
-        if not content.get("text") and not content.get("html"):
+        # Rendered HTML keeps its whitespace (content/rendering.py): blanks are no body.
+        if (
+            not str(content.get("text") or "").strip()
+            and not str(content.get("html") or "").strip()
+        ):
             return [("text", "Give text, html or both.")]
         return []
 

@@ -144,36 +144,66 @@ def facts_for(
     )
 
 
+# A notification with a delivery in one of these is not done with its current channel:
+# that delivery got through, may still, or was cancelled (the notification stops there).
+_HOLDING = (
+    DeliveryStatus.PENDING,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.CANCELLED,
+)
+
+
+def fallback_order(notification: Notification) -> list[str]:
+    """The channels a "fallback" notification tries, in order: its `channels`, else every
+    channel it has content for, in the registry's order (as deliveries_plan chose)."""
+    return notification.channel_order or [c for c in channels_names() if c in notification.content]
+
+
 def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
-    """After permanent failures: for "fallback" notifications, plan the next channel in
-    their order that has not been tried. Returns how many deliveries were added."""
-    failed = list(
-        Delivery.objects.filter(
-            id__in=failed_ids, status=DeliveryStatus.FAILED, notification__strategy="fallback"
-        ).select_related("notification__recipient")
-    )
+    """After final failures, found at send time or reported later by the provider: each
+    "fallback" notification among them whose deliveries have all failed or been skipped
+    gets the next channel in its order that it has not tried. Calls for one notification
+    are serialised on its row (locked in id order), so a channel is planned at most once
+    however many failures arrive together. Returns how many deliveries were added; the
+    doorbell rings for the due ones after commit."""
+    wanted = Delivery.objects.filter(
+        id__in=failed_ids, status=DeliveryStatus.FAILED, notification__strategy="fallback"
+    ).values("notification_id")
     added: list[Delivery] = []
     with transaction.atomic():
-        for delivery in failed:
-            notification = delivery.notification
-            tried = set(notification.deliveries.values_list("channel", flat=True))
-            rest = [c for c in notification.channel_order if c not in tried]
-            if not rest:
-                continue
-            now = timezone.now()
-            facts = facts_for(notification, notification.recipient, rest, now)
-            policy = policy_for(
-                tenant=notification.tenant,
-                person=notification.recipient,
-                category=notification.category,
-                priority=notification.priority,
-                now=now,
-                facts=facts,
-            )
-            targets = _first_reachable(facts, notification.recipient, rest, policy)
-            added += Delivery.objects.bulk_create(
-                [_delivery(notification, t, now, policy) for t in targets]
-            )
+        notifications = (
+            Notification.objects.filter(id__in=wanted)
+            .select_related("recipient")
+            .select_for_update(of=("self",))
+            .order_by("id")
+        )
+        for notification in notifications:
+            added += _next_channel(notification)
         due = {(d.channel, d.priority) for d in added if d.status == DeliveryStatus.PENDING}
         transaction.on_commit(lambda: bells_ring_for(due))
     return len(added)
+
+
+def _next_channel(notification: Notification) -> list[Delivery]:
+    seen = list(notification.deliveries.values_list("channel", "status"))
+    if any(status in _HOLDING for _, status in seen):
+        return []
+    tried = {channel for channel, _ in seen}
+    rest = [c for c in fallback_order(notification) if c not in tried]
+    if not rest:
+        return []
+    now = timezone.now()
+    person = notification.recipient
+    facts = facts_for(notification, person, rest, now)
+    policy = policy_for(
+        tenant=notification.tenant,
+        person=person,
+        category=notification.category,
+        priority=notification.priority,
+        now=now,
+        facts=facts,
+    )
+    targets = _first_reachable(facts, person, rest, policy)
+    return Delivery.objects.bulk_create([_delivery(notification, t, now, policy) for t in targets])

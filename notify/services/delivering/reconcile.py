@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from channels import Channel, DeliveryError, get_channel, looked_up
 from notify.models.notifications import Delivery
+from notify.services.accepting.planning import deliveries_fall_back
 
 logger = logging.getLogger(__name__)
 
@@ -62,13 +63,16 @@ def _settle(channel: Channel, delivery: Delivery) -> bool:
             lease_until=None,
         )
     if delivery.attempts >= delivery.max_attempts:
-        return _update(
+        failed = _update(
             delivery,
             status="failed",
             lease_until=None,
             error_code="unsent",
             last_error=f"{provider.capitalize()} never received it and attempts are exhausted",
         )
+        if failed:
+            deliveries_fall_back(failed_ids=[delivery.pk])  # a "fallback" notification goes on
+        return failed
     logger.info(
         "%s: delivery %s was never received by %s; sending again", name, delivery.id, provider
     )

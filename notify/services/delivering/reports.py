@@ -3,7 +3,8 @@ webhooks). They can arrive late, twice or out of order, so each is applied only 
 the delivery forward. A report is applied only to a delivery on the channel its provider
 serves and, when it names an address, to the delivery sent there: even a correctly signed
 report can then fail or suppress nothing but the message it is about, in that message's
-tenant."""
+tenant. A permanent failure reported this way (a bounce, an undelivered text) moves a
+"fallback" notification to its next channel, as one found at send time does."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import logging
 import uuid
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from notify.models.notifications import Delivery
+from notify.models.notifications import Delivery, Notification
+from notify.services.accepting.planning import deliveries_fall_back
 from notify.services.delivering.events import DeliveryChange, changes_emit
 from notify.services.recipients.suppressions import address_normal, suppression_add
 
@@ -59,28 +62,10 @@ def _matching(
     return target
 
 
-def delivery_apply_report(
-    *,
-    channel: str,
-    status: str,
-    delivery_id: str | None = None,
-    provider_message_id: str = "",
-    address: str = "",
-    error_code: str = "",
-    detail: str = "",
-    suppress_reason: str = "",
+def _apply(
+    target: Delivery, status: str, provider_message_id: str, error_code: str, detail: str
 ) -> bool:
-    """Returns whether anything changed. `channel` is the one the reporting provider serves;
-    `address`, when the report names one, must be the delivery's. Unknown or mismatched
-    deliveries are ignored (answer the provider 2xx anyway so it stops retrying)."""
-    target = _matching(
-        channel=channel,
-        delivery_id=delivery_id,
-        provider_message_id=provider_message_id,
-        address=address,
-    )
-    if target is None:
-        return False
+    """Move `target` to `status` if that is forward; announce it. Returns whether it moved."""
     movable = Q(status__in=_FORWARD[status])
     if status in ("sent", "delivered"):
         movable |= Q(status="failed", error_code="ambiguous")
@@ -109,6 +94,42 @@ def delivery_apply_report(
                 )
             ]
         )
+    return changed
+
+
+def delivery_apply_report(
+    *,
+    channel: str,
+    status: str,
+    delivery_id: str | None = None,
+    provider_message_id: str = "",
+    address: str = "",
+    error_code: str = "",
+    detail: str = "",
+    suppress_reason: str = "",
+) -> bool:
+    """Returns whether anything changed. `channel` is the one the reporting provider serves;
+    `address`, when the report names one, must be the delivery's. Unknown or mismatched
+    deliveries are ignored (answer the provider 2xx anyway so it stops retrying)."""
+    target = _matching(
+        channel=channel,
+        delivery_id=delivery_id,
+        provider_message_id=provider_message_id,
+        address=address,
+    )
+    if target is None:
+        return False
+    with transaction.atomic():
+        if status == "failed":
+            # Before the delivery, in the order retention takes them: the next channel of a
+            # "fallback" notification is planned by this report or by none.
+            locked = Notification.objects.select_for_update().filter(pk=target.notification_id)
+            list(locked.values_list("pk", flat=True))
+        changed = _apply(target, status, provider_message_id, error_code, detail)
+        if changed and status == "failed":
+            # A provider's word that the message never arrived, e.g. a bounce or a carrier's
+            # `undelivered`: a "fallback" notification tries its next channel.
+            deliveries_fall_back(failed_ids=[target.pk])
     if suppress_reason:
         suppression_add(
             tenant=target.notification.tenant,

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from channels import providers_for
 from notify.models.notifications import Delivery, DeliveryStatus
 from notify.services.delivering.events import DeliveryChange
 from notify.services.outbox.doorbell import bells_ring_for
@@ -28,6 +29,7 @@ def deliveries_retry(*, delivery_ids: Iterable[Any]) -> int:
             .select_for_update(skip_locked=True)
             .values_list("id", "channel", "priority", "notification_id", "provider")
         )
+        _pins_lift(rows)
         Delivery.objects.filter(id__in=[r[0] for r in rows]).update(
             status=DeliveryStatus.PENDING,
             next_attempt_at=timezone.now(),
@@ -55,6 +57,21 @@ def deliveries_retry(*, delivery_ids: Iterable[Any]) -> int:
 
         transaction.on_commit(after_commit)
     return len(rows)
+
+
+def _pins_lift(rows: list[tuple[Any, str, int, Any, str]]) -> None:
+    """A failed delivery may be pinned to the provider that might already have it (an
+    ambiguous last attempt, a worker lost mid-send). A pin to a provider the configuration
+    no longer has (removed from EMAIL_PROVIDERS, or a backend this release lacks) cannot be
+    honoured: lifted, so the replay goes through a configured provider at once instead of
+    spending an attempt on an internal error first."""
+    by_channel: dict[str, list[Any]] = {}
+    for delivery_id, channel, *_ in rows:
+        by_channel.setdefault(channel, []).append(delivery_id)
+    for channel, ids in by_channel.items():
+        Delivery.objects.filter(id__in=ids).exclude(pinned_provider="").exclude(
+            pinned_provider__in=providers_for(channel)
+        ).update(pinned_provider="")
 
 
 def deliveries_cancel(*, delivery_ids: Iterable[Any]) -> int:

@@ -80,6 +80,26 @@ def test_a_send_never_received_on_the_last_attempt_fails(db: Any, sandbox: Sandb
     assert (row.status, row.error_code) == ("failed", "unsent")
 
 
+def test_a_fallback_notification_goes_on_to_its_next_channel_when_the_text_never_left(
+    db: Any, sandbox: Sandbox
+) -> None:
+    delivery = _stuck("last try, then email", attempts=3)
+    notification = delivery.notification
+    Recipient.objects.filter(id=notification.recipient_id).update(email="fb@example.com")
+    Notification.objects.filter(id=notification.id).update(
+        strategy="fallback",
+        channel_order=["sms", "email"],
+        content={**notification.content, "email": {"subject": "s", "text": "t"}},
+    )
+
+    deliveries_reconcile()
+
+    assert sorted(notification.deliveries.values_list("channel", "to", "status")) == [
+        ("email", "fb@example.com", "pending"),
+        ("sms", TO, "failed"),
+    ]
+
+
 def test_a_send_still_within_its_settle_window_is_left_alone(db: Any, sandbox: Sandbox) -> None:
     _twilio_has("not yet")
     delivery = _stuck("not yet", expired=False)
