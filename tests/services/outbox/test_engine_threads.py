@@ -5,6 +5,7 @@ claim says to wait. test_engine.py drives the same engine with the real Delivery
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 
+from notify.observability.jsonlogs import log_context
 from notify.services.outbox.doorbell import bell_key
 from notify.services.outbox.engine import Claimed, Dispatcher
 from tests.harness import wait_for
@@ -37,6 +39,7 @@ class Scripted:
         self.release = threading.Event()
         self.record_errors: dict[int, int] = {}
         self._tokens = itertools.count(1)
+        self.log_streams: list[str | None] = []  # the log context's stream, seen by each send
 
     def add(self, *items: str) -> None:
         with self.lock:
@@ -56,6 +59,7 @@ class Scripted:
             return Claimed(items=items, token=token, more=bool(self.pending))
 
     def send(self, item: str) -> str:
+        self.log_streams.append(log_context().get("stream"))
         if item in self.raises:
             raise RuntimeError("the stream's own guard failed")
         if item in self.held:
@@ -116,13 +120,21 @@ def test_a_write_that_fails_is_retried_and_holds_back_no_other_claims(run: Any) 
     assert [r for _, _, r in stream.recorded] == ["sent b", "sent c", "sent a"]
 
 
-def test_a_send_that_raises_frees_its_slot_and_is_left_to_the_lease(run: Any) -> None:
+def test_a_send_that_raises_frees_its_slot_and_is_left_to_the_lease(
+    run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     stream = Scripted(limit=2)
     stream.add("a", "bad", "c")
     stream.raises = {"bad"}
     dispatcher = run(stream)
-    dispatcher.wake("scripted")
-    wait_for(lambda: set(stream.outcomes()) == {"a", "c"}, timeout=5, what="the good sends")
+    with caplog.at_level(logging.ERROR, logger="notify.services.outbox.engine"):
+        dispatcher.wake("scripted")
+        wait_for(lambda: set(stream.outcomes()) == {"a", "c"}, timeout=5, what="the good sends")
+    [record] = [r for r in caplog.records if r.name == "notify.services.outbox.engine"]
+    assert record.getMessage() == "outbox: send on scripted raised"
+    assert record.exc_info and str(record.exc_info[1]) == "the stream's own guard failed"
+    # Whatever a send logs carries the stream it belongs to.
+    assert stream.log_streams == ["scripted"] * 3
 
     stream.add("d", "e")  # both slots are free again
     dispatcher.wake("scripted")
@@ -276,3 +288,14 @@ def test_a_started_dispatcher_runs_two_named_daemon_threads(run: Any) -> None:
     started = [t for t in threading.enumerate() if t not in before]
     assert sorted(t.name for t in started) == ["outbox", "outbox-wake"]
     assert all(t.daemon for t in started)
+
+
+def test_an_idle_dispatcher_sleeps_instead_of_spinning(run: Any) -> None:
+    """A worker with nothing to do must not burn a core: the dispatcher thread waits for a
+    wake, a completion or a deadline. (CPU used, not time taken: a loaded machine makes a
+    spinning thread use less of it, never a sleeping one more.)"""
+    run(Scripted())
+    time.sleep(0.2)
+    before = time.process_time()
+    time.sleep(1.0)
+    assert time.process_time() - before < 0.3
