@@ -68,6 +68,7 @@ class Scripted:
 
     def record(self, done: list[tuple[Any, Any, Any]]) -> None:
         with self.lock:
+            self.log_streams.append(log_context().get("stream"))
             token = done[0][0]
             if self.record_errors.get(token):
                 self.record_errors[token] -= 1
@@ -105,15 +106,25 @@ def test_a_claim_that_fails_is_tried_again_without_another_wake(run: Any) -> Non
     wait_for(lambda: stream.outcomes() == {"a": 1}, timeout=5, what="the retried claim")
 
 
-def test_a_write_that_fails_is_retried_and_holds_back_no_other_claims(run: Any) -> None:
+def test_a_write_that_fails_is_retried_and_holds_back_no_other_claims(
+    run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     stream = Scripted(limit=1)
     stream.add("a", "b", "c")
     stream.record_errors = {1: 2}  # the first claim's outcomes fail twice
     dispatcher = run(stream)
 
-    dispatcher.wake("scripted")
+    with caplog.at_level(logging.ERROR, logger="notify.services.outbox.engine"):
+        dispatcher.wake("scripted")
+        wait_for(lambda: len(stream.outcomes()) == 3, timeout=10, what="every outcome")
 
-    wait_for(lambda: len(stream.outcomes()) == 3, timeout=10, what="every outcome")
+    failures = [r for r in caplog.records if r.name == "notify.services.outbox.engine"]
+    assert [r.getMessage() for r in failures] == [
+        "outbox: recording 1 outcomes on scripted failed"
+    ] * 2
+    assert all(r.exc_info and str(r.exc_info[1]) == "Postgres is away" for r in failures)
+    # Sends and writes log with their stream.
+    assert set(stream.log_streams) == {"scripted"}
     order = [item for _, item, _ in stream.recorded]
     assert order == ["b", "c", "a"]  # a waited for its retries; b and c did not wait for a
     assert stream.outcomes() == {"a": 1, "b": 2, "c": 3}  # each under its own claim's token
@@ -133,8 +144,8 @@ def test_a_send_that_raises_frees_its_slot_and_is_left_to_the_lease(
     [record] = [r for r in caplog.records if r.name == "notify.services.outbox.engine"]
     assert record.getMessage() == "outbox: send on scripted raised"
     assert record.exc_info and str(record.exc_info[1]) == "the stream's own guard failed"
-    # Whatever a send logs carries the stream it belongs to.
-    assert stream.log_streams == ["scripted"] * 3
+    # Whatever a send or a write logs carries the stream it belongs to.
+    assert set(stream.log_streams) == {"scripted"}
 
     stream.add("d", "e")  # both slots are free again
     dispatcher.wake("scripted")
