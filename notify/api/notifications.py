@@ -82,8 +82,9 @@ class NotificationInput(serializers.Serializer):
         ["all", "fallback"],
         default="all",
         help_text="all: every channel at once. fallback: one channel at a time in the order "
-        "of `channels` (default: every channel with content, email, sms, push), the next only "
-        "if the previous cannot reach the person (no contact point, opted out, permanent "
+        "of `channels` (default: every channel with content, the ones the category's "
+        "fallback_order lists first, in its order, then email, sms, push), the next only if "
+        "the previous cannot reach the person (no contact point, opted out, permanent "
         "failure, including a bounce or undelivered text the provider reports later).",
     )
     digest = DigestInput(

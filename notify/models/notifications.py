@@ -40,8 +40,9 @@ class Notification(models.Model):
     content = models.JSONField(default=dict)
     send_at = models.DateTimeField(null=True, blank=True)
     # "fallback": one channel at a time in `channel_order` (empty: every channel with
-    # content), the next only if the previous could not reach the person (no contact point,
-    # opted out, permanent failure at send or reported later by the provider).
+    # content, in the category's `fallback_order`), the next only if the previous could not
+    # reach the person (no contact point, opted out, permanent failure at send or reported
+    # later by the provider).
     strategy = models.CharField(max_length=16, default="all")
     broadcast = models.ForeignKey(
         "notify.Broadcast",
