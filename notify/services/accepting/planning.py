@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from channels import DEVICES, channel_class
 from channels import names as channels_names
+from notify.models.audiences import Broadcast
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
@@ -179,7 +180,8 @@ def _category_order(channels: list[str], category: Category | None) -> list[str]
 def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
     """After final failures, found at send time or reported later by the provider: each
     "fallback" notification among them whose deliveries have all failed or been skipped
-    gets the next channel in its order that it has not tried. Calls for one notification
+    gets the next channel in its order that it has not tried, unless it was cancelled
+    (notification_cancel, or its broadcast's cancel) before. Calls for one notification
     are serialised on its row (locked in id order), so a channel is planned at most once
     however many failures arrive together. Returns how many deliveries were added; the
     doorbell rings for the due ones after commit."""
@@ -189,7 +191,8 @@ def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
     added: list[Delivery] = []
     with transaction.atomic():
         notifications = (
-            Notification.objects.filter(id__in=wanted)
+            Notification.objects.filter(id__in=wanted, cancelled_at__isnull=True)
+            .exclude(broadcast__status=Broadcast.Status.CANCELLED)
             .select_related("recipient")
             .select_for_update(of=("self",))
             .order_by("id")
