@@ -94,6 +94,7 @@ class NotificationAdmin(DeliveryOperationsAdmin, ReadOnlyAdmin):
                     "priority",
                     "created_at",
                     "send_at",
+                    "cancelled_at",
                 ]
             },
         ),

@@ -82,9 +82,11 @@ class NotificationInput(serializers.Serializer):
         ["all", "fallback"],
         default="all",
         help_text="all: every channel at once. fallback: one channel at a time in the order "
-        "of `channels` (default: every channel with content, email, sms, push), the next only "
-        "if the previous cannot reach the person (no contact point, opted out, permanent "
-        "failure, including a bounce or undelivered text the provider reports later).",
+        "of `channels` (default: every channel with content, the ones the category's "
+        "fallback_order lists first, in its order, then email, sms, push), the next only if "
+        "the previous cannot reach the person (no contact point, opted out, permanent "
+        "failure, including a bounce or undelivered text the provider reports later) and the "
+        "notification was not cancelled.",
     )
     digest = DigestInput(
         required=False,
@@ -221,7 +223,12 @@ class NotificationViewSet(
         body = notification_body(answer.notification, answer.deliveries)
         return Response(body, status=status.HTTP_202_ACCEPTED, headers=headers)
 
-    @extend_schema(request=None, responses={200: NotificationOutput})
+    @extend_schema(
+        request=None,
+        responses={200: NotificationOutput},
+        description="Cancel the deliveries not yet sent. One already sent cannot be called "
+        "back, but a fallback notification tries no further channel if it then fails.",
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         notification = self.get_object()

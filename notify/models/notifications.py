@@ -40,8 +40,9 @@ class Notification(models.Model):
     content = models.JSONField(default=dict)
     send_at = models.DateTimeField(null=True, blank=True)
     # "fallback": one channel at a time in `channel_order` (empty: every channel with
-    # content), the next only if the previous could not reach the person (no contact point,
-    # opted out, permanent failure at send or reported later by the provider).
+    # content, in the category's `fallback_order`), the next only if the previous could not
+    # reach the person (no contact point, opted out, permanent failure at send or reported
+    # later by the provider) and the notification was not cancelled.
     strategy = models.CharField(max_length=16, default="all")
     broadcast = models.ForeignKey(
         "notify.Broadcast",
@@ -51,6 +52,9 @@ class Notification(models.Model):
         related_name="notifications",
     )
     channel_order = models.JSONField(default=list, blank=True)
+    # When the caller cancelled it (POST …/cancel/): a "fallback" notification tries no
+    # further channel after this, even when a delivery already sent is reported failed later.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     # Joined to a digest: sent as one of its items, not alone; `digest_data` is this
     # message's template data, rendered into the digest at flush.
     digest = models.ForeignKey(

@@ -19,7 +19,13 @@ class CategorySerializer(serializers.ModelSerializer):
         default=list,
         help_text="Channels on by default (empty: all)",
     )
-    fallback_order = serializers.ListField(child=ChannelField(), required=False, default=list)
+    fallback_order = serializers.ListField(
+        child=ChannelField(),
+        required=False,
+        default=list,
+        help_text="Order a fallback notification of this category tries its channels in when "
+        "it names no `channels`: these first, then any other channel with content",
+    )
 
     def validate_default_channels(self, value: list[str]) -> list[str]:
         return _unique(value)

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from notify.models.apikeys import ApiKey
@@ -64,12 +65,22 @@ def announce(notification: Notification) -> None:
 
 def notification_cancel(*, notification: Notification) -> int:
     """Cancel every delivery not yet claimed by a worker; returns how many. A delivery already
-    being sent cannot be called back."""
-    return Delivery.objects.filter(notification=notification, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.CANCELLED,
-        last_error="cancelled by the caller",
-        updated_at=timezone.now(),
-    )
+    being sent cannot be called back, but the cancel is recorded on the notification: a
+    "fallback" notification tries no further channel when that delivery fails, at send time
+    or in a later provider report. Recorded first, on the notification's row, whose lock
+    fallback planning takes: a next channel planned before is cancelled with the rest."""
+    with transaction.atomic():
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, cancelled_at__isnull=True).update(
+            cancelled_at=now
+        )
+        return Delivery.objects.filter(
+            notification=notification, status=DeliveryStatus.PENDING
+        ).update(
+            status=DeliveryStatus.CANCELLED,
+            last_error="cancelled by the caller",
+            updated_at=now,
+        )
 
 
 def notification_status(deliveries: list[Delivery]) -> str:

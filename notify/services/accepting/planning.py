@@ -15,13 +15,14 @@ from django.utils import timezone
 
 from channels import DEVICES, channel_class
 from channels import names as channels_names
+from notify.models.audiences import Broadcast
 from notify.models.notifications import Delivery, DeliveryStatus, Notification, Priority
 from notify.models.preferences import Category
 from notify.models.recipients import Recipient
 from notify.services.accepting.facts import Facts
 from notify.services.accepting.policy import Policy, cap_window_start, policy_for
 from notify.services.outbox.doorbell import bells_ring_for
-from notify.services.recipients.categories import GENERAL
+from notify.services.recipients.categories import GENERAL, category_find
 from notify.services.rows import LOOK_UP
 
 
@@ -48,6 +49,9 @@ def deliveries_plan(
     due = notification.send_at or timezone.now()
     order = notification.channel_order or channels or [c for c in channels_names() if c in content]
     facts = facts or facts_for(notification, person, order, due, category)
+    if notification.strategy == "fallback" and not (notification.channel_order or channels):
+        # The same channels, in the category's order: the facts read above still hold.
+        order = _category_order(order, facts.category(notification.category or GENERAL))
     policy = policy_for(
         tenant=notification.tenant,
         person=person,
@@ -155,16 +159,29 @@ _HOLDING = (
 )
 
 
-def fallback_order(notification: Notification) -> list[str]:
-    """The channels a "fallback" notification tries, in order: its `channels`, else every
-    channel it has content for, in the registry's order (as deliveries_plan chose)."""
-    return notification.channel_order or [c for c in channels_names() if c in notification.content]
+def fallback_order(notification: Notification, category: Category | None) -> list[str]:
+    """The channels a "fallback" notification tries, in order, as deliveries_plan chose:
+    its `channels`, else every channel it has content for, in its category's
+    `fallback_order` (`category`, None when the tenant has not defined it)."""
+    if notification.channel_order:
+        return list(notification.channel_order)
+    return _category_order([c for c in channels_names() if c in notification.content], category)
+
+
+def _category_order(channels: list[str], category: Category | None) -> list[str]:
+    """`channels` (those with content, in the registry's order) with the ones the category's
+    `fallback_order` lists first, in its order; the others after them, as they were. The
+    category orders the channels: it does not add one without content, nor drop one (which
+    channels a recipient gets is `default_channels` and preferences)."""
+    listed = [c for c in (category.fallback_order if category else []) if c in channels]
+    return listed + [c for c in channels if c not in listed]
 
 
 def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
     """After final failures, found at send time or reported later by the provider: each
     "fallback" notification among them whose deliveries have all failed or been skipped
-    gets the next channel in its order that it has not tried. Calls for one notification
+    gets the next channel in its order that it has not tried, unless it was cancelled
+    (notification_cancel, or its broadcast's cancel) before. Calls for one notification
     are serialised on its row (locked in id order), so a channel is planned at most once
     however many failures arrive together. Returns how many deliveries were added; the
     doorbell rings for the due ones after commit."""
@@ -174,7 +191,8 @@ def deliveries_fall_back(*, failed_ids: list[Any]) -> int:
     added: list[Delivery] = []
     with transaction.atomic():
         notifications = (
-            Notification.objects.filter(id__in=wanted)
+            Notification.objects.filter(id__in=wanted, cancelled_at__isnull=True)
+            .exclude(broadcast__status=Broadcast.Status.CANCELLED)
             .select_related("recipient")
             .select_for_update(of=("self",))
             .order_by("id")
@@ -191,12 +209,14 @@ def _next_channel(notification: Notification) -> list[Delivery]:
     if any(status in _HOLDING for _, status in seen):
         return []
     tried = {channel for channel, _ in seen}
-    rest = [c for c in fallback_order(notification) if c not in tried]
+    # The category as it is now: the one query Facts would make for it anyway.
+    category = category_find(tenant=notification.tenant, key=notification.category or GENERAL)
+    rest = [c for c in fallback_order(notification, category) if c not in tried]
     if not rest:
         return []
     now = timezone.now()
     person = notification.recipient
-    facts = facts_for(notification, person, rest, now)
+    facts = facts_for(notification, person, rest, now, category)
     policy = policy_for(
         tenant=notification.tenant,
         person=person,
