@@ -71,3 +71,18 @@ def test_no_module_is_over_about_300_lines() -> None:
         if "migrations" not in path.parts and (lines := len(path.read_text().splitlines())) > limit
     }
     assert long == {}
+
+
+def test_every_service_module_has_its_test_module() -> None:
+    """Tests mirror the source: notify/services/<group>/<name>.py is tested by
+    tests/services/<group>/test_<name>.py (and may have test_<name>_<subject>.py beside it)."""
+    services = ROOT / "notify" / "services"
+    missing = [
+        str(source.relative_to(ROOT))
+        for source in sorted(services.rglob("*.py"))
+        if source.name != "__init__.py"
+        and not (
+            ROOT / "tests" / source.parent.relative_to(ROOT / "notify") / f"test_{source.name}"
+        ).exists()
+    ]
+    assert missing == []
