@@ -23,6 +23,17 @@ NOTIFY_BATCH_SIZE = env.int("NOTIFY_BATCH_SIZE", default=100)
 NOTIFY_SEND_CONCURRENCY = env.int("NOTIFY_SEND_CONCURRENCY", default=32)
 NOTIFY_STREAM_CONCURRENCY = env.int("NOTIFY_STREAM_CONCURRENCY", default=24)
 NOTIFY_URGENT_RESERVE = env.int("NOTIFY_URGENT_RESERVE", default=8)
+# The engine's pacing. Outcomes are written in groups: once FLUSH_COUNT are done, the stream
+# has nothing in flight, or the oldest has waited FLUSH_SECONDS (one write, not one a send). A
+# stream with more due than this process has room for wakes another process at most every
+# RECRUIT_SECONDS. A failed claim or write is tried again after RETRY_SECONDS; a write that
+# fails RECORD_TRIES times is given up and its deliveries left to their leases (the sweeper
+# then resends email and push and asks Twilio about SMS).
+NOTIFY_OUTBOX_FLUSH_COUNT = env.int("NOTIFY_OUTBOX_FLUSH_COUNT", default=25)
+NOTIFY_OUTBOX_FLUSH_SECONDS = env.float("NOTIFY_OUTBOX_FLUSH_SECONDS", default=0.05)
+NOTIFY_OUTBOX_RECRUIT_SECONDS = env.float("NOTIFY_OUTBOX_RECRUIT_SECONDS", default=0.5)
+NOTIFY_OUTBOX_RETRY_SECONDS = env.float("NOTIFY_OUTBOX_RETRY_SECONDS", default=1.0)
+NOTIFY_OUTBOX_RECORD_TRIES = env.int("NOTIFY_OUTBOX_RECORD_TRIES", default=15)
 # Broadcast expansion runs for at most this long per task, then re-queues itself, so one big
 # broadcast does not hold a worker process.
 NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=3.0)

@@ -36,13 +36,6 @@ from notify.services.outbox.wakes import wakes_listen
 
 logger = logging.getLogger(__name__)
 
-_FLUSH_COUNT = 25
-_FLUSH_SECONDS = 0.05
-_RECRUIT_SECONDS = 0.5  # at most this often, a saturated stream wakes another process
-_ERROR_BACKOFF_SECONDS = 1.0
-# Recording is retried this many times (a second apart) before the outcomes are dropped and
-# left to the leases: the sweeper then resends email and push and asks Twilio about SMS.
-_RECORD_TRIES = 15
 _LOST = object()
 
 
@@ -96,6 +89,13 @@ class Dispatcher:
     def __init__(self, streams: Iterable[Stream], *, capacity: int, reserve: int) -> None:
         self._states = {s.name: _State(s) for s in streams}
         self._capacity, self._reserve = capacity, reserve
+        # Pacing (notify/settings/delivery.py): outcomes are written in groups; a failed
+        # claim or write is tried again after a pause, a write at most record_tries times.
+        self._flush_count = settings.NOTIFY_OUTBOX_FLUSH_COUNT
+        self._flush_seconds = settings.NOTIFY_OUTBOX_FLUSH_SECONDS
+        self._recruit_seconds = settings.NOTIFY_OUTBOX_RECRUIT_SECONDS
+        self._retry_seconds = settings.NOTIFY_OUTBOX_RETRY_SECONDS
+        self._record_tries = settings.NOTIFY_OUTBOX_RECORD_TRIES
         self._in_flight = 0
         self._cond = threading.Condition()
         self._woken: set[str] = set()
@@ -194,7 +194,9 @@ class Dispatcher:
         now = time.monotonic()
         deadlines = list(self._timers.values())
         deadlines += [
-            max(s.oldest_done + _FLUSH_SECONDS, s.retry_at) for s in self._states.values() if s.done
+            max(s.oldest_done + self._flush_seconds, s.retry_at)
+            for s in self._states.values()
+            if s.done
         ]
         return min(deadlines) - now if deadlines else None
 
@@ -220,7 +222,7 @@ class Dispatcher:
         except Exception:
             logger.exception("outbox: claim on %s failed; retrying shortly", stream.name)
             close_old_connections()
-            self._timers[stream.name] = time.monotonic() + _ERROR_BACKOFF_SECONDS
+            self._timers[stream.name] = time.monotonic() + self._retry_seconds
             return
         state.busy = claimed.more
         if claimed.wait > 0 and claimed.wait != float("inf"):  # an operator's resume rings
@@ -235,7 +237,7 @@ class Dispatcher:
     def _recruit(self, state: _State) -> None:
         """More is due than this process has room for: wake another process too."""
         now = time.monotonic()
-        if now - state.recruited_at >= _RECRUIT_SECONDS:
+        if now - state.recruited_at >= self._recruit_seconds:
             state.recruited_at = now
             stream_ring(state.stream.name, force=True)
 
@@ -260,8 +262,8 @@ class Dispatcher:
             due = (
                 force
                 or state.in_flight == 0
-                or len(state.done) >= _FLUSH_COUNT
-                or now - state.oldest_done >= _FLUSH_SECONDS
+                or len(state.done) >= self._flush_count
+                or now - state.oldest_done >= self._flush_seconds
             )
             if due:
                 self._record(state, now)
@@ -286,7 +288,7 @@ class Dispatcher:
                 )
                 close_old_connections()
                 state.failures[key] = state.failures.get(key, 0) + 1
-                if state.failures[key] >= _RECORD_TRIES:
+                if state.failures[key] >= self._record_tries:
                     logger.error(
                         "outbox: %d outcomes on %s left to the sweeper",
                         len(group),
@@ -295,7 +297,7 @@ class Dispatcher:
                     del state.failures[key]
                     continue
                 state.done += group
-                state.retry_at = now + _ERROR_BACKOFF_SECONDS
+                state.retry_at = now + self._retry_seconds
         if state.done:
             state.oldest_done = now
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 import redis
+from django.conf import settings
 
 from notify.redis_client import redis_connect
 from notify.services.outbox.doorbell import bell_key, wake_key
@@ -18,7 +19,6 @@ from notify.services.outbox.doorbell import bell_key, wake_key
 logger = logging.getLogger(__name__)
 
 _LISTEN_TIMEOUT = 1  # seconds per BLPOP, so a stopping listener notices
-_ERROR_BACKOFF_SECONDS = 1.0
 
 
 def wakes_listen(
@@ -40,6 +40,6 @@ def wakes_listen(
             client.delete(bell_key(name))
         except redis.RedisError:
             logger.warning("outbox: wake list unavailable; retrying", exc_info=True)
-            stopping.wait(_ERROR_BACKOFF_SECONDS)
+            stopping.wait(settings.NOTIFY_OUTBOX_RETRY_SECONDS)
             continue
         wake(name)

@@ -1,158 +1,20 @@
-"""The outbox engine's own rules, with a scripted stream (the Stream protocol over a list):
-what the dispatcher does when a claim fails, a send raises, a write of outcomes fails, or a
-claim says to wait. test_engine.py drives the same engine with the real DeliveryStream."""
+"""The outbox engine's own rules, with a scripted stream (tests/services/outbox/scripted.py):
+slots, claims, waits, wakes, threads, stopping. test_engine.py drives the same engine with the
+real DeliveryStream; test_engine_failures.py covers claims, sends and writes that fail."""
 
 from __future__ import annotations
 
-import itertools
-import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import redis
 
-from notify.observability.jsonlogs import log_context
 from notify.services.outbox.doorbell import bell_key
-from notify.services.outbox.engine import Claimed, Dispatcher
+from notify.services.outbox.engine import Dispatcher
 from tests.harness import wait_for
-
-
-class Scripted:
-    """Items are strings; a claim takes up to `room` of them under a new token."""
-
-    urgent = False
-
-    def __init__(self, name: str = "scripted", limit: int = 4) -> None:
-        self.name, self.limit = name, limit
-        self.lock = threading.Lock()
-        self.pending: list[str] = []
-        self.claims: list[tuple[int, list[str]]] = []
-        self.recorded: list[tuple[int, str, str]] = []
-        self.claim_errors = 0
-        self.wait = 0.0
-        self.raises: set[str] = set()
-        self.held: set[str] = set()  # sends of these wait for `release`
-        self.release = threading.Event()
-        self.record_errors: dict[int, int] = {}
-        self._tokens = itertools.count(1)
-        self.log_streams: list[str | None] = []  # the log context's stream, seen by each send
-
-    def add(self, *items: str) -> None:
-        with self.lock:
-            self.pending += items
-
-    def claim(self, room: int) -> Claimed:
-        with self.lock:
-            if self.claim_errors:
-                self.claim_errors -= 1
-                raise RuntimeError("Postgres is restarting")
-            if self.wait:
-                self.claims.append((0, []))
-                return Claimed(wait=self.wait)
-            items, self.pending = self.pending[:room], self.pending[room:]
-            token = next(self._tokens)
-            self.claims.append((token, items))
-            return Claimed(items=items, token=token, more=bool(self.pending))
-
-    def send(self, item: str) -> str:
-        self.log_streams.append(log_context().get("stream"))
-        if item in self.raises:
-            raise RuntimeError("the stream's own guard failed")
-        if item in self.held:
-            self.release.wait(5)
-        return f"sent {item}"
-
-    def record(self, done: list[tuple[Any, Any, Any]]) -> None:
-        with self.lock:
-            self.log_streams.append(log_context().get("stream"))
-            token = done[0][0]
-            if self.record_errors.get(token):
-                self.record_errors[token] -= 1
-                raise RuntimeError("Postgres is away")
-            self.recorded += done
-
-    def outcomes(self) -> dict[str, int]:
-        with self.lock:
-            return {item: token for token, item, _ in self.recorded}
-
-
-@pytest.fixture
-def run() -> Iterator[Any]:
-    started: list[Dispatcher] = []
-
-    def start(*streams: Scripted, capacity: int = 8) -> Dispatcher:
-        dispatcher = Dispatcher(streams, capacity=capacity, reserve=0)
-        dispatcher.start()
-        started.append(dispatcher)
-        return dispatcher
-
-    yield start
-    for dispatcher in started:
-        dispatcher.stop(timeout=5)
-
-
-def test_a_claim_that_fails_is_tried_again_without_another_wake(run: Any) -> None:
-    stream = Scripted()
-    stream.add("a")
-    stream.claim_errors = 1
-    dispatcher = run(stream)
-
-    dispatcher.wake("scripted")
-
-    wait_for(lambda: stream.outcomes() == {"a": 1}, timeout=5, what="the retried claim")
-
-
-def test_a_write_that_fails_is_retried_and_holds_back_no_other_claims(
-    run: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    stream = Scripted(limit=1)
-    stream.add("a", "b", "c")
-    stream.record_errors = {1: 2}  # the first claim's outcomes fail twice
-    dispatcher = run(stream)
-
-    with caplog.at_level(logging.ERROR, logger="notify.services.outbox.engine"):
-        dispatcher.wake("scripted")
-        wait_for(lambda: len(stream.outcomes()) == 3, timeout=10, what="every outcome")
-
-    failures = [r for r in caplog.records if r.name == "notify.services.outbox.engine"]
-    assert [r.getMessage() for r in failures] == [
-        "outbox: recording 1 outcomes on scripted failed"
-    ] * 2
-    assert all(r.exc_info and str(r.exc_info[1]) == "Postgres is away" for r in failures)
-    # Sends and writes log with their stream.
-    assert set(stream.log_streams) == {"scripted"}
-    order = [item for _, item, _ in stream.recorded]
-    assert order == ["b", "c", "a"]  # a waited for its retries; b and c did not wait for a
-    assert stream.outcomes() == {"a": 1, "b": 2, "c": 3}  # each under its own claim's token
-    assert [r for _, _, r in stream.recorded] == ["sent b", "sent c", "sent a"]
-
-
-def test_a_send_that_raises_frees_its_slot_and_is_left_to_the_lease(
-    run: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    stream = Scripted(limit=2)
-    stream.add("a", "bad", "c")
-    stream.raises = {"bad"}
-    dispatcher = run(stream)
-    with caplog.at_level(logging.ERROR, logger="notify.services.outbox.engine"):
-        dispatcher.wake("scripted")
-        wait_for(lambda: set(stream.outcomes()) == {"a", "c"}, timeout=5, what="the good sends")
-    [record] = [r for r in caplog.records if r.name == "notify.services.outbox.engine"]
-    assert record.getMessage() == "outbox: send on scripted raised"
-    assert record.exc_info and str(record.exc_info[1]) == "the stream's own guard failed"
-    # Whatever a send or a write logs carries the stream it belongs to.
-    assert set(stream.log_streams) == {"scripted"}
-
-    stream.add("d", "e")  # both slots are free again
-    dispatcher.wake("scripted")
-
-    wait_for(lambda: {"d", "e"} <= set(stream.outcomes()), timeout=5, what="the next claim")
-    assert "bad" not in stream.outcomes()
-    assert [items for _, items in stream.claims if items][-1] == ["d", "e"]
+from tests.services.outbox.scripted import Scripted
 
 
 def test_a_claim_told_to_wait_comes_back_when_the_wait_is_over(run: Any) -> None:

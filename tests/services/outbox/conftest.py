@@ -1,0 +1,3 @@
+from tests.services.outbox.scripted import run
+
+__all__ = ["run"]
