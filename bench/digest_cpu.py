@@ -1,7 +1,9 @@
 """CPU time per digest of the flush, in-process: N recipients each joined by `items`
 messages through the broadcast fan-out, all made due, then claimed in chunks and flushed
 (digests_flush) on this process. The figure to compare between code changes on a shared
-machine; the digests phase measures the same through the real workers.
+machine; the digests phase measures the same through the real workers. When Postgres runs
+on this machine, the CPU its backend (this process's connection) spent on the flush is shown
+beside it, read from /proc: the statements' own cost, without autovacuum or the WAL writer.
 
     DATABASE_URL=... .venv/bin/python -m bench.digest_cpu [N] [items] [--profile [cumulative]]
 
@@ -22,7 +24,7 @@ def main(argv: list[str]) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.db import transaction
+    from django.db import connection, transaction
 
     from bench.digest_tools import TEMPLATE
     from notify.models import Digest, Template
@@ -57,9 +59,14 @@ def main(argv: list[str]) -> None:
                     api_key=key, request=request, people=people, broadcast_id=None
                 )
     print(f"set-up: {n:,} x {items} joined in {time.perf_counter() - started:.1f}s")
+    # Statistics that know the held rows, as autovacuum's would after a day of joining:
+    # otherwise the plans depend on when autovacuum last happened to analyze the tables.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE notify_delivery, notify_notification, notify_digest")
     opened = Digest.objects.filter(status="open", recipient__external_id__startswith=prefix)
     digests_flush_now(digest_ids=list(opened.values_list("id", flat=True)))
     chunk = settings.NOTIFY_DIGEST_CHUNK
+    backend = _backend_cpu()
     profiler = cProfile.Profile() if profile else None
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if profiler:
@@ -73,14 +80,34 @@ def main(argv: list[str]) -> None:
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    pg = _backend_cpu() - backend if backend >= 0 else -1.0
     print(
         f"flushed {sent:,} digests in chunks of {chunk}: CPU {cpu * 1000 / max(sent, 1):.3f} "
         f"ms/digest ({sent / cpu:,.0f}/s per core), wall {wall * 1000 / max(sent, 1):.3f} "
-        "ms/digest" + (" [under cProfile]" if profiler else "")
+        "ms/digest"
+        + (f"; Postgres backend CPU {pg * 1000 / max(sent, 1):.3f} ms/digest" if pg >= 0 else "")
+        + (" [under cProfile]" if profiler else "")
     )
     if profiler:
         order = "cumulative" if "cumulative" in argv else "tottime"
         pstats.Stats(profiler).sort_stats(order).print_stats(45)
+
+
+def _backend_cpu() -> float:
+    """CPU seconds (user + system) of this connection's Postgres backend so far, or -1 when
+    its /proc entry cannot be read (Postgres elsewhere)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    # utime and stime, fields 14 and 15 of stat(5), counted after the command's ")".
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -101,8 +101,25 @@ def _stack_session(
     process_env: dict[str, str], log_dir: Path, _sandbox_session: Sandbox
 ) -> Iterator[Stack]:
     stack = Stack(process_env, log_dir)
+    _SHARED.append(stack)
     yield stack
+    _SHARED.remove(stack)
     stack.stop()
+
+
+_SHARED: list[Stack] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_worker_beside_a_truncate(request: pytest.FixtureRequest) -> None:
+    """A test that empties the tables when it ends (`transactional_db`) without asking for the
+    shared worker stops it first: a worker still claiming or sweeping in the test database
+    holds locks that TRUNCATE deadlocks with, and would take the test's own rows. The next
+    test that asks for `stack` starts it again."""
+    names = request.fixturenames
+    if "transactional_db" in names and "stack" not in names and "_stack_session" not in names:
+        for stack in _SHARED:
+            stack.stop()
 
 
 @pytest.fixture

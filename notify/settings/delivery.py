@@ -40,8 +40,11 @@ NOTIFY_DRAIN_BUDGET_SECONDS = env.float("NOTIFY_DRAIN_BUDGET_SECONDS", default=3
 # A claimed delivery whose worker vanished is looked at again after its lease runs out.
 NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=120)
 # Digests (notify/services/accepting/digest_flush.py): flushes in flight per worker process, and how
-# long a flush claim holds a digest before another worker may take it over.
-NOTIFY_DIGEST_CONCURRENCY = env.int("NOTIFY_DIGEST_CONCURRENCY", default=8)
+# long a flush claim holds a digest before another worker may take it over. Two: a chunk is
+# mostly Python, and a process's flush threads share one interpreter, so eight chunks at once
+# all closed late together (the first digest seconds after its hour) for no more throughput;
+# with two, one renders while the other waits on Postgres.
+NOTIFY_DIGEST_CONCURRENCY = env.int("NOTIFY_DIGEST_CONCURRENCY", default=2)
 NOTIFY_DIGEST_LEASE_SECONDS = env.int("NOTIFY_DIGEST_LEASE_SECONDS", default=60)
 # A flush claims due digests in chunks of this many and writes each chunk set-wise (a few
 # statements per chunk); CONCURRENCY above counts chunks.

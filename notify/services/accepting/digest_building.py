@@ -26,8 +26,8 @@ from notify.services.accepting.submission import (
 from notify.services.content.rendering import TemplateCache
 from notify.services.recipients.categories import GENERAL
 
-# (notification id, created_at, digest_data) of one joined message still held.
-Item = tuple[Any, datetime, Any]
+# (notification id as text, created_at, digest_data) of one joined message still held.
+Item = tuple[str, datetime, Any]
 
 
 @dataclass

@@ -32,9 +32,10 @@ from django.utils import timezone
 
 from notify.models.digests import Digest
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
-from notify.services.accepting.digest_building import Item, digests_build
+from notify.services.accepting.digest_building import digests_build
+from notify.services.accepting.digest_items import digests_items, digests_settle_held
 from notify.services.accepting.notifications import announce
-from notify.services.digests.gathering import DIGESTED, HELD, STREAM
+from notify.services.digests.gathering import HELD, STREAM
 from notify.services.outbox.doorbell import bells_ring_for
 from notify.services.outbox.engine import Claimed
 from notify.services.rows import rows_insert
@@ -67,15 +68,6 @@ SELECT min(at) FROM (
 _DUE_SQL = """
 SELECT EXISTS (SELECT 1 FROM notify_digest WHERE status = 'open' AND flush_at <= now()
                AND (lease_until IS NULL OR lease_until < now()))
-"""
-# The held deliveries of a chunk's sent digests, in one statement, by primary key (a plan
-# that cannot turn into a scan of every pending delivery); each reason names the digest and
-# the notification that carried the message.
-_DIGESTED_SQL = """
-UPDATE notify_delivery AS d SET status = %s, error_code = %s, last_error = v.note,
-    next_attempt_at = now(), updated_at = now()
-FROM unnest(%s::uuid[], %s::text[]) AS v(id, note)
-WHERE d.id = v.id AND d.status = %s AND d.error_code = %s
 """
 _SENT_SQL = """
 UPDATE notify_digest AS g SET status = 'sent', notification_id = v.notification_id,
@@ -201,7 +193,7 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
         )
         if not digests:
             return out
-        items, held = _items([d.pk for d in digests])
+        items = digests_items([d.pk for d in digests])
         for digest in digests:
             if not items.get(digest.pk):
                 out[digest.pk] = _close(digest, Digest.Status.CANCELLED, "nothing left to send")
@@ -217,7 +209,7 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
         rows_insert(Notification, notifications)
         rows_insert(Delivery, built.deliveries)
         ids = list(sent)
-        carried = {pk: [str(i) for i, _, _ in items[pk]] for pk in ids}
+        carried = {pk: [i for i, _, _ in items[pk]] for pk in ids}
         with connection.cursor() as cursor:
             cursor.execute(
                 _SENT_SQL,
@@ -228,18 +220,7 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
                     [len(carried[pk]) for pk in ids],
                 ],
             )
-            digested = [(delivery, pk) for pk in ids for delivery in held.get(pk, [])]
-            cursor.execute(
-                _DIGESTED_SQL,
-                [
-                    DeliveryStatus.SKIPPED,
-                    DIGESTED,
-                    [delivery for delivery, _ in digested],
-                    [f"sent in digest {pk} as notification {sent[pk].pk}" for _, pk in digested],
-                    DeliveryStatus.PENDING,
-                    HELD,
-                ],
-            )
+        digests_settle_held({pk: n.pk for pk, n in sent.items()}, items)
         now = timezone.now()
         due = {
             (d.channel, d.priority)
@@ -260,30 +241,6 @@ def _announce_all(notifications: list[Notification]) -> None:
 
 def _held() -> Any:
     return Delivery.objects.filter(status=DeliveryStatus.PENDING, error_code=HELD)
-
-
-def _items(digest_ids: list[Any]) -> tuple[dict[Any, list[Item]], dict[Any, list[Any]]]:
-    """Each digest's joined messages still held (not cancelled), oldest first, and its held
-    deliveries' ids. Two index lookups (the digests' notifications, then their deliveries):
-    never a scan of all held deliveries, which number in the millions before a daily
-    digest's hour."""
-    joined = list(
-        Notification.objects.filter(digest_id__in=digest_ids)
-        .order_by("created_at", "id")
-        .values_list("digest_id", "id", "created_at", "digest_data")
-    )
-    digest_of = {pk: digest_id for digest_id, pk, _, _ in joined}
-    held: dict[Any, list[Any]] = {}
-    kept: set[Any] = set()
-    rows = _held().filter(notification_id__in=list(digest_of))
-    for delivery_id, notification_id in rows.values_list("id", "notification_id"):
-        held.setdefault(digest_of[notification_id], []).append(delivery_id)
-        kept.add(notification_id)
-    items: dict[Any, list[Item]] = {}
-    for digest_id, pk, at, data in joined:
-        if pk in kept:
-            items.setdefault(digest_id, []).append((pk, at, data))
-    return items, held
 
 
 def _close(digest: Digest, status: str, reason: str) -> Flushed:

@@ -28,6 +28,7 @@ from django.template.loader_tags import BlockNode, ExtendsNode, IncludeNode
 
 from channels import channel_class
 from notify.models.templates import Template
+from notify.services.content.quick_render import quick_render
 from notify.services.content.render_limits import (
     RenderBudget,
     RenderLimitExceeded,
@@ -122,7 +123,7 @@ def _render_all(
                     continue
                 template = _compile(source, html=name == "html")
                 missing = _missing(template, context)
-                text = str(template.render(Context(context, autoescape=name == "html")))
+                text = quick_render(template, Context(context, autoescape=name == "html"), budget)
             except RenderLimitExceeded as exc:
                 raise RenderLimitError({where: [f"Rendering stopped: {exc}"]}) from None
             except SoftTimeLimitExceeded:
@@ -153,12 +154,26 @@ def _missing(template: DjangoTemplate, context: dict[str, Any]) -> list[str]:
     in `as name`, such as {% regroup %}) and values with a default filter."""
     names: set[str] = set()
     ctx = Context(context)
-    for expression in _printed(template.nodelist, set(), ctx):
+    for expression in _checked(template, ctx):
         try:
             expression.var.resolve(ctx)
         except VariableDoesNotExist:
             names.add(str(expression.var))
     return sorted(names)
+
+
+def _checked(template: DjangoTemplate, ctx: Context) -> list[FilterExpression]:
+    """_printed over the whole template. Only an {% if %} makes the walk depend on the
+    context (the branch taken): without one the list is the same for every message, so it is
+    kept on the (cached) template instead of walked again for each, as a digest's template
+    is rendered once per recipient."""
+    kept: list[FilterExpression] | None = getattr(template, "_notify_checked", None)
+    if kept is not None:
+        return kept
+    found = list(_printed(template.nodelist, set(), ctx))
+    if not any(isinstance(n, IfNode) for n in _walk(template.nodelist)):
+        template._notify_checked = found  # type: ignore[attr-defined]
+    return found
 
 
 def _printed(nodes: NodeList, bound: set[str], ctx: Context) -> Iterator[FilterExpression]:
