@@ -84,40 +84,60 @@ def row_build(model: type[M], /, **values: Any) -> M:
     every notification and delivery it makes. The instance is the same: every field set in
     declaration order, the given value or the field's default; a related object passed by
     name set through its descriptor (the cached object, `_state.db`), as `__init__` does.
-    Anything this does not cover (a signal listening, an unknown keyword) takes `__init__`."""
+    Anything this does not cover (a signal listening, an unknown keyword, a relation given
+    both ways) takes `__init__`, which builds it or refuses it."""
     plan = _building(model)
     if plan is None or pre_init.has_listeners(model) or post_init.has_listeners(model):
         return model(**values)
+    template, makers, relations = plan
     obj = model.__new__(model)
-    obj._state = ModelState()
-    attrs, used = obj.__dict__, 0
-    for attname, name, default in plan:
-        if name is not None and name in values:
-            setattr(obj, name, values[name])  # the descriptor: cache, _state.db, checks
-        elif attname in values:
-            attrs[attname] = values[attname]
+    attrs = obj.__dict__
+    attrs["_state"] = ModelState()
+    attrs.update(template)  # every field in order, with its default when that is a constant
+    for attname, name, make in makers:
+        if attname not in values and name not in values:
+            attrs[attname] = make()
+    for key, value in values.items():
+        if key in relations:
+            if relations[key] in values:
+                return model(**values)
+            setattr(obj, key, value)  # the descriptor: attname, cache, _state.db, checks
+        elif key in template:
+            attrs[key] = value
         else:
-            attrs[attname] = default()
-            continue
-        used += 1
-    if used != len(values):  # a property setter or a typo: let __init__ handle or refuse it
-        return model(**values)
+            return model(**values)
     return obj
 
 
+# Per model: {attname: constant default} for every field, in order; (attname, relation name,
+# default maker) for fields whose default must be made per instance; {relation name: attname}.
+_Plan = tuple[dict[str, Any], list[tuple[str, str | None, Callable[[], Any]]], dict[str, str]]
+
+
 @cache
-def _building(model: type[models.Model]) -> list[tuple[str, str | None, Any]] | None:
-    """(attname, the relation's name or None, the default's maker) per field, or None when
-    some field's attribute is not a plain one that a write to `__dict__` can stand for."""
-    plan: list[tuple[str, str | None, Any]] = []
+def _building(model: type[models.Model]) -> _Plan | None:
+    """row_build's plan for `model`, or None when some field's attribute is not a plain one
+    that a write to `__dict__` can stand for."""
+    template: dict[str, Any] = {}
+    makers: list[tuple[str, str | None, Callable[[], Any]]] = []
+    relations: dict[str, str] = {}
     for field in model._meta.fields:
         if field.column is None or field.generated:
             return None  # virtual or generated fields: __init__'s rules
         if not isinstance(getattr(model, field.attname, None), DeferredAttribute):
             return None
-        related = field.name if field.is_relation else None
-        plan.append((field.attname, related, field.get_default))
-    return plan
+        if field.is_relation:
+            relations[field.name] = field.attname
+        template[field.attname] = None
+        if field.has_default() and not callable(field.default) and not field.is_relation:
+            template[field.attname] = field.default  # what get_default() answers every time
+        elif field.has_default() or field.has_db_default() or field.is_relation:
+            makers.append(
+                (field.attname, field.name if field.is_relation else None, field.get_default)
+            )
+        else:
+            template[field.attname] = field.get_default()  # None or "": the same every time
+    return template, makers, relations
 
 
 def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
