@@ -35,7 +35,6 @@ from django.db.models.signals import post_init, pre_init
 from django.utils import timezone
 
 M = TypeVar("M", bound=models.Model)
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 # A default meaning "not passed: read it from the database" where None is a real value.
 LOOK_UP: Any = object()
@@ -145,7 +144,7 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
     if not objs:
         return
     statement, values_of, json_at = _copying(model)
-    stamped, alias = _stamped(model), connection.alias
+    stamped, alias, writers = _stamped(model), connection.alias, _WRITERS
     lines = []
     for obj in objs:
         attrs = obj.__dict__
@@ -156,7 +155,7 @@ def rows_insert(model: type[models.Model], objs: Sequence[models.Model]) -> None
         for i in json_at:
             if values[i] is not None:
                 values[i] = json.dumps(values[i])
-        lines.append("\t".join([(_PLAIN.get(type(v)) or _copy_text)(v) for v in values]))
+        lines.append("\t".join([(writers.get(type(v)) or _writer(type(v)))(v) for v in values]))
         obj._state.adding, obj._state.db = False, alias
     with connection.cursor() as cursor, connection.wrap_database_errors:
         cursor.cursor.copy_expert(statement, io.StringIO("\n".join(lines) + "\n"))
@@ -232,31 +231,62 @@ def _stamped(model: type[models.Model]) -> list[str]:
     ]
 
 
+def _writer(kind: type) -> Callable[[Any], str]:
+    """How values of exactly `kind` are written as COPY's text format reads them: chosen
+    once per type and remembered, so a value costs one dict lookup, not a chain of
+    isinstance checks (~25,000 per batch)."""
+    if kind is type(None):
+        write: Callable[[Any], str] = _null
+    elif issubclass(kind, bool):
+        write = _boolean
+    elif issubclass(kind, str):
+        write = _escaped
+    elif issubclass(kind, datetime):
+        write = _time
+    elif issubclass(kind, int):
+        write = _integer
+    else:
+        write = _other  # UUIDs
+    _WRITERS[kind] = write
+    return write
+
+
+def _null(value: None) -> str:
+    return "\\N"
+
+
+def _boolean(value: bool) -> str:
+    return "t" if value else "f"
+
+
 def _escaped(value: str) -> str:
-    return value.translate(_ESCAPES)
+    # str.translate looks each character up in a dict: 27 µs for a rendered content's JSON
+    # (~300 characters), against ~1 µs for four scans in C. Backslashes first, so the
+    # ones the other three add are not doubled again.
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+        return value.replace("\r", "\\r")
+    return value
 
 
-# The common types, looked up by exact type (no isinstance chain per value); the rest
-# (times, booleans, enum members) go through _copy_text.
-_PLAIN: dict[type, Callable[[Any], str]] = {
+def _time(value: datetime) -> str:
+    if timezone.is_naive(value):
+        raise ValueError("naive datetime in an aware database")
+    return value.isoformat()
+
+
+def _integer(value: int) -> str:
+    return str(int(value))  # an IntegerChoices member prints as its name otherwise
+
+
+def _other(value: Any) -> str:
+    return _escaped(str(value))
+
+
+# Filled in by _writer; the common types are there from the start.
+_WRITERS: dict[type, Callable[[Any], str]] = {
     str: _escaped,
-    type(None): lambda _: "\\N",
+    type(None): _null,
     int: str,
     UUID: str,
 }
-
-
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
-    if isinstance(value, datetime):
-        if timezone.is_naive(value):
-            raise ValueError("naive datetime in an aware database")
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(int(value))  # an IntegerChoices member prints as its name otherwise
-    return str(value).translate(_ESCAPES)  # UUIDs

@@ -4,13 +4,16 @@ makes the instance the model's constructor makes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 from django.db.models.signals import post_init
 
 from notify.models import Delivery, Notification, Recipient
-from notify.services.rows import row_build, rows_insert
+from notify.models.notifications import DeliveryStatus, Priority
+from notify.services.rows import _writer, row_build, rows_insert
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +90,36 @@ def test_row_build_leaves_what_it_does_not_cover_to_the_constructor() -> None:
     finally:
         post_init.disconnect(listener, sender=Notification)
     assert seen == [built]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "\\N"),
+        (True, "t"),
+        (False, "f"),
+        (7, "7"),
+        (Priority.HIGH, str(int(Priority.HIGH))),
+        (DeliveryStatus.PENDING, "pending"),
+        ("a\tb\nc\\d\re", "a\\tb\\nc\\\\d\\re"),
+        (datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "2026-01-02T03:04:05+00:00"),
+        (UUID(int=1), "00000000-0000-0000-0000-000000000001"),
+    ],
+)
+def test_copy_text_per_type(value: Any, text: str) -> None:
+    assert _writer(type(value))(value) == text
+    assert _writer(type(value))(value) == text  # remembered, same answer
+
+
+def test_a_naive_time_is_refused() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        _writer(datetime)(datetime(2026, 1, 2))
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain", "\\", "\\t", "a\tb", "\r\n", "\\\\n\n", '{"t": "x\\ny"}', "é\t\\\u2028"]
+)
+def test_escaping_is_copy_s_one_character_at_a_time(text: str) -> None:
+    # COPY's text format: each of the four characters replaced on its own.
+    table = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+    assert _writer(str)(text) == text.translate(table)
