@@ -39,7 +39,7 @@ _TIME = serializers.DateTimeField()
 
 
 def _time(value: Any, utc: bool) -> Any:
-    """`utc`: the current time zone is UTC (_in_utc), asked once per body, not per time."""
+    """`utc`: the current time zone is UTC (in_utc), asked once per body, not per time."""
     if value is None:
         return None
     if utc and value.tzinfo is UTC:
@@ -49,7 +49,7 @@ def _time(value: Any, utc: bool) -> Any:
     return _TIME.to_representation(value)
 
 
-def _in_utc() -> bool:
+def in_utc() -> bool:
     return timezone.get_current_timezone_name() == "UTC"
 
 
@@ -72,9 +72,13 @@ def delivery_body(d: Delivery, utc: bool) -> dict[str, Any]:
     }
 
 
-def notification_body(n: Notification, deliveries: list[Delivery]) -> dict[str, Any]:
-    """NotificationOutput's representation, in plain code."""
-    utc = _in_utc()
+def notification_body(
+    n: Notification, deliveries: list[Delivery], *, utc: bool | None = None
+) -> dict[str, Any]:
+    """NotificationOutput's representation, in plain code. `utc`: whether the current time
+    zone is UTC, when the caller has asked (a batch answer asks once for all its items)."""
+    if utc is None:
+        utc = in_utc()
     return {
         "id": str(n.id),
         "status": notification_status(deliveries),

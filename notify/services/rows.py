@@ -270,7 +270,7 @@ def _escaped(value: str) -> str:
 
 
 def _time(value: datetime) -> str:
-    if timezone.is_naive(value):
+    if value.utcoffset() is None:  # timezone.is_naive, without its call
         raise ValueError("naive datetime in an aware database")
     return value.isoformat()
 
