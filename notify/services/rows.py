@@ -89,6 +89,7 @@ def row_build(model: type[M], /, **values: Any) -> M:
     if plan is None or pre_init.has_listeners(model) or post_init.has_listeners(model):
         return model(**values)
     template, makers, relations = plan
+    linked = relations.values()
     obj = model.__new__(model)
     attrs = obj.__dict__
     attrs["_state"] = ModelState()
@@ -101,6 +102,8 @@ def row_build(model: type[M], /, **values: Any) -> M:
             if relations[key] in values:
                 return model(**values)
             setattr(obj, key, value)  # the descriptor: attname, cache, _state.db, checks
+        elif key in linked:
+            setattr(obj, key, value)  # a relation's id: its descriptor, as __init__ does
         elif key in template:
             attrs[key] = value
         else:

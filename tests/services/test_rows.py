@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from django.db.models.signals import post_init
 
-from notify.models import Delivery, Notification, Recipient
+from notify.models import Delivery, Device, Notification, Recipient
 from notify.models.notifications import DeliveryStatus, Priority
 from notify.services.rows import _writer, row_build, rows_insert
 
@@ -74,6 +74,8 @@ def test_row_build_makes_the_instance_the_constructor_makes() -> None:
     delivery = row_build(Delivery, notification=built, **extra)
     assert _state_of(delivery) == _state_of(Delivery(notification=built, **extra))
     assert delivery.notification_id == built.id
+    by_id = {"recipient_id": person.pk, "token": "tok", "platform": "ios"}  # a relation's id
+    assert _state_of(row_build(Device, **by_id)) == _state_of(Device(**by_id))
 
 
 def test_row_build_leaves_what_it_does_not_cover_to_the_constructor() -> None:
