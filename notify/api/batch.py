@@ -21,7 +21,7 @@ from notify.api.idempotency import (
     idempotency_key_parameter,
     idempotency_key_refuse,
 )
-from notify.api.notification_output import NotificationOutput, notification_body
+from notify.api.notification_output import NotificationOutput, in_utc, notification_body
 from notify.api.notifications import NotificationInput, refusal_error
 from notify.services.accepting.batch import BatchItem, notifications_submit_many
 from notify.services.accepting.notifications import Accepted, request_fingerprint
@@ -124,9 +124,10 @@ class NotificationBatchApi(APIView):
         answers = notifications_submit_many(
             api_key=caller_key(request), items=[item for _, item in valid]
         )
+        utc = in_utc()  # asked once for the whole answer, not per item
         for (index, _), answer in zip(valid, answers, strict=True):
             if isinstance(answer, Accepted):
-                results[index] = _accepted(index, answer)
+                results[index] = _accepted(index, answer, utc)
             else:
                 results[index] = _refused(index, refusal_error(answer))
         return Response({"results": results}, status=status.HTTP_200_OK)
@@ -146,11 +147,11 @@ class NotificationBatchApi(APIView):
         return items
 
 
-def _accepted(index: int, accepted: Accepted) -> dict[str, Any]:
+def _accepted(index: int, accepted: Accepted, utc: bool) -> dict[str, Any]:
     answer: dict[str, Any] = {"index": index, "status": 200 if accepted.replayed else 202}
     if accepted.replayed:
         answer["replayed"] = True
-    answer["notification"] = notification_body(accepted.notification, accepted.deliveries)
+    answer["notification"] = notification_body(accepted.notification, accepted.deliveries, utc=utc)
     return answer
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone as django_timezone
 from rest_framework import serializers
 
-from notify.api.notification_output import _time
+from notify.api.notification_output import _time, in_utc
 
 TIMES = [
     datetime(2026, 12, 2, 18, 5, 14, tzinfo=UTC),
@@ -23,5 +23,5 @@ TIMES = [
 @pytest.mark.parametrize("shown_in", ["UTC", "America/New_York"])
 def test_times_read_as_the_serializer_field_gives_them(value: datetime, shown_in: str) -> None:
     with django_timezone.override(ZoneInfo(shown_in)):
-        assert _time(value) == serializers.DateTimeField().to_representation(value)
-    assert _time(None) is None
+        assert _time(value, in_utc()) == serializers.DateTimeField().to_representation(value)
+    assert _time(None, True) is None

@@ -54,7 +54,7 @@ from notify.services.digests.gathering import digest_preview, digests_join_items
 from notify.services.outbox.doorbell import bells_ring_for
 from notify.services.recipients.categories import GENERAL, categories_find, is_critical
 from notify.services.recipients.recipients import recipients_find_many, recipients_upsert_many
-from notify.services.rows import rows_insert
+from notify.services.rows import row_build, rows_insert
 
 # What an item that was not accepted is answered with.
 Refusal = InvalidRequest | NothingToSend | IdempotencyInFlight | IdempotencyMismatch
@@ -234,7 +234,8 @@ class _Run:
         self, r: _Ready, person: Recipient, facts: Facts
     ) -> tuple[Notification, list[Delivery]]:
         data, channels = r.item.data, r.item.data.get("channels")
-        notification = Notification(
+        notification = row_build(
+            Notification,
             tenant=self.tenant,
             api_key=self.api_key,
             recipient=person,

@@ -23,7 +23,7 @@ from notify.services.accepting.facts import Facts
 from notify.services.accepting.policy import Policy, cap_window_start, policy_for
 from notify.services.outbox.doorbell import bells_ring_for
 from notify.services.recipients.categories import GENERAL, category_find
-from notify.services.rows import LOOK_UP
+from notify.services.rows import LOOK_UP, row_build
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,8 @@ def _delivery(notification: Notification, t: Target, due: datetime, policy: Poli
     if held:
         assert policy.hold_until is not None
         note = f"held for the recipient's quiet hours until {policy.hold_until.isoformat()}"
-    return Delivery(
+    return row_build(
+        Delivery,
         notification=notification,
         channel=t.channel,
         to=t.to,

@@ -4,6 +4,7 @@ of it; suppressions still apply."""
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -100,7 +101,9 @@ def _capped(person: Recipient, now: datetime, facts: Facts) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=16)
 def _parse_cap(value: str) -> tuple[int, timedelta] | None:
+    # Asked twice per planned notification, of the same setting: parsed once per value.
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*", value or "")
     if not match:
         return None

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notify.models.recipients import Device, Recipient
-from notify.services.rows import LOOK_UP, rows_insert_new, rows_select
+from notify.services.rows import LOOK_UP, row_build, rows_insert_new, rows_select
 
 CONTACT_FIELDS = ("email", "phone", "locale", "timezone")
 _DEVICE_REVIVED = ["active", "deactivated_reason", "platform", "updated_at"]
@@ -131,7 +131,7 @@ def devices_register_many(
         elif key in new:
             _revive(new[key], platform)
         else:
-            new[key] = Device(recipient_id=recipient.pk, token=token, platform=platform)
+            new[key] = row_build(Device, recipient_id=recipient.pk, token=token, platform=platform)
     if not dry_run:
         # A token registered concurrently since the read is kept as it is (not revived).
         rows_insert_new(Device, list(new.values()))
@@ -160,7 +160,7 @@ def recipients_upsert_many(
     else:
         found = recipients_find_many(tenant=tenant, external_ids=list(wanted))
     fresh = [
-        Recipient(tenant=tenant, external_id=external_id, **recipient_changes(spec))
+        row_build(Recipient, tenant=tenant, external_id=external_id, **recipient_changes(spec))
         for external_id, spec in wanted.items()
         if external_id not in found
     ]
