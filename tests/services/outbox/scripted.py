@@ -40,6 +40,7 @@ class Scripted:
 
     def claim(self, room: int) -> Claimed:
         with self.lock:
+            self.log_streams.append(log_context().get("stream"))
             if self.claim_errors:
                 self.claim_errors -= 1
                 raise RuntimeError("Postgres is restarting")
@@ -77,8 +78,8 @@ class Scripted:
 def run() -> Iterator[Any]:
     started: list[Dispatcher] = []
 
-    def start(*streams: Scripted, capacity: int = 8) -> Dispatcher:
-        dispatcher = Dispatcher(streams, capacity=capacity, reserve=0)
+    def start(*streams: Scripted, capacity: int = 8, reserve: int = 0) -> Dispatcher:
+        dispatcher = Dispatcher(streams, capacity=capacity, reserve=reserve)
         dispatcher.start()
         started.append(dispatcher)
         return dispatcher

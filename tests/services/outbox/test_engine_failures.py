@@ -13,15 +13,39 @@ from tests.harness import wait_for
 from tests.services.outbox.scripted import Scripted
 
 
-def test_a_claim_that_fails_is_tried_again_without_another_wake(run: Any) -> None:
+def test_a_claim_that_fails_is_tried_again_without_another_wake(
+    run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     stream = Scripted()
     stream.add("a")
     stream.claim_errors = 1
     dispatcher = run(stream)
 
-    dispatcher.wake("scripted")
+    with caplog.at_level(logging.ERROR, logger="notify.services.outbox.engine"):
+        dispatcher.wake("scripted")
+        wait_for(lambda: stream.outcomes() == {"a": 1}, timeout=5, what="the retried claim")
 
-    wait_for(lambda: stream.outcomes() == {"a": 1}, timeout=5, what="the retried claim")
+    [record] = [r for r in caplog.records if r.name == "notify.services.outbox.engine"]
+    assert record.getMessage() == "outbox: claim on scripted failed; retrying shortly"
+    assert record.exc_info and str(record.exc_info[1]) == "Postgres is restarting"
+    assert set(stream.log_streams) == {"scripted"}  # claims log with their stream too
+
+
+def test_a_claim_that_keeps_failing_is_retried_after_a_pause_not_at_once(
+    run: Any, settings: Any
+) -> None:
+    """Postgres away is not hammered: one claim per NOTIFY_OUTBOX_RETRY_SECONDS."""
+    settings.NOTIFY_OUTBOX_RETRY_SECONDS = 0.2
+    stream = Scripted()
+    stream.add("a")
+    stream.claim_errors = 1000
+    dispatcher = run(stream)
+
+    dispatcher.wake("scripted")
+    time.sleep(0.5)
+
+    tried = 1000 - stream.claim_errors
+    assert 1 <= tried <= 5
 
 
 def test_a_write_that_fails_is_retried_and_holds_back_no_other_claims(

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from notify.services.outbox.doorbell import bell_key
+from notify.services.outbox.doorbell import bell_key, wake_key
 from notify.services.outbox.engine import Dispatcher
 from tests.harness import wait_for
 from tests.services.outbox.scripted import Scripted
@@ -20,10 +20,12 @@ from tests.services.outbox.scripted import Scripted
 def test_a_claim_told_to_wait_comes_back_when_the_wait_is_over(run: Any) -> None:
     stream = Scripted()
     stream.add("a")
-    stream.wait = 0.2  # e.g. the provider's rate limit
+    stream.wait = 1.0  # e.g. the provider's rate limit
     dispatcher = run(stream)
     dispatcher.wake("scripted")
     wait_for(lambda: stream.claims, timeout=5, what="the first claim")
+    time.sleep(0.3)
+    assert len(stream.claims) == 1  # not asked again before the wait is over
 
     stream.wait = 0.0
 
@@ -100,6 +102,7 @@ def test_a_stream_woken_while_the_slots_are_full_is_served_when_a_slot_frees(run
     first.release.set()
 
     wait_for(lambda: second.outcomes() == {"z": 1}, timeout=3, what="the second stream's send")
+    assert [items for _, items in second.claims] == [["z"]]  # never asked to claim into no room
 
 
 def test_stop_gives_up_on_a_hung_send_after_its_timeout(run: Any) -> None:
@@ -172,3 +175,57 @@ def test_an_idle_dispatcher_sleeps_instead_of_spinning(run: Any) -> None:
     before = time.process_time()
     time.sleep(1.0)
     assert time.process_time() - before < 0.3
+
+
+def test_only_urgent_streams_may_use_the_reserved_slots(run: Any) -> None:
+    standard, urgent = Scripted("standard", limit=10), Scripted("urgent", limit=10)
+    urgent.urgent = True
+    for stream in (standard, urgent):
+        stream.add(*"abcde")
+        stream.held = set("abcde")
+    dispatcher = run(standard, urgent, capacity=2, reserve=2)
+
+    dispatcher.wake("standard")
+    wait_for(lambda: standard.claims, timeout=5, what="the standard claim")
+    dispatcher.wake("urgent")
+    wait_for(lambda: urgent.claims, timeout=5, what="the urgent claim")
+
+    assert [items for _, items in standard.claims] == [["a", "b"]]  # the capacity only
+    assert [items for _, items in urgent.claims] == [["a", "b"]]  # the reserve, beside it
+    standard.release.set()
+    urgent.release.set()
+
+
+def test_a_claim_takes_at_most_one_batch(run: Any, settings: Any) -> None:
+    settings.NOTIFY_BATCH_SIZE = 2
+    stream = Scripted(limit=10)
+    stream.add(*"abcde")
+    dispatcher = run(stream, capacity=8)
+
+    dispatcher.wake("scripted")
+
+    wait_for(lambda: len(stream.outcomes()) == 5, timeout=5, what="every outcome")
+    assert max(len(items) for _, items in stream.claims) == 2
+
+
+def test_the_wake_listener_hears_urgent_streams_first(run: Any, redis_db: redis.Redis) -> None:
+    order: list[str] = []
+
+    class Ordered(Scripted):
+        def claim(self, room: int) -> Any:
+            order.append(self.name)
+            return super().claim(room)
+
+    # Named so that sorting by name would put the standard stream first.
+    standard, urgent = Ordered("a-standard"), Ordered("b-urgent")
+    urgent.urgent = True
+    standard.add("s")
+    urgent.add("u")
+    redis_db.delete(wake_key("a-standard"), wake_key("b-urgent"))
+    redis_db.lpush(wake_key("a-standard"), 1)
+    redis_db.lpush(wake_key("b-urgent"), 1)
+
+    run(standard, urgent)
+
+    wait_for(lambda: len(order) >= 2, timeout=5, what="both claims")
+    assert order[0] == "b-urgent"
