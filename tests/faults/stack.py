@@ -106,10 +106,14 @@ class FaultStack(Stack):
     def kill_worker_children(self) -> int:
         """kill -9 the pool processes, as the OOM killer would; the main process lives."""
         assert self.worker is not None
-        children = psutil.Process(self.worker.popen.pid).children(recursive=True)
-        for child in children:
-            child.send_signal(signal.SIGKILL)
-        return len(children)
+        killed = 0
+        for child in psutil.Process(self.worker.popen.pid).children(recursive=True):
+            try:
+                child.send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:  # it ended between the listing and the signal
+                continue
+            killed += 1
+        return killed
 
     def kill_worker(self) -> None:
         """kill -9 the whole worker, main process included, with whatever it had reserved."""
