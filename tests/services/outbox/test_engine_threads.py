@@ -229,3 +229,17 @@ def test_the_wake_listener_hears_urgent_streams_first(run: Any, redis_db: redis.
 
     wait_for(lambda: len(order) >= 2, timeout=5, what="both claims")
     assert order[0] == "b-urgent"
+
+
+def test_a_claim_that_takes_all_there_is_recruits_no_other_process(
+    run: Any, redis_db: redis.Redis
+) -> None:
+    stream = Scripted(name="recruiting", limit=2)
+    stream.add("a", "b")  # exactly the room: nothing is left for another process
+    redis_db.set(bell_key("recruiting"), 1, px=60_000)
+    dispatcher = run(stream, capacity=2)
+
+    dispatcher.wake("recruiting")
+
+    wait_for(lambda: len(stream.outcomes()) == 2, timeout=5, what="both sends")
+    assert redis_db.pttl(bell_key("recruiting")) > 2000  # no forced ring re-armed the bell
