@@ -32,6 +32,8 @@ class Scripted:
         self.release = threading.Event()
         self.record_errors: dict[int, int] = {}
         self._tokens = itertools.count(1)
+        self.sending: set[str] = set()  # sends under way now
+        self.send_threads: set[str] = set()
         self.log_streams: list[str | None] = []  # the log context's stream, seen by each send
 
     def add(self, *items: str) -> None:
@@ -54,10 +56,15 @@ class Scripted:
 
     def send(self, item: str) -> str:
         self.log_streams.append(log_context().get("stream"))
+        with self.lock:
+            self.sending.add(item)
+            self.send_threads.add(threading.current_thread().name)
         if item in self.raises:
             raise RuntimeError("the stream's own guard failed")
         if item in self.held:
             self.release.wait(5)
+        with self.lock:
+            self.sending.discard(item)
         return f"sent {item}"
 
     def record(self, done: list[tuple[Any, Any, Any]]) -> None:

@@ -243,3 +243,54 @@ def test_a_claim_that_takes_all_there_is_recruits_no_other_process(
 
     wait_for(lambda: len(stream.outcomes()) == 2, timeout=5, what="both sends")
     assert redis_db.pttl(bell_key("recruiting")) > 2000  # no forced ring re-armed the bell
+
+
+def test_every_slot_is_a_send_thread_of_its_own(run: Any) -> None:
+    """A full claim's sends all run at once, on the dispatcher's own named send threads:
+    capacity plus reserve threads, not a default pool sized by the machine's CPUs."""
+    stream = Scripted(limit=12)
+    stream.add(*"abcdefghijkl")
+    stream.held = set("abcdefghijkl")
+    dispatcher = run(stream, capacity=12)
+
+    dispatcher.wake("scripted")
+
+    wait_for(lambda: len(stream.sending) == 12, timeout=5, what="twelve sends at once")
+    stream.release.set()
+    assert {name.split("_")[0] for name in stream.send_threads} == {"send"}
+
+
+def test_stop_waits_for_a_send_in_flight_and_writes_its_outcome(run: Any) -> None:
+    stream = Scripted()
+    stream.add("a")
+    stream.held = {"a"}
+    dispatcher = run(stream)
+    dispatcher.wake("scripted")
+    wait_for(lambda: stream.sending == {"a"}, timeout=5, what="the send under way")
+
+    stopper = threading.Thread(target=dispatcher.stop, args=(5,))
+    stopper.start()
+    time.sleep(0.1)  # stopping, with the send still in flight
+    stream.release.set()
+    stopper.join(10)
+
+    assert stream.outcomes() == {"a": 1}
+
+
+def test_a_stopping_dispatcher_claims_nothing_more_not_even_urgent_work(run: Any) -> None:
+    stream = Scripted("urgent", limit=1)
+    stream.urgent = True
+    stream.add("a", "b")
+    stream.held = {"a"}
+    dispatcher = run(stream, capacity=1)
+    dispatcher.wake("urgent")
+    wait_for(lambda: stream.sending == {"a"}, timeout=5, what="the send under way")
+
+    stopper = threading.Thread(target=dispatcher.stop, args=(5,))
+    stopper.start()
+    time.sleep(0.1)
+    stream.release.set()  # a's slot frees while stopping; b is due but not claimed
+    stopper.join(10)
+
+    assert [items for _, items in stream.claims] == [["a"]]
+    assert stream.outcomes() == {"a": 1}
