@@ -9,6 +9,8 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 # Extra pytest arguments: make test ARGS='-k sandbox -x'
 ARGS ?=
+# Mutant names or globs for make mutate: make mutate MUTANTS='notify.services.outbox.engine.*'
+MUTANTS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help run test faults bench bench-smoke lint fmt clean venv mutate
@@ -81,7 +83,7 @@ mutate: $(DEV_STAMP)
 	@eval "$$($(PY) -m notify.stack env)" && \
 	  NOTIFY_TEST_DATABASE="$${NOTIFY_TEST_DATABASE:-test_notify_mutate}" \
 	  SECRET_KEY="$${SECRET_KEY:-mutate-only-not-secret}" \
-	  $(PY) -m mutmut run --max-children 1; \
+	  $(PY) -m mutmut run --max-children 1 $(foreach m,$(MUTANTS),'$(m)'); \
 	status=$$?; $(PY) -m mutmut results; exit $$status
 
 clean:

@@ -30,6 +30,8 @@ class Scripted:
         self.raises: set[str] = set()
         self.held: set[str] = set()  # sends of these wait for `release`
         self.release = threading.Event()
+        self.held_later: set[str] = set()  # sends of these wait for `release_later`
+        self.release_later = threading.Event()
         self.record_errors: dict[int, int] = {}
         self._tokens = itertools.count(1)
         self.sending: set[str] = set()  # sends under way now
@@ -63,6 +65,8 @@ class Scripted:
             raise RuntimeError("the stream's own guard failed")
         if item in self.held:
             self.release.wait(5)
+        if item in self.held_later:
+            self.release_later.wait(5)
         with self.lock:
             self.sending.discard(item)
         return f"sent {item}"

@@ -260,21 +260,23 @@ def test_every_slot_is_a_send_thread_of_its_own(run: Any) -> None:
     assert {name.split("_")[0] for name in stream.send_threads} == {"send"}
 
 
-def test_stop_waits_for_a_send_in_flight_and_writes_its_outcome(run: Any) -> None:
-    stream = Scripted()
-    stream.add("a")
-    stream.held = {"a"}
+def test_stop_waits_for_every_send_in_flight_and_writes_their_outcomes(run: Any) -> None:
+    stream = Scripted(limit=2)
+    stream.add("a", "b")
+    stream.held, stream.held_later = {"a"}, {"b"}
     dispatcher = run(stream)
     dispatcher.wake("scripted")
-    wait_for(lambda: stream.sending == {"a"}, timeout=5, what="the send under way")
+    wait_for(lambda: stream.sending == {"a", "b"}, timeout=5, what="both sends under way")
 
     stopper = threading.Thread(target=dispatcher.stop, args=(5,))
     stopper.start()
-    time.sleep(0.1)  # stopping, with the send still in flight
-    stream.release.set()
+    time.sleep(0.1)  # stopping, with both sends in flight
+    stream.release.set()  # one ends; the dispatcher must keep waiting for the other
+    time.sleep(0.1)
+    stream.release_later.set()
     stopper.join(10)
 
-    assert stream.outcomes() == {"a": 1}
+    assert stream.outcomes() == {"a": 1, "b": 1}
 
 
 def test_a_stopping_dispatcher_claims_nothing_more_not_even_urgent_work(run: Any) -> None:
