@@ -26,6 +26,7 @@ def main(argv: list[str]) -> None:
     from django.conf import settings
     from django.db import connection, transaction
 
+    from bench.batch_cpu import backend_cpu
     from bench.digest_tools import TEMPLATE
     from notify.models import Digest, Template
     from notify.services.accepting.digest_flush import digests_claim, digests_flush
@@ -66,7 +67,7 @@ def main(argv: list[str]) -> None:
     opened = Digest.objects.filter(status="open", recipient__external_id__startswith=prefix)
     digests_flush_now(digest_ids=list(opened.values_list("id", flat=True)))
     chunk = settings.NOTIFY_DIGEST_CHUNK
-    backend = _backend_cpu()
+    backend = backend_cpu()
     profiler = cProfile.Profile() if profile else None
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if profiler:
@@ -80,7 +81,8 @@ def main(argv: list[str]) -> None:
     if profiler:
         profiler.disable()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    pg = _backend_cpu() - backend if backend >= 0 else -1.0
+    end = backend_cpu()
+    pg = end - backend if backend is not None and end is not None else -1.0
     print(
         f"flushed {sent:,} digests in chunks of {chunk}: CPU {cpu * 1000 / max(sent, 1):.3f} "
         f"ms/digest ({sent / cpu:,.0f}/s per core), wall {wall * 1000 / max(sent, 1):.3f} "
@@ -91,23 +93,6 @@ def main(argv: list[str]) -> None:
     if profiler:
         order = "cumulative" if "cumulative" in argv else "tottime"
         pstats.Stats(profiler).sort_stats(order).print_stats(45)
-
-
-def _backend_cpu() -> float:
-    """CPU seconds (user + system) of this connection's Postgres backend so far, or -1 when
-    its /proc entry cannot be read (Postgres elsewhere)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return -1.0
-    # utime and stime, fields 14 and 15 of stat(5), counted after the command's ")".
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -126,21 +127,25 @@ def test_one_commit_rings_each_of_its_streams_once_and_each_debounces_alone(
     assert client.llen(wake_key("elsewhere:standard")) == 0
 
 
-def test_a_ring_without_redis_says_so_instead_of_raising(
-    client: redis.Redis, settings: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.fixture
+def redis_away(settings: Any) -> Iterator[None]:
+    """The doorbell's Redis client pointed where nothing listens, for the test's length."""
     from notify.redis_client import redis_client
     from notify.services.outbox import doorbell
 
     redis_client.cache_clear()
     doorbell._ring_script.cache_clear()
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-    try:
-        with caplog.at_level(logging.WARNING, logger="notify.services.outbox.doorbell"):
-            assert stream_ring(STREAM) is False
-    finally:
-        redis_client.cache_clear()
-        doorbell._ring_script.cache_clear()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    yield
+    redis_client.cache_clear()
+    doorbell._ring_script.cache_clear()
+
+
+def test_a_ring_without_redis_says_so_instead_of_raising(
+    client: redis.Redis, redis_away: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="notify.services.outbox.doorbell"):
+        assert stream_ring(STREAM) is False
     [record] = [r for r in caplog.records if r.name == "notify.services.outbox.doorbell"]
     assert record.getMessage() == f"doorbell {STREAM} not rung; the sweeper will retry"
     # Why Redis refused, for whoever reads the log.
@@ -148,20 +153,10 @@ def test_a_ring_without_redis_says_so_instead_of_raising(
 
 
 def test_one_ring_of_several_streams_without_redis_names_each_of_them(
-    client: redis.Redis, settings: Any, caplog: pytest.LogCaptureFixture
+    client: redis.Redis, redis_away: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from notify.redis_client import redis_client
-    from notify.services.outbox import doorbell
-
-    redis_client.cache_clear()
-    doorbell._ring_script.cache_clear()
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
-    try:
-        with caplog.at_level(logging.WARNING, logger="notify.services.outbox.doorbell"):
-            bells_ring_for({("nobody", Priority.NORMAL), ("nobody", Priority.CRITICAL)})
-    finally:
-        redis_client.cache_clear()
-        doorbell._ring_script.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="notify.services.outbox.doorbell"):
+        bells_ring_for({("nobody", Priority.NORMAL), ("nobody", Priority.CRITICAL)})
     [record] = [r for r in caplog.records if r.name == "notify.services.outbox.doorbell"]
     assert record.getMessage() == (
         "doorbell nobody:standard, nobody:urgent not rung; the sweeper will retry"
