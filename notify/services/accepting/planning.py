@@ -52,14 +52,7 @@ def deliveries_plan(
     if notification.strategy == "fallback" and not (notification.channel_order or channels):
         # The same channels, in the category's order: the facts read above still hold.
         order = _category_order(order, facts.category(notification.category or GENERAL))
-    policy = policy_for(
-        tenant=notification.tenant,
-        person=person,
-        category=notification.category,
-        priority=notification.priority,
-        now=due,
-        facts=facts,
-    )
+    policy = _policy(notification, person, due, facts)
     if notification.strategy == "fallback":
         targets = _first_reachable(facts, person, order, policy)
     else:
@@ -218,7 +211,13 @@ def _next_channel(notification: Notification) -> list[Delivery]:
     now = timezone.now()
     person = notification.recipient
     facts = facts_for(notification, person, rest, now, category)
-    policy = policy_for(
+    policy = _policy(notification, person, now, facts)
+    targets = _first_reachable(facts, person, rest, policy)
+    return Delivery.objects.bulk_create([_delivery(notification, t, now, policy) for t in targets])
+
+
+def _policy(notification: Notification, person: Recipient, now: datetime, facts: Facts) -> Policy:
+    return policy_for(
         tenant=notification.tenant,
         person=person,
         category=notification.category,
@@ -226,5 +225,3 @@ def _next_channel(notification: Notification) -> list[Delivery]:
         now=now,
         facts=facts,
     )
-    targets = _first_reachable(facts, person, rest, policy)
-    return Delivery.objects.bulk_create([_delivery(notification, t, now, policy) for t in targets])
