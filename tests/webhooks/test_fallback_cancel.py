@@ -5,23 +5,18 @@ sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
-from django.conf import settings
-from django.test import Client, override_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from notify.models import Delivery
 from notify.services.audiences.broadcasts import broadcast_expand
 from notify.services.delivering.sending import DeliveryStream
 from tests.harness import Sandbox
-from tests.services.rows import forget_provider_state
 from tests.webhooks.fallback_calls import (
     CONTENT,
-    ESP_SECRET,
     PHONE,
     accept,
     bounce,
@@ -31,13 +26,7 @@ from tests.webhooks.fallback_calls import (
 )
 from tests.webhooks.twilio_calls import callback, status_params
 
-
-@pytest.fixture(autouse=True)
-def provider_state(redis_db: redis.Redis) -> Iterator[redis.Redis]:
-    forget_provider_state(redis_db)
-    with override_settings(ANYMAIL={**settings.ANYMAIL, "WEBHOOK_SECRET": ESP_SECRET}):
-        yield redis_db
-    forget_provider_state(redis_db)
+pytestmark = pytest.mark.usefixtures("fallback_provider_state")
 
 
 def _cancel(api: APIClient, notification_id: str) -> Any:

@@ -5,29 +5,21 @@ deliveries got through. Sent for real through the sandbox, reported through the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
-from django.conf import settings
-from django.test import Client, override_settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from notify.models import Delivery
 from notify.services.outbox.doorbell import wake_key
 from tests.harness import Sandbox
 from tests.services.rows import forget_provider_state
-from tests.webhooks.fallback_calls import ESP_SECRET, PHONE, accept, bounce, deliveries, send
+from tests.webhooks.fallback_calls import PHONE, accept, bounce, deliveries, send
 from tests.webhooks.twilio_calls import callback, status_params
 
-
-@pytest.fixture(autouse=True)
-def provider_state(redis_db: redis.Redis) -> Iterator[redis.Redis]:
-    forget_provider_state(redis_db)
-    with override_settings(ANYMAIL={**settings.ANYMAIL, "WEBHOOK_SECRET": ESP_SECRET}):
-        yield redis_db
-    forget_provider_state(redis_db)
+pytestmark = pytest.mark.usefixtures("fallback_provider_state")
 
 
 def test_an_undelivered_sms_falls_back_to_email_once_and_the_email_goes_out(
