@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -9,6 +10,9 @@ from urllib.parse import quote
 import pytest
 import redis
 from django.conf import settings
+from django.db import OperationalError
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.db.backends.postgresql.operations import DatabaseOperations
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rest_framework.test import APIClient
@@ -120,6 +124,29 @@ def _no_shared_worker_beside_a_truncate(request: pytest.FixtureRequest) -> None:
     if "transactional_db" in names and "stack" not in names and "_stack_session" not in names:
         for stack in _SHARED:
             stack.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_retries_a_deadlock() -> Iterator[None]:
+    """The shared worker keeps running through the end of a test that asked for it, so the
+    table-emptying TRUNCATE can meet one of its claims halfway and Postgres ends one of the
+    two as a deadlock. When TRUNCATE is the one ended, it runs again (the worker's
+    transaction is short): the flush is the harness's work, not the test's."""
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: BaseDatabaseOperations, sql_list: Iterable[str]) -> None:
+        sql_list = list(sql_list)
+        for attempt in range(5):
+            try:
+                return original(self, sql_list)
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "pgcode", None) != "40P01" or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
 
 
 @pytest.fixture
