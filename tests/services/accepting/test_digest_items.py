@@ -72,7 +72,7 @@ def test_items_are_read_in_two_statements_and_held_deliveries_settled_in_one(
     # Of the held deliveries only their messages' ids are read; the update finds them again
     # by their message, so their own ids never travel.
     (held,) = [s for s in selects if "FROM notify_delivery" in s]
-    assert held.split("FROM")[0].split() == ["SELECT", "DISTINCT", "notification_id::text"]
+    assert held.split("FROM")[0].split() == ["SELECT", "DISTINCT", "d.notification_id::text"]
     assert len([s for s in sql if s.lstrip().startswith("UPDATE notify_delivery")]) == 1
 
 
