@@ -100,8 +100,15 @@ class Delivery(models.Model):
     # today's list: a new channel needs no migration.
     channel = models.CharField(max_length=16, choices=channel_choices)
     to = models.CharField(max_length=4096, blank=True, default="")
+    # Indexed only where set (delivery_device below): most deliveries are email or SMS, and
+    # a full index took an entry for each of them at insert and at every status change.
     device = models.ForeignKey(
-        "notify.Device", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "notify.Device",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
@@ -144,6 +151,10 @@ class Delivery(models.Model):
                 name="delivery_provider_msg",
             ),
             models.Index(fields=["status", "channel"], name="delivery_status_channel"),
+            # A device's deletion sets its deliveries' device to null (SET_NULL).
+            models.Index(
+                fields=["device"], condition=Q(device__isnull=False), name="delivery_device"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -130,3 +130,29 @@ def test_a_dry_run_registration_reports_what_would_change_and_writes_nothing() -
     assert sorted(d.token for d in changed) == ["dead", "t"]
     assert list(Device.objects.filter(active=True).values_list("token", flat=True)) == ["alive"]
     assert Device.objects.count() == 2
+
+
+def test_removing_a_device_keeps_its_deliveries_with_no_device() -> None:
+    from django.utils import timezone
+
+    from notify.models import Delivery, Notification
+    from notify.services.recipients.recipients import device_remove
+
+    person = recipient_upsert(tenant="t", external_id="phone-owner")
+    device = device_register(recipient=person, token="tok-1", platform="android")
+    kept = device_register(recipient=person, token="tok-2", platform="android")
+    notification = Notification.objects.create(tenant="t", recipient=person)
+    for dev in (device, kept, None):
+        Delivery.objects.create(
+            notification=notification,
+            channel="push" if dev else "email",
+            device=dev,
+            next_attempt_at=timezone.now(),
+        )
+
+    device_remove(device=device)
+
+    assert {
+        (d.channel, d.device_id) for d in Delivery.objects.filter(notification=notification)
+    } == {("push", None), ("push", kept.pk), ("email", None)}
+    assert not Device.objects.filter(pk=device.pk).exists()
