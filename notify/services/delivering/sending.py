@@ -207,6 +207,7 @@ def _claim(
             known[delivery.id] = _suppressed_result(delivery, row[14])
     if unsure:
         known.update(_suppressed_now(channel, unsure))
+    known.update(_without_content(channel, deliveries, known))
     return token, deliveries, known
 
 
@@ -229,6 +230,7 @@ def deliveries_send(
     one-task-per-delivery baseline of the benchmark (bench/naive.py); workers use the outbox."""
     handler = get_channel(channel)
     known = _suppressed_now(channel, deliveries)
+    known.update(_without_content(channel, deliveries, known))
     results = [known.get(d.id) or _send_one(handler, _message(d, provider)) for d in deliveries]
     deliveries_record(channel=channel, token=token, deliveries=deliveries, results=results)
 
@@ -248,6 +250,28 @@ def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendR
 
 def _suppressed_result(delivery: Delivery, reason: str) -> SendResult:
     return SendResult.skip(str(delivery.id), f"address suppressed ({reason})")
+
+
+def _without_content(
+    channel: str, deliveries: list[Delivery], known: dict[Any, SendResult]
+) -> dict[Any, SendResult]:
+    """A delivery whose notification has nothing for its channel fails for good instead of
+    sending an empty message. The accept path refuses every such case it knows of; a row
+    written some other way (an operator's edit, a future path) must still not go out blank."""
+    return {
+        d.id: SendResult(
+            str(d.id),
+            "",
+            "",
+            DeliveryError(
+                f"the notification has no {channel} content", permanent=True, code="no_content"
+            ),
+            timezone.now(),
+            0,
+        )
+        for d in deliveries
+        if d.id not in known and not d.notification.content.get(channel)
+    }
 
 
 def _message(delivery: Delivery, provider: str) -> Message:
