@@ -18,15 +18,15 @@ from django.db import connection, models
 from django.db.models import DEFERRED
 from django.utils import timezone
 
-from channels import CHANNELS, DeliveryError, Message, get_channel
+from channels import DeliveryError, Message, get_channel
 from notify.models.notifications import Delivery, Notification, Priority
 from notify.observability.traceparent import span_continuing
 from notify.services.delivering.gate import claim_gate
 from notify.services.delivering.outcomes import SendResult, deliveries_record
+from notify.services.delivering.prechecks import address_fold_case, deliveries_known
 from notify.services.delivering.protection import rate_give_back, tenants_paused
 from notify.services.outbox.doorbell import URGENT, stream_name
 from notify.services.outbox.engine import Claimed
-from notify.services.recipients.suppressions import suppressed
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M", bound=models.Model)
@@ -36,12 +36,15 @@ M = TypeVar("M", bound=models.Model)
 # and the suppression that may have arrived since the notification was accepted (a bounce or
 # a STOP), so a claim is one round trip to Postgres instead of three (claim, ORM load,
 # suppression query). Plain addresses are normalised here as address_normal() does (case
-# folded if the channel says so: fold_case); others are checked in Python (_CLAIM_PLAIN).
+# folded if the channel says so: fold_case); others are checked in Python (prechecks.py).
+# The row names the provider this attempt goes to, so a sweeper that finds the worker gone
+# pins the retry to the provider that may have the message, not to an earlier attempt's.
 _CLAIM_SQL = """
 WITH claimed AS (
     UPDATE notify_delivery SET status = 'sending', lease_token = %(token)s,
            lease_until = now() + make_interval(secs => %(lease)s),
-           attempts = attempts + 1, updated_at = now()
+           attempts = attempts + 1, updated_at = now(),
+           provider = COALESCE(NULLIF(pinned_provider, ''), NULLIF(%(provider)s, ''), provider)
     WHERE id IN (
         SELECT d.id FROM notify_delivery d
         WHERE d.status = 'pending' AND d.channel = %(channel)s
@@ -79,20 +82,10 @@ _TENANT_FILTER = """AND NOT EXISTS (
             WHERE n.id = d.notification_id AND n.tenant = ANY(%(paused)s))"""
 
 
-def _fold_case(channel: str) -> bool:
-    spec = CHANNELS.get(channel)  # unregistered: compared as given, like address_normal()
-    return spec is not None and spec.fold_case
-
-
-def _claim_plain(address: str) -> bool:
-    """SQL's lower() and Python's str.lower()/strip() agree on these (address_normal)."""
-    return address.isascii() and address == address.strip()
-
-
 @dataclass(frozen=True)
 class Send:
     """One claimed delivery and what to do with it: a message for the provider, or an
-    outcome already known (the address was suppressed after the notification was accepted)."""
+    outcome already known before sending (prechecks.py: a suppressed address, no content)."""
 
     delivery: Delivery
     message: Message
@@ -116,14 +109,19 @@ class DeliveryStream:
             return Claimed(wait=gate.wait)
         provider, granted, paused = gate.provider, gate.granted, gate.tenants_paused
         token, deliveries, known = _claim(
-            channel=self.channel, lane=self.lane, limit=granted, paused=paused
+            channel=self.channel, lane=self.lane, limit=granted, paused=paused, provider=provider
         )
         more = len(deliveries) >= granted
         if not deliveries:
             # Deliveries whose worker died go one at a time: if one of them is what kills
             # workers, it takes down no one else, and runs out of attempts alone.
             token, deliveries, known = _claim(
-                channel=self.channel, lane=self.lane, limit=1, paused=paused, quarantined=True
+                channel=self.channel,
+                lane=self.lane,
+                limit=1,
+                paused=paused,
+                quarantined=True,
+                provider=provider,
             )
             more = bool(deliveries)
         rate_give_back(provider=provider, count=granted - len(deliveries))
@@ -174,9 +172,16 @@ def deliveries_claim(
 
 
 def _claim(
-    *, channel: str, lane: str, limit: int, paused: list[str], quarantined: bool = False
+    *,
+    channel: str,
+    lane: str,
+    limit: int,
+    paused: list[str],
+    quarantined: bool = False,
+    provider: str = "",
 ) -> tuple[uuid.UUID, list[Delivery], dict[Any, SendResult]]:
-    """deliveries_claim, plus the outcome already known for each suppressed address."""
+    """deliveries_claim, plus the outcomes known before sending (prechecks.py).
+    `provider`: where the sends will go, recorded on the rows (a pin wins)."""
     token = uuid.uuid4()
     max_priority = Priority.HIGH if lane == URGENT else Priority.LOW
     sql = _CLAIM_SQL.format(tenant_filter=_TENANT_FILTER if paused else "")
@@ -191,23 +196,19 @@ def _claim(
                 "max_priority": int(max_priority),
                 "limit": limit,
                 "quarantined": quarantined,
-                "fold_case": _fold_case(channel),
+                "fold_case": address_fold_case(channel),
+                "provider": provider,
             },
         )
         rows = cursor.fetchall()
-    deliveries, known, unsure = [], {}, []
+    deliveries, stored = [], {}
     for row in rows:
         notification = _loaded(Notification, _NOTIFICATION_FIELDS, row[8:14])
         delivery = _loaded(Delivery, _DELIVERY_FIELDS, (*row[:8], row[8]))
         delivery.notification = notification
         deliveries.append(delivery)
-        if not _claim_plain(delivery.to):
-            unsure.append(delivery)
-        elif row[14]:
-            known[delivery.id] = _suppressed_result(delivery, row[14])
-    if unsure:
-        known.update(_suppressed_now(channel, unsure))
-    known.update(_without_content(channel, deliveries, known))
+        stored[delivery.id] = row[14]
+    known = deliveries_known(channel=channel, deliveries=deliveries, stored=stored)
     return token, deliveries, known
 
 
@@ -229,49 +230,9 @@ def deliveries_send(
     """Send claimed deliveries one after another on this thread and record the outcomes: the
     one-task-per-delivery baseline of the benchmark (bench/naive.py); workers use the outbox."""
     handler = get_channel(channel)
-    known = _suppressed_now(channel, deliveries)
-    known.update(_without_content(channel, deliveries, known))
+    known = deliveries_known(channel=channel, deliveries=deliveries)
     results = [known.get(d.id) or _send_one(handler, _message(d, provider)) for d in deliveries]
     deliveries_record(channel=channel, token=token, deliveries=deliveries, results=results)
-
-
-def _suppressed_now(channel: str, deliveries: list[Delivery]) -> dict[Any, SendResult]:
-    out: dict[Any, SendResult] = {}
-    by_tenant: dict[str, list[Delivery]] = {}
-    for delivery in deliveries:
-        by_tenant.setdefault(delivery.notification.tenant, []).append(delivery)
-    for tenant, group in by_tenant.items():
-        reasons = suppressed(tenant=tenant, channel=channel, addresses=[d.to for d in group])
-        for delivery in group:
-            if delivery.to in reasons:
-                out[delivery.id] = _suppressed_result(delivery, reasons[delivery.to])
-    return out
-
-
-def _suppressed_result(delivery: Delivery, reason: str) -> SendResult:
-    return SendResult.skip(str(delivery.id), f"address suppressed ({reason})")
-
-
-def _without_content(
-    channel: str, deliveries: list[Delivery], known: dict[Any, SendResult]
-) -> dict[Any, SendResult]:
-    """A delivery whose notification has nothing for its channel fails for good instead of
-    sending an empty message. The accept path refuses every such case it knows of; a row
-    written some other way (an operator's edit, a future path) must still not go out blank."""
-    return {
-        d.id: SendResult(
-            str(d.id),
-            "",
-            "",
-            DeliveryError(
-                f"the notification has no {channel} content", permanent=True, code="no_content"
-            ),
-            timezone.now(),
-            0,
-        )
-        for d in deliveries
-        if d.id not in known and not d.notification.content.get(channel)
-    }
 
 
 def _message(delivery: Delivery, provider: str) -> Message:

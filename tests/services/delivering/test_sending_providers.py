@@ -1,6 +1,6 @@
 """A send through the delivery stream: what it records (an unexpected error, a refused
 address, how long the provider took) and what the provider receives (category, priority,
-empty content, the accepting request's trace)."""
+the accepting request's trace) and which provider a claim names."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import redis
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from notify.models import Delivery, DeliveryAttempt, Device, Notification
+from notify.models import Delivery, DeliveryAttempt, Device
 from notify.models.notifications import Priority
 from notify.services.delivering.sending import DeliveryStream, deliveries_claim
 from notify.services.outbox.engine import Claimed
@@ -150,20 +150,24 @@ def test_what_the_provider_receives_names_the_notification_category_and_priority
     assert Delivery.objects.get(id=email.id).provider == "postmark"
 
 
-def test_a_notification_without_content_for_the_channel_reaches_the_provider_empty(
+def test_a_claim_names_on_the_row_the_provider_its_send_goes_to(
     db: Any, sandbox: Sandbox, provider_state: redis.Redis
 ) -> None:
-    """The provider judges an empty message (Twilio: body required), not a crash here."""
-    notification = rows.notification_for("u-no-sms-part")
-    Notification.objects.filter(id=notification.id).update(content={"email": {"text": "t"}})
-    [sms] = rows.deliveries(notification, 1, channel="sms", to="+14155550111")
+    """Written at claim time, so a worker that dies mid-send leaves the row naming the
+    provider that may have the message (the sweeper pins the retry to it), not the provider
+    of an earlier attempt; a pinned delivery goes to, and names, its pin."""
+    notification = rows.notification_for("u-claim-provider")
+    earlier, pinned = rows.deliveries(notification, 2, to="cp-{i}@example.com")
+    Delivery.objects.filter(id=earlier.id).update(provider="postmark")
+    Delivery.objects.filter(id=pinned.id).update(pinned_provider="postmark", provider="smtp")
 
-    _run(DeliveryStream(channel="sms", lane="standard", limit=10))
+    claimed = DeliveryStream(channel="email", lane="standard", limit=10).claim(10)
 
-    row = Delivery.objects.get(id=sms.id)
-    assert (row.status, row.error_code, row.provider) == ("failed", "21602", "twilio")
-    [received] = sandbox.messages(provider="twilio")
-    assert received["to"] == sms.to and received["status"] == 400
+    assert len(claimed.items) == 2
+    assert {d.id: (d.status, d.provider) for d in Delivery.objects.all()} == {
+        earlier.id: ("sending", "smtp"),
+        pinned.id: ("sending", "postmark"),
+    }
 
 
 def test_a_send_continues_the_trace_of_the_request_that_accepted_the_notification(
