@@ -13,10 +13,11 @@ import pytest
 import redis
 from django.utils import timezone
 
-from notify.models import Delivery
+from notify.models import Delivery, Notification, Recipient
 from notify.models.notifications import Priority
 from notify.services.outbox.doorbell import wake_key
 from notify.services.workers.sweeper import deliveries_sweep
+from notify.signals import deliveries_changed
 from tests.harness import Sandbox
 from tests.services import rows
 
@@ -70,6 +71,37 @@ def test_an_expired_lease_on_the_last_attempt_fails_the_delivery(
     row = Delivery.objects.get(id=lost.id)
     assert (row.status, row.error_code) == ("failed", "worker_lost")
     assert row.last_error == "worker lost during send; attempts exhausted"
+
+
+def test_a_fallback_notification_whose_last_attempt_was_lost_goes_on_to_its_next_channel(
+    db: Any, clean_redis: redis.Redis, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The worker died on the email's last attempt: as a failure its outcome would have
+    recorded, observers hear of it (source "sweeper") and the SMS is planned."""
+    person = Recipient.objects.create(
+        external_id="u-lost-fb", email="fb@example.com", phone="+14155550803"
+    )
+    notification = Notification.objects.create(
+        recipient=person, content=rows.CONTENT, strategy="fallback", channel_order=["email", "sms"]
+    )
+    lost = _leased(notification, expired=True, attempts=5)
+    heard: list[Any] = []
+
+    def listen(sender: Any, changes: Any, **_: Any) -> None:
+        heard.extend(changes)
+
+    deliveries_changed.connect(listen)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):  # events go out after commit
+            deliveries_sweep()
+    finally:
+        deliveries_changed.disconnect(listen)
+
+    planned = notification.deliveries.order_by("channel").values_list("channel", "to", "status")
+    assert list(planned) == [("email", lost.to, "failed"), ("sms", "+14155550803", "pending")]
+    assert [(c.delivery_id, c.status, c.error_code, c.source) for c in heard] == [
+        (str(lost.id), "failed", "worker_lost", "sweeper")
+    ]
 
 
 def test_a_lease_still_in_force_is_left_alone(db: Any, clean_redis: redis.Redis) -> None:
