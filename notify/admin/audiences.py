@@ -22,10 +22,10 @@ from notify.models.audiences import Broadcast, Subscription, Topic
 from notify.models.notifications import DeliveryStatus
 from notify.services.audiences.broadcasts import (
     broadcast_cancel,
-    broadcast_progress,
     topic_subscribe,
     topic_unsubscribe,
 )
+from notify.services.audiences.progress import broadcast_progress
 
 # How many of a broadcast's recipients its page names.
 HEAD = 5
@@ -166,7 +166,7 @@ class BroadcastAdmin(ReadOnlyAdmin):
 
     @admin.display(description="deliveries by status")
     def deliveries(self, obj: Broadcast) -> SafeString | str:
-        counts = broadcast_progress(broadcast=obj)
+        counts = broadcast_progress(broadcast_id=obj.pk)
         if not counts:
             return "No deliveries yet."
         total = sum(counts.values())

@@ -117,6 +117,11 @@ NOTIFY_BROADCAST_MAX_RECIPIENTS = env.int("NOTIFY_BROADCAST_MAX_RECIPIENTS", def
 NOTIFY_BROADCAST_CHUNK = env.int("NOTIFY_BROADCAST_CHUNK", default=500)
 # Broadcast request bodies may be this large (other API bodies: MAX_REQUEST_BYTES).
 NOTIFY_BROADCAST_MAX_BYTES = env.int("NOTIFY_BROADCAST_MAX_BYTES", default=32 * 1024 * 1024)
+# A broadcast's delivery counts that took at least this long to count are kept in Redis for
+# twenty times what they cost (audiences/progress.py), so polling a large one stays cheap.
+NOTIFY_BROADCAST_PROGRESS_KEEP_FROM_SECONDS = env.float(
+    "NOTIFY_BROADCAST_PROGRESS_KEEP_FROM_SECONDS", default=0.05
+)
 # --- Batches (POST /api/v1/notifications/batch/) ---------------------------------------------
 # Notifications per batch request; each is validated, planned and written in one transaction.
 NOTIFY_BATCH_MAX_ITEMS = env.int("NOTIFY_BATCH_MAX_ITEMS", default=1000)

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from celery_app import app
@@ -34,6 +33,7 @@ from notify.services.accepting.submission import (
     recipient_contact,
 )
 from notify.services.audiences.fanout import notifications_fan_out
+from notify.services.audiences.progress import broadcast_progress_forget
 from notify.services.content.render_limits import RenderPool
 from notify.services.digests.gathering import digest_preview
 
@@ -238,20 +238,13 @@ def broadcast_cancel(*, broadcast: Broadcast) -> int:
     Broadcast.objects.filter(
         pk=broadcast.pk, status__in=["accepted", "expanding", "expanded", "halted"]
     ).update(status="cancelled", updated_at=timezone.now())
-    return Delivery.objects.filter(
+    cancelled = Delivery.objects.filter(
         notification__broadcast=broadcast, status=DeliveryStatus.PENDING
     ).update(
         status=DeliveryStatus.CANCELLED, last_error="broadcast cancelled", updated_at=timezone.now()
     )
-
-
-def broadcast_progress(*, broadcast: Broadcast) -> dict[str, int]:
-    rows = (
-        Delivery.objects.filter(notification__broadcast=broadcast)
-        .values("status")
-        .annotate(n=Count("id"))
-    )
-    return {row["status"]: row["n"] for row in rows}
+    broadcast_progress_forget(broadcast_id=broadcast.pk)
+    return cancelled
 
 
 def broadcasts_resume() -> int:

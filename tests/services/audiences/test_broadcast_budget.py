@@ -16,8 +16,8 @@ from notify.services.audiences.broadcasts import (
     broadcast_cancel,
     broadcast_create,
     broadcast_expand,
-    broadcast_progress,
 )
+from notify.services.audiences.progress import broadcast_progress
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def test_a_broadcast_halts_where_its_render_budget_runs_out(
     assert 0.3 <= broadcast.render_seconds < 5 and took < 10
     # Those before it were sent; fr1 and everyone after it (en3, en4) get nothing.
     assert _sent_to(broadcast) == ["en1", "en2"]
-    assert broadcast_progress(broadcast=broadcast) == {"pending": 2}
+    assert broadcast_progress(broadcast_id=broadcast.pk) == {"pending": 2}
 
     # Halted is final: no task, sweeper or retry expands it further.
     assert broadcast_expand(broadcast_id=broadcast.pk) is False

@@ -17,9 +17,9 @@ from notify.services.audiences.broadcasts import (
     broadcast_cancel,
     broadcast_create,
     broadcast_expand,
-    broadcast_progress,
 )
 from notify.services.audiences.fanout import notifications_fan_out
+from notify.services.audiences.progress import broadcast_progress
 from notify.services.recipients.categories import category_save
 from notify.services.recipients.preferences import preferences_set
 from notify.services.recipients.recipients import device_register, recipient_upsert
@@ -250,7 +250,7 @@ def test_a_broadcast_expands_past_recipients_whose_template_is_over_budget(
     ]
     for delivery in skipped:
         assert "NOTIFY_RENDER_MAX_LOOP_ITERATIONS" in delivery.last_error
-    assert broadcast_progress(broadcast=broadcast) == {"pending": 3, "skipped": 2}
+    assert broadcast_progress(broadcast_id=broadcast.pk) == {"pending": 3, "skipped": 2}
 
 
 @override_settings(NOTIFY_BROADCAST_CHUNK=2)
