@@ -34,6 +34,9 @@ class Subscription(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["topic", "recipient"], name="subscription_unique"),
         ]
+        # A topic broadcast reads its subscribers a chunk at a time in this order, each chunk
+        # starting after the last one's (Broadcast.topic_cursor).
+        indexes = [models.Index(fields=["topic", "id"], name="subscription_topic_order")]
 
     def __str__(self) -> str:
         return f"{self.topic_id} ← {self.recipient_id}"
@@ -68,6 +71,9 @@ class Broadcast(models.Model):
     # Seconds spent rendering its messages so far, all chunks together (one update a chunk):
     # held to NOTIFY_RENDER_MAX_BROADCAST_SECONDS.
     render_seconds = models.FloatField(default=0.0)
+    # A topic broadcast: the id of the last subscription expanded; the next chunk starts
+    # after it (not at an offset, which Postgres would count from the start every chunk).
+    topic_cursor = models.BigIntegerField(null=True, blank=True, editable=False)
     # The request's Idempotency-Key (NULL when absent: the constraint ignores keyless rows)
     # and the hash of its body, as on Notification; keys of broadcasts are their own set.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001

@@ -175,7 +175,7 @@ def broadcast_expand(*, broadcast_id: Any) -> bool:
             limit=settings.NOTIFY_RENDER_MAX_BROADCAST_SECONDS, spent=broadcast.render_seconds
         )
         start, chunk = broadcast.expanded, settings.NOTIFY_BROADCAST_CHUNK
-        people = _chunk(broadcast, start, chunk) if pool.left > 0 else []
+        people, cursors = _chunk(broadcast, start, chunk) if pool.left > 0 else ([], [])
         end = start + len(people)
         if people:
             report = notifications_fan_out(
@@ -190,13 +190,22 @@ def broadcast_expand(*, broadcast_id: Any) -> bool:
             if report.stopped_at is not None:
                 end = start + report.stopped_at
         broadcast.render_seconds = pool.spent
+        if cursors and end > start:
+            broadcast.topic_cursor = cursors[end - start - 1]
         if pool.left <= 0 and end < broadcast.total:
             _halt(broadcast, end, pool)
         else:
             broadcast.expanded = min(broadcast.total, end) if people else broadcast.total
             broadcast.status = "expanded" if broadcast.expanded >= broadcast.total else "expanding"
         broadcast.save(
-            update_fields=["expanded", "status", "reason", "render_seconds", "updated_at"]
+            update_fields=[
+                "expanded",
+                "status",
+                "reason",
+                "render_seconds",
+                "topic_cursor",
+                "updated_at",
+            ]
         )
     return broadcast.status == "expanding"
 
@@ -219,18 +228,22 @@ FROM notify_broadcast WHERE id = %s
 """
 
 
-def _chunk(broadcast: Broadcast, start: int, size: int) -> list[dict[str, Any]]:
+def _chunk(broadcast: Broadcast, start: int, size: int) -> tuple[list[dict[str, Any]], list[int]]:
+    """The next `size` recipients, and for a topic broadcast each one's subscription id
+    (the cursor to store after them)."""
     if broadcast.topic_id is None:
         with connection.cursor() as cursor:
             cursor.execute(_SLICE_SQL, [start, start + size - 1, broadcast.pk])
             (people,) = cursor.fetchone()
-        return list(json.loads(people) if isinstance(people, str) else people)
-    ids = (
-        Subscription.objects.filter(topic_id=broadcast.topic_id)
-        .order_by("id")
-        .values_list("recipient__external_id", flat=True)[start : start + size]
-    )
-    return [{"id": external_id} for external_id in ids]
+        return list(json.loads(people) if isinstance(people, str) else people), []
+    # After the cursor, by the (topic, id) index: each chunk costs its own size, however far
+    # the expansion has got (an OFFSET made Postgres read every earlier subscriber again:
+    # 225 ms a chunk at 90,000 of 100,000).
+    subscriptions = Subscription.objects.filter(topic_id=broadcast.topic_id)
+    if broadcast.topic_cursor is not None:
+        subscriptions = subscriptions.filter(id__gt=broadcast.topic_cursor)
+    rows = list(subscriptions.order_by("id").values_list("id", "recipient__external_id")[:size])
+    return [{"id": external_id} for _, external_id in rows], [pk for pk, _ in rows]
 
 
 def broadcast_cancel(*, broadcast: Broadcast) -> int:

@@ -81,6 +81,30 @@ def test_a_topic_broadcast_reaches_its_subscribers(key: Any) -> None:
     assert _recipients(broadcast) == ["s0", "s1"]
 
 
+def test_a_topic_broadcast_in_chunks_skips_nobody_when_an_earlier_subscriber_leaves(
+    key: Any, settings: Any
+) -> None:
+    """Each chunk starts after the last subscriber expanded, not at a count of them: one who
+    unsubscribes after their chunk moves nobody else out of reach."""
+    settings.NOTIFY_BROADCAST_CHUNK = 2
+    topic = Topic.objects.create(tenant="acme", key="chunks")
+    people = [
+        Recipient.objects.create(tenant="acme", external_id=f"c{i}", email=f"c{i}@example.com")
+        for i in range(5)
+    ]
+    for person in people:
+        topic_subscribe(topic=topic, recipient=person)
+    broadcast = broadcast_create(api_key=key, message=MESSAGE, recipients=None, topic=topic)
+
+    assert broadcast_expand(broadcast_id=broadcast.pk) is True
+    topic_unsubscribe(topic=topic, recipient=people[0])
+    while broadcast_expand(broadcast_id=broadcast.pk):
+        pass
+
+    assert _recipients(broadcast) == ["c0", "c1", "c2", "c3", "c4"]
+    assert Broadcast.objects.get(pk=broadcast.pk).status == "expanded"
+
+
 def test_cancel_stops_expanding_and_cancels_what_was_not_sent(key: Any, settings: Any) -> None:
     settings.NOTIFY_BROADCAST_CHUNK = 2
     broadcast = broadcast_create(api_key=key, message=MESSAGE, recipients=PEOPLE, topic=None)
