@@ -17,21 +17,16 @@ from rest_framework.test import APIClient
 from notify.models import Broadcast, Notification
 from notify.services.access.apikeys import api_key_create
 from notify.services.operations.maintenance import idempotency_keys_purge
+from tests.api.conftest import client_for
 
 EMAIL = {"email": {"subject": "Hello", "text": "Hi there."}}
 NOTIFICATION = {"recipient": {"id": "u1", "email": "u1@example.com"}, "content": EMAIL}
 BROADCAST = {"recipients": [{"id": "u1", "email": "u1@example.com"}], "content": EMAIL}
 
 
-def _client(raw: str) -> APIClient:
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
-
-
 @pytest.fixture
 def client(api_key: Any) -> APIClient:
-    return _client(api_key[1])
+    return client_for(api_key[1], lenient=True)
 
 
 def _post(client: APIClient, path: str, body: dict[str, Any], key: str | None = None) -> Any:
@@ -117,7 +112,7 @@ def test_broadcast_keys_are_apart_from_notification_keys_and_other_tenants(
     assert _post(client, "/api/v1/broadcasts/", BROADCAST, "k").status_code == 202
     _, raw = api_key_create(name="other", tenant="acme")
 
-    theirs = _post(_client(raw), "/api/v1/broadcasts/", BROADCAST, "k")
+    theirs = _post(client_for(raw, lenient=True), "/api/v1/broadcasts/", BROADCAST, "k")
 
     assert theirs.status_code == 202 and "Idempotent-Replayed" not in theirs
     assert Broadcast.objects.count() == 2 and Notification.objects.count() == 1

@@ -13,19 +13,14 @@ import pytest
 from rest_framework.test import APIClient
 
 from notify.models import Broadcast, Category, Digest, Notification, Preference
+from tests.api.conftest import client_for
 
 EMAIL = {"subject": "Hello", "text": "Hi there."}
 
 
-def _client(raw: str) -> APIClient:
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
-
-
 @pytest.fixture
 def client(api_key: Any) -> APIClient:
-    return _client(api_key[1])
+    return client_for(api_key[1], lenient=True)
 
 
 def _assert_4xx_json(response: Any) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from notify.models import Broadcast, Category, Device, Notification, Recipient, WebhookEndpoint
+from tests.api.conftest import client_for
 
 PUSH = {"title": "Hello", "body": "Hi there."}
 # Nothing to see: whitespace, a zero-width space, joiners and a BOM, a Hangul filler, the
@@ -20,9 +21,7 @@ BLANK_TOKENS = [" ", "   ", "\t", "\u200b", "\u200b\u200d\ufeff", "\u3164", "\u2
 
 @pytest.fixture
 def client(api_key: Any) -> APIClient:
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key[1]}")
-    return client
+    return client_for(api_key[1], lenient=True)
 
 
 def _fields(response: Any) -> dict[str, list[str]]:

@@ -11,22 +11,17 @@ import requests
 from django.test import override_settings
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from notify.models import Notification
 from notify.services.access.apikeys import api_key_create
+from tests.api.conftest import client_for
 
 BODY = {
     "recipient": {"id": "r", "email": "r@example.com"},
     "content": {"email": {"subject": "s", "text": "t"}},
 }
-
-
-def _client(raw: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
-    return client
 
 
 def test_concurrent_clients_get_exactly_the_keys_limit(live_server: Any) -> None:
@@ -65,8 +60,8 @@ def test_a_keys_own_limit_is_honoured_over_the_default(db: Any) -> None:
     _, producer = api_key_create(name="producer", rate_limit="4/m")
     _, ordinary = api_key_create(name="ordinary")
 
-    produced = [_client(producer).get("/api/v1/notifications/").status_code for _ in range(5)]
-    read = [_client(ordinary).get("/api/v1/notifications/").status_code for _ in range(3)]
+    produced = [client_for(producer).get("/api/v1/notifications/").status_code for _ in range(5)]
+    read = [client_for(ordinary).get("/api/v1/notifications/").status_code for _ in range(3)]
 
     assert produced == [200, 200, 200, 200, 429]
     assert read == [200, 200, 429]
@@ -74,7 +69,7 @@ def test_a_keys_own_limit_is_honoured_over_the_default(db: Any) -> None:
 
 def test_a_single_create_costs_one(db: Any) -> None:
     _, raw = api_key_create(name="one", rate_limit="2/h")
-    api = _client(raw)
+    api = client_for(raw)
 
     first = api.post("/api/v1/notifications/", BODY, format="json")
     second = api.post(
@@ -117,7 +112,7 @@ def test_a_batch_costs_one_per_notification(db: Any) -> None:
     assert _batch(raw, 6).status_code == 202
     over = _batch(raw, 5)
     assert _batch(raw, 4).status_code == 202
-    after = _client(raw).get("/api/v1/notifications/")
+    after = client_for(raw).get("/api/v1/notifications/")
 
     assert over.status_code == 429 and int(over["Retry-After"]) > 0
     assert after.status_code == 429
