@@ -36,6 +36,7 @@ from notify.services.digests.gathering import Join, digest_preview, digest_reque
 from notify.services.outbox.doorbell import bells_ring_for
 from notify.services.recipients.categories import GENERAL, category_find, is_critical
 from notify.services.recipients.recipients import recipients_upsert_many
+from notify.services.rows import row_build, rows_insert
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,8 @@ def notifications_fan_out(
             logger.info("broadcast %s: %s not sent: %s", broadcast_id, key, exc.fields)
             report.refused += 1
             continue
-        notification = Notification(
+        notification = row_build(
+            Notification,
             tenant=tenant,
             api_key=api_key if api_key.pk else None,
             recipient=row,
@@ -152,9 +154,10 @@ def notifications_fan_out(
 
 
 def _store(notifications: list[Notification], deliveries: list[Delivery]) -> None:
-    """Write the chunk's rows; once committed, wake the dispatchers and announce them."""
-    Notification.objects.bulk_create(notifications, batch_size=1000)
-    Delivery.objects.bulk_create(deliveries, batch_size=2000)
+    """Write the chunk's rows (COPY, as a batch's: rows.py says why); once committed, wake
+    the dispatchers and announce them."""
+    rows_insert(Notification, notifications)
+    rows_insert(Delivery, deliveries)
     now = timezone.now()
     due = {
         (d.channel, d.priority)
