@@ -22,10 +22,12 @@ def drain(channel: str, lane: str) -> None:
 @app.task(name="notify.tick", ignore_result=True)
 def tick() -> int:
     """The safety net, every NOTIFY_SWEEP_INTERVAL_SECONDS: ring for due deliveries and settle
-    vanished workers' leases (sweeper), wake the webhooks stream for due retries, and put
-    operators' pauses back in Redis if it lost them."""
+    vanished workers' leases (sweeper), wake the webhooks stream for due retries, put
+    operators' pauses back in Redis if it lost them, and analyze tables whose planner
+    statistics fell behind."""
     from notify.observability.receivers import sweep_counted
     from notify.services.operations.pauses import pauses_restore
+    from notify.services.operations.statistics import tables_analyze_stale
     from notify.services.outbox.doorbell import WEBHOOKS
     from notify.services.workers.outbox_process import outbox_wake
     from notify.services.workers.sweeper import deliveries_sweep
@@ -34,6 +36,7 @@ def tick() -> int:
     sweep_counted(report)
     outbox_wake(WEBHOOKS)
     pauses_restore()
+    tables_analyze_stale()
     return report.expired
 
 

@@ -147,3 +147,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = max(
 # attempts, once older than this many days (hourly, in batches); 0 keeps them forever.
 # Scheduled and in-flight messages are kept whatever their age.
 NOTIFY_RETENTION_DAYS = env.int("NOTIFY_RETENTION_DAYS", default=90)
+# Analyze Notify's tables on each tick once a tenth of their rows changed since the last
+# ANALYZE (operations/statistics.py), as autovacuum would; off where a DBA schedules it.
+NOTIFY_ANALYZE_STALE_TABLES = env.bool("NOTIFY_ANALYZE_STALE_TABLES", default=True)
