@@ -256,7 +256,8 @@ def broadcast_cancel(*, broadcast: Broadcast) -> int:
     ).update(
         status=DeliveryStatus.CANCELLED, last_error="broadcast cancelled", updated_at=timezone.now()
     )
-    broadcast_progress_forget(broadcast_id=broadcast.pk)
+    # Once the cancel is committed: a count taken before then would otherwise be kept.
+    transaction.on_commit(lambda: broadcast_progress_forget(broadcast_id=broadcast.pk))
     return cancelled
 
 

@@ -20,9 +20,10 @@ from django.db import OperationalError, connection, transaction
 
 logger = logging.getLogger(__name__)
 
+# Run without parameters, so `%` is LIKE's own wildcard, not a placeholder to escape.
 _STALE_SQL = r"""
 SELECT s.relname FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
-WHERE s.schemaname = current_schema() AND s.relname LIKE 'notify\_%%'
+WHERE s.schemaname = current_schema() AND s.relname LIKE 'notify\_%'
   AND s.n_mod_since_analyze > 50 + 0.1 * GREATEST(c.reltuples, 0)
 ORDER BY s.n_mod_since_analyze DESC
 """
