@@ -16,6 +16,7 @@ def digest_rows(results: dict[str, Any]) -> list[Row]:
     rate, cpu = flush.get("digests_per_s"), flush.get("cpu_ms_per_digest") or {}
     verdict = "not measured" if rate is None else ("met" if rate >= TARGET else "**missed**")
     joined_cpu = join.get("cpu_ms_per_joined") or {}
+    send = digests.get("send") or {}
     return [
         (
             f"digest flush, {digests['recipients']:,} daily digests due at once",
@@ -23,6 +24,13 @@ def digest_rows(results: dict[str, Any]) -> list[Row]:
             f"Postgres {cpu.get('postgres')} ms",
             f">= {TARGET:,} digests/s",
             verdict,
+        ),
+        (
+            "their emails, counted from the digests' hour",
+            f"first after {send.get('first_after_s')} s, last after {send.get('last_after_s')} s"
+            f" ({send.get('sent_per_s')}/s)",
+            "then at the drain rate",
+            "compare",
         ),
         (
             f"digest join ({digests['items_per_digest']} broadcasts)",

@@ -43,7 +43,7 @@ def digests_daily(run: Run) -> None:
     stack.sql("ANALYZE notify_delivery, notify_notification, notify_digest")
     run.wait_quiet(cfg.quiet_wait_seconds)
     out["flush"] = _flush(run, n)
-    out["send"] = _send(run, n)
+    out["send"] = _send(run, n, due_at=out["flush"]["due_at"])
     run.results["digests"] = out
     flush = out["flush"]
     run.say(
@@ -137,6 +137,7 @@ def _flush(run: Run, n: int) -> dict[str, Any]:
     )[0]
     seconds = float(last) - float(due_at) if last is not None else None
     return {
+        "due_at": float(due_at) if due_at is not None else None,
         "digests_sent": sent,
         "digests_not_sent": failed,
         "first_after_s": round(float(first) - float(due_at), 3) if first else None,
@@ -150,8 +151,9 @@ def _flush(run: Run, n: int) -> dict[str, Any]:
     }
 
 
-def _send(run: Run, n: int) -> dict[str, Any]:
-    """The digest emails go out through the ordinary delivery streams."""
+def _send(run: Run, n: int, *, due_at: float | None) -> dict[str, Any]:
+    """The digest emails go out through the ordinary delivery streams; what a recipient
+    sees is when the first and the last of them left, counted from the digests' hour."""
     stack = run.stack
     sandboxes = stack.sandboxes
     deadline = time.time() + run.cfg.digest_max_seconds
@@ -164,8 +166,14 @@ def _send(run: Run, n: int) -> dict[str, Any]:
         " WHERE n.idempotency_key LIKE 'digest:%%' AND d.status = 'sent'"
     )[0]
     seconds = float(last) - float(first) if sent > 1 else None
+
+    def after(at: Any) -> float | None:
+        return round(float(at) - due_at, 2) if at is not None and due_at is not None else None
+
     return {
         "emails_sent": sent,
+        "first_after_s": after(first),
+        "last_after_s": after(last),
         "all_sent": sent == n,
         "standin_accepted": sandboxes.accepted().get("smtp") if sandboxes else None,
         "seconds": round(seconds, 2) if seconds else None,

@@ -3,14 +3,18 @@ digest stream when the window closes, one email in the sandbox listing every mes
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from notify.models import ApiKey, Template
+from notify.models import ApiKey, Delivery, Digest, Template
+from notify.services.accepting.digest_hold import FLUSH_HELD
+from notify.services.digests.gathering import digests_flush_now
 from tests.conftest import Stack
-from tests.harness import Sandbox, wait_for
+from tests.harness import Proc, Sandbox, start_worker, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -63,3 +67,48 @@ def test_the_recipient_gets_one_email_listing_every_message(
     }
     # Still one email once everything has settled: nothing joined went out alone.
     assert len(sandbox.messages(to="grace@example.com")) == 1
+
+
+@pytest.fixture
+def chunky_worker(
+    _stack_session: Stack, transactional_db: Any, process_env: dict[str, str], log_dir: Path
+) -> Iterator[Proc]:
+    """The suite's worker, flushing two digests a chunk: a flush of many chunks."""
+    _stack_session.stop()
+    env = {**process_env, "NOTIFY_DIGEST_CHUNK": "2", "NOTIFY_DIGEST_CONCURRENCY": "1"}
+    worker = start_worker(env, log_dir, name="chunky")
+    yield worker
+    worker.stop()
+
+
+def test_a_flush_of_many_chunks_sends_every_digest_once_it_is_done(
+    api: APIClient, api_key: tuple[ApiKey, str], chunky_worker: Proc, sandbox: Sandbox
+) -> None:
+    Template.objects.create(
+        tenant=api_key[0].tenant,
+        key="daily",
+        content={"email": {"subject": "{{ digest.count }} today", "text": "{{ n }}"}},
+    )
+    people = [f"day{i}" for i in range(12)]
+    for who in people:
+        for n in range(2):
+            body = {
+                "recipient": {"id": who, "email": f"{who}@example.com"},
+                "template": "daily",
+                "data": {"n": n},
+                "digest": {"key": "daily", "window": "1h"},
+            }
+            response = api.post("/api/v1/notifications/", body, format="json")
+            assert response.status_code == 202, response.content
+    # All due at once, as at the digest's hour: six chunks, the first ones' emails held until
+    # the last chunk releases them (a release that failed would leave them for 300 s).
+    digests_flush_now(digest_ids=list(Digest.objects.values_list("id", flat=True)))
+
+    def everyone() -> list[dict[str, Any]] | None:
+        got = sandbox.accepted(provider="smtp")
+        return got if len(got) >= len(people) else None
+
+    emails = wait_for(everyone, timeout=60, what="every recipient's digest email")
+    assert sorted(m["to"] for m in emails) == sorted(f"{who}@example.com" for who in people)
+    assert {m["body"]["subject"] for m in emails} == {"2 today"}
+    assert not Delivery.objects.filter(error_code=FLUSH_HELD).exists()
