@@ -21,7 +21,7 @@ help:
 	@echo "make faults - the fault-injection suite alone, larger (FAULT_N=300 by default)"
 	@echo "make lint   - ruff, mypy and lint-imports (the import contracts) only"
 	@echo "make fmt    - format and auto-fix with ruff"
-	@echo "make bench  - the full benchmark (~45 min), results in bench/results/"
+	@echo "make bench  - the full benchmark (~70 min), results in bench/results/"
 	@echo "make bench-smoke - the CI-sized benchmark (~6 min; .ci/run runs it after make test)"
 	@echo "make mutate - mutation testing of the delivery core (mutmut, ~1 h; docs/testing.md)"
 	@echo "make venv   - create/refresh $(VENV) with the dev requirements"
@@ -66,7 +66,7 @@ fmt: $(DEV_STAMP)
 	@$(PY) -m ruff format .
 	@$(PY) -m ruff check --fix .
 
-# Full benchmark (~45 min; docs/benchmark.md). Results in bench/results/.
+# Full benchmark (~70 min; docs/benchmark.md). Results in bench/results/.
 bench: $(DEV_STAMP)
 	@$(PY) -m bench
 

@@ -34,7 +34,7 @@ NOT_RUNNABLE = {
         "docs/architecture.md",
         "client ─POST /api/v1/notifications/─▶",
     ): "a diagram of the data path, not a command",
-    ("docs/benchmark.md", "make bench"): "a 35-minute benchmark run; CI runs `make bench-smoke`",
+    ("docs/benchmark.md", "make bench"): "a 70-minute benchmark run; CI runs `make bench-smoke`",
     (
         "docs/benchmark.md",
         "DATABASE_URL=postgres://…/a_db_of_yours REDIS_URL=redis://…/a_db_of_yours SECRET_KEY=x \\",
