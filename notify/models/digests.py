@@ -66,13 +66,6 @@ class Digest(models.Model):
         ]
         indexes = [
             models.Index(fields=["flush_at"], condition=Q(status="open"), name="digest_open_due"),
-            # Whether one tenant still has digests due (accepting/digest_hold.py), without
-            # walking another tenant's: at a daily digest's hour one tenant may have 100,000.
-            models.Index(
-                fields=["tenant", "flush_at"],
-                condition=Q(status="open"),
-                name="digest_open_tenant_due",
-            ),
             # The few digests a flush holds right now: when the next claim could take one
             # back is read from here, not from a scan of every open digest.
             models.Index(

@@ -126,8 +126,6 @@ class Delivery(models.Model):
     # When the delivery is next due: now, its send_at, or the end of its backoff.
     next_attempt_at = models.DateTimeField()
     # Fencing token of the claim in force; outcomes are written only under the same token.
-    # On a pending delivery held for the rest of a digest flush, its tenant's hold token
-    # (services/accepting/digest_hold.py), by which the flush's last chunk releases it.
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
     lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -153,13 +151,6 @@ class Delivery(models.Model):
                 name="delivery_provider_msg",
             ),
             models.Index(fields=["status", "channel"], name="delivery_status_channel"),
-            # A digest flush's held sends (services/accepting/digest_hold.py): empty but for
-            # the minutes of a large flush.
-            models.Index(
-                fields=["lease_token"],
-                condition=Q(status="pending", error_code="digest_flush"),
-                name="delivery_flush_held",
-            ),
             # A device's deletion sets its deliveries' device to null (SET_NULL).
             models.Index(
                 fields=["device"], condition=Q(device__isnull=False), name="delivery_device"

@@ -49,10 +49,6 @@ NOTIFY_DIGEST_LEASE_SECONDS = env.int("NOTIFY_DIGEST_LEASE_SECONDS", default=60)
 # A flush claims due digests in chunks of this many and writes each chunk set-wise (a few
 # statements per chunk); CONCURRENCY above counts chunks.
 NOTIFY_DIGEST_CHUNK = env.int("NOTIFY_DIGEST_CHUNK", default=500)
-# While a tenant has a chunk's worth of digests due that no flusher has picked up, the
-# messages of its digests already created wait for them, at most this long, so the sends do
-# not take the cores the flush needs (accepting/digest_hold.py). 0: each is due at once.
-NOTIFY_DIGEST_SEND_HOLD_SECONDS = env.float("NOTIFY_DIGEST_SEND_HOLD_SECONDS", default=300.0)
 # An SMS whose send reply was lost waits this long for a status callback before the sweeper
 # asks Twilio whether it has the message.
 NOTIFY_RECONCILE_AFTER_SECONDS = env.float("NOTIFY_RECONCILE_AFTER_SECONDS", default=30.0)

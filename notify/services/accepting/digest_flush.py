@@ -9,9 +9,7 @@ held deliveries' `skipped`/`digested` and the digests' `sent` in a handful of st
 worker killed mid-flush leaves nothing behind; the lease runs out and another worker flushes
 the chunk in full. Each notification also carries the idempotency key `digest:<id>`, so even
 a fencing mistake could not create it twice. Should a chunk fail as a whole (one digest
-tripping something unforeseen), its digests are flushed one by one so the rest still go.
-While a tenant has many more digests due, a chunk's new deliveries wait for the rest of the
-flush (digest_hold.py)."""
+tripping something unforeseen), its digests are flushed one by one so the rest still go."""
 
 from __future__ import annotations
 
@@ -35,7 +33,6 @@ from django.utils import timezone
 from notify.models.digests import Digest
 from notify.models.notifications import Delivery, DeliveryStatus, Notification
 from notify.services.accepting.digest_building import digests_build
-from notify.services.accepting.digest_hold import deliveries_hold, deliveries_release_guarded
 from notify.services.accepting.digest_items import digests_items, digests_settle_held
 from notify.services.accepting.notifications import announce
 from notify.services.digests.gathering import HELD, STREAM
@@ -196,10 +193,6 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
         )
         if not digests:
             return out
-        # Whatever becomes of these, their tenants' held sends may be released once it
-        # commits (digest_hold.py): this may be a tenant's last chunk.
-        tenants = {d.tenant for d in digests}
-        transaction.on_commit(lambda: deliveries_release_guarded(tenants))
         items = digests_items([d.pk for d in digests])
         for digest in digests:
             if not items.get(digest.pk):
@@ -213,8 +206,6 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
         if not sent:
             return out
         notifications = list(sent.values())
-        now = timezone.now()
-        deliveries_hold(built.deliveries, now=now)  # held ones are not due: not rung for
         rows_insert(Notification, notifications)
         rows_insert(Delivery, built.deliveries)
         ids = list(sent)
@@ -230,6 +221,7 @@ def digests_flush(*, digest_ids: Sequence[Any], token: uuid.UUID) -> dict[Any, F
                 ],
             )
         digests_settle_held({pk: n.pk for pk, n in sent.items()}, items)
+        now = timezone.now()
         due = {
             (d.channel, d.priority)
             for d in built.deliveries

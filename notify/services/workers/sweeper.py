@@ -16,7 +16,6 @@ from django.db import connection
 from channels import looked_up
 from notify.models.notifications import Priority
 from notify.services.accepting.digest_flush import digests_due
-from notify.services.accepting.digest_hold import deliveries_release_guarded
 from notify.services.accepting.planning import deliveries_fall_back
 from notify.services.audiences.broadcasts import broadcasts_resume
 from notify.services.delivering.events import DeliveryChange, changes_emit
@@ -84,7 +83,6 @@ def deliveries_sweep() -> SweepReport:
     if digests_due():
         stream_ring(DIGESTS)
         rung.append(DIGESTS)
-    deliveries_release_guarded()  # a flush's held sends whose release went with a worker
     return SweepReport(rung=rung, expired=len(expired), reconciled=reconciled)
 
 
